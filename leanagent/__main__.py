@@ -1,0 +1,3 @@
+from leanagent.cli import main
+
+raise SystemExit(main())

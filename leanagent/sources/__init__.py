@@ -1,0 +1,1 @@
+"""Where traced data comes from: LeanDojo-format datasets, git repositories, LeanDojo tracing, sorry scanning."""
