@@ -140,12 +140,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def open_db(url: str, *, create: bool = True, upgrade: bool = False) -> Database:
+def open_db(url: str, *, create: bool = True, upgrade: bool = False, check: bool = True) -> Database:
     """Open the database at `url`.
 
     A new (empty) database gets the full schema when `create` is true. An older
     schema raises `DatabaseError` asking for `leanagent db migrate`, unless
-    `upgrade` is true, in which case it is upgraded here.
+    `upgrade` is true, in which case it is upgraded here. `check=False` skips
+    the schema check (for `db migrate`, which reports what it did itself).
     """
     parsed = parse_url(url)
     kwargs: dict = {"future": True}
@@ -178,7 +179,8 @@ def open_db(url: str, *, create: bool = True, upgrade: bool = False) -> Database
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     db = Database(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
-    _check_schema(db, create=create, upgrade=upgrade)
+    if check:
+        _check_schema(db, create=create, upgrade=upgrade)
     return db
 
 

@@ -92,6 +92,8 @@ class RepoRecord:
     theorems: list[TheoremRecord] = field(default_factory=list)
     files: list[FileRecord] = field(default_factory=list)
     premises: list[PremiseRecord] = field(default_factory=list)  # from a corpus, with code and kind
+    # False when a reader skipped parsing because the database already holds this digest.
+    parsed: bool = True
 
 
 def module_of_path(path: str) -> str:

@@ -1,0 +1,42 @@
+"""Counts per repository, for `leanagent db stats`."""
+
+from __future__ import annotations
+
+from sqlalchemy import distinct, func, select
+
+from leanagent.db.engine import Database
+from leanagent.db.models import Proof, Repository, StepPremise, TacticStep, Theorem, TheoremStatus
+
+COLUMNS = ("theorems", "with_proofs", "sorry", "steps", "premises", "agent_proofs")
+
+
+def repo_stats(db: Database) -> list[dict]:
+    """One dict per repository with the counts in COLUMNS, ordered by curriculum position then name."""
+    with db.session() as s:
+        repos = s.execute(select(Repository.id, Repository.name, Repository.commit,
+                                 Repository.curriculum_position)).all()
+
+        def per_repo(stmt) -> dict[int, int]:
+            return dict(s.execute(stmt).all())
+
+        theorems = per_repo(select(Theorem.repo_id, func.count()).group_by(Theorem.repo_id))
+        proven = per_repo(select(Theorem.repo_id, func.count())
+                          .where(Theorem.status.in_([TheoremStatus.PROVEN, TheoremStatus.PROVED_BY_AGENT]))
+                          .group_by(Theorem.repo_id))
+        sorry = per_repo(select(Theorem.repo_id, func.count())
+                         .where(Theorem.status == TheoremStatus.SORRY).group_by(Theorem.repo_id))
+        steps = per_repo(select(Theorem.repo_id, func.count()).join(TacticStep, TacticStep.theorem_id == Theorem.id)
+                         .group_by(Theorem.repo_id))
+        premises = per_repo(select(Theorem.repo_id, func.count(distinct(StepPremise.premise_id)))
+                            .join(TacticStep, TacticStep.theorem_id == Theorem.id)
+                            .join(StepPremise, StepPremise.step_id == TacticStep.id).group_by(Theorem.repo_id))
+        proofs = per_repo(select(Theorem.repo_id, func.count()).join(Proof, Proof.theorem_id == Theorem.id)
+                          .group_by(Theorem.repo_id))
+    rows = []
+    for rid, name, commit, pos in repos:
+        rows.append({"repository": name, "commit": commit, "curriculum_position": pos,
+                     "theorems": theorems.get(rid, 0), "with_proofs": proven.get(rid, 0),
+                     "sorry": sorry.get(rid, 0), "steps": steps.get(rid, 0),
+                     "premises": premises.get(rid, 0), "agent_proofs": proofs.get(rid, 0)})
+    rows.sort(key=lambda r: (r["curriculum_position"] is None, r["curriculum_position"] or 0, r["repository"]))
+    return rows
