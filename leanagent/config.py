@@ -1,0 +1,263 @@
+"""`repos.yaml`: the repositories to learn from, as typed pydantic models.
+
+An entry is one of three kinds, chosen by the key it has:
+
+- `url` + `commit`: a git repository (any remote, or a local bare repository) at a pinned commit or tag;
+- `path`: a local Lean project (a folder with `lakefile.lean`/`lakefile.toml` and `lean-toolchain`);
+- `traced`: a LeanDojo-format dataset folder.
+
+Every entry may also have `name`, `include`/`exclude` globs over file paths and `enabled`.
+Relative paths resolve against the yaml file's own folder, never the working directory.
+String values of `url`, `path`, `traced` and `cache` may use `${VAR}` and `${VAR:-default}`.
+
+Errors name the file, the line and the key path: `repos.yaml:7 repos[2].commit: field required`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from leanagent.errors import ConfigError
+
+KINDS = ("url", "path", "traced")  # the key that decides an entry's kind
+_ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(None, description="repository name in the database (default: derived from the source)")
+    include: list[str] = Field(default_factory=list, description="keep only files matching one of these globs")
+    exclude: list[str] = Field(default_factory=list, description="drop files matching one of these globs")
+    enabled: bool = Field(True, description="false skips the entry without deleting it")
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+
+class GitEntry(_Entry):
+    """A git repository at a pinned commit (or tag)."""
+
+    kind: Literal["git"] = "git"
+    url: str = Field(description="git remote, GitHub URL or path of a local (bare) repository")
+    commit: str = Field(description="commit hash or tag to check out")
+
+    @property
+    def repo_name(self) -> str:
+        if self.name:
+            return self.name
+        tail = self.url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        return tail[:-4] if tail.endswith(".git") else tail
+
+
+class PathEntry(_Entry):
+    """A local Lean project."""
+
+    kind: Literal["path"] = "path"
+    path: Path
+
+    @property
+    def repo_name(self) -> str:
+        return self.name or self.path.name
+
+
+class TracedEntry(_Entry):
+    """A LeanDojo-format traced dataset folder."""
+
+    kind: Literal["traced"] = "traced"
+    traced: Path
+
+    @property
+    def repo_name(self) -> str:
+        return self.name or self.traced.name
+
+
+RepoEntry = Union[GitEntry, PathEntry, TracedEntry]
+_MODELS: dict[str, type[_Entry]] = {"url": GitEntry, "path": PathEntry, "traced": TracedEntry}
+
+
+class ReposConfig(BaseModel):
+    """The whole file: `repos:` (a list of entries) and an optional clone `cache:` folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repos: list[RepoEntry] = Field(default_factory=list)
+    cache: Path | None = Field(None, description="folder for git clones (default: <home>/repos)")
+    source: Path | None = Field(None, exclude=True, description="the yaml file this was read from")
+
+    def enabled(self) -> list[RepoEntry]:
+        return [e for e in self.repos if e.enabled]
+
+    def entry(self, name: str) -> RepoEntry:
+        for e in self.repos:
+            if e.repo_name == name:
+                return e
+        raise ConfigError(f"{self.source or 'repos.yaml'}: no repository named {name!r}",
+                          fix="use one of: " + ", ".join(e.repo_name for e in self.repos))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading with line numbers
+
+
+def _node_lines(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Map every key path (('repos', 2, 'commit')) to its 1-based line in the file."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
+            out[path + (k,)] = key.start_mark.line + 1
+            _node_lines(value, path + (k,), out)
+            out[path + (k,)] = key.start_mark.line + 1  # a key's own line, not its value's
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _node_lines(item, path + (i,), out)
+    return out
+
+
+def _where(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _line_of(lines: dict[tuple, int], loc: tuple) -> int:
+    # A missing key has no line of its own: use the deepest enclosing node that exists.
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return 1
+
+
+def _expand(value: str, where: str) -> str:
+    def sub(m: re.Match) -> str:
+        env = os.environ.get(m["name"])
+        if env:
+            return env
+        if m["default"] is not None:
+            return m["default"]
+        raise ConfigError(f"{where}: environment variable {m['name']} is not set",
+                          fix=f"set {m['name']} or write ${{{m['name']}:-default}}")
+
+    return _ENV.sub(sub, value)
+
+
+def _looks_local(url: str) -> bool:
+    return "://" not in url and not re.match(r"^[\w.-]+@[\w.-]+:", url)
+
+
+def _resolve(base: Path, value: str) -> str:
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def parse_repos(text: str, source: Path | str = "repos.yaml") -> ReposConfig:
+    """Parse the text of a repos.yaml. Relative paths resolve against `source`'s folder."""
+    source = Path(source)
+    label = source.name if str(source) == source.name else str(source)
+    base = source.resolve().parent
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{label}{line}: invalid YAML: {problem}",
+                          fix="check indentation and quoting on that line") from None
+    lines = _node_lines(root) if root is not None else {}
+
+    def fail(loc: tuple, msg: str, fix: str | None = None):
+        raise ConfigError(f"{label}:{_line_of(lines, loc)} {_where(loc)}: {msg}", fix=fix)
+
+    if data is None:
+        data = {}
+    if isinstance(data, list):  # a bare list of entries is accepted as `repos:`
+        data, lines = {"repos": data}, {("repos",) + k: v for k, v in lines.items()}
+    if not isinstance(data, dict):
+        fail((), "expected a mapping with a `repos:` list")
+    data = dict(data)
+    if data.get("repos") is None:
+        data["repos"] = []
+    if not isinstance(data["repos"], list):
+        fail(("repos",), "must be a list of entries")
+    for key in ("cache",):
+        if isinstance(data.get(key), str):
+            data[key] = _resolve(base, _expand(data[key], f"{label}:{_line_of(lines, (key,))} {key}"))
+
+    entries = []
+    for i, raw in enumerate(data["repos"]):
+        loc = ("repos", i)
+        if not isinstance(raw, dict):
+            fail(loc, "an entry must be a mapping with one of `url`, `path`, `traced`")
+        kinds = [k for k in KINDS if k in raw]
+        if len(kinds) != 1:
+            fail(loc, "an entry needs exactly one of `url` (with `commit`), `path`, `traced`"
+                 + (f"; it has {', '.join(kinds)}" if kinds else ""))
+        kind, raw = kinds[0], dict(raw)
+        for key in ("url", "path", "traced"):
+            if isinstance(raw.get(key), str):
+                raw[key] = _expand(raw[key], f"{label}:{_line_of(lines, loc + (key,))} {_where(loc + (key,))}")
+        if kind == "url" and isinstance(raw.get("url"), str) and _looks_local(raw["url"]):
+            raw["url"] = _resolve(base, raw["url"])
+        if kind in ("path", "traced") and isinstance(raw.get(kind), str):
+            raw[kind] = _resolve(base, raw[kind])
+        if "commit" in raw and not isinstance(raw["commit"], str) and raw["commit"] is not None:
+            raw["commit"] = str(raw["commit"])  # an all-digit hash reads as a number in YAML
+        for glob_key in ("include", "exclude"):
+            if isinstance(raw.get(glob_key), str):
+                raw[glob_key] = [raw[glob_key]]
+        try:
+            entries.append(_MODELS[kind].model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            msg = "field required" if err["type"] == "missing" else (
+                "unknown key" if err["type"] == "extra_forbidden" else err["msg"])
+            fail(loc + tuple(err["loc"]), msg,
+                 fix=f"allowed keys for a `{kind}` entry: " + ", ".join(
+                     k for k in _MODELS[kind].model_fields if k != "kind"))
+    data["repos"] = entries
+    try:
+        config = ReposConfig.model_validate({**data, "source": str(source.resolve())})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        fail(tuple(err["loc"]), msg, fix="top-level keys are `repos` and `cache`")
+    seen: dict[str, int] = {}
+    for i, e in enumerate(config.repos):
+        if e.repo_name in seen:
+            fail(("repos", i), f"duplicate repository name {e.repo_name!r} (also repos[{seen[e.repo_name]}])",
+                 fix="give one of them a distinct `name:`")
+        seen[e.repo_name] = i
+    return config
+
+
+def load_repos(path: str | Path) -> ReposConfig:
+    """Read and check a repos.yaml file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file", fix="check the --repos path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_repos(text, path)
+
+
+def dump_entry(entry: RepoEntry) -> dict[str, Any]:
+    """The yaml form of one entry (for `crawl --append`), without defaults."""
+    data = entry.model_dump(mode="json", exclude_defaults=True, exclude={"kind"})
+    order = ["name", "url", "commit", "path", "traced", "include", "exclude", "enabled"]
+    return {k: data[k] for k in order if k in data}

@@ -1,0 +1,89 @@
+"""The `ProofEnv` interface: three calls between the search and a checker of tactics.
+
+A backend (LeanDojo running real Lean, or replay of recorded traces) answers
+`run_tac` with exactly one of the five `TacResult` kinds. States carry the
+tactic path from the root, so a backend that loses its session (a timeout or
+a crash in Lean) can rebuild any state by replaying that path.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+#: What LeanDojo and the traced data print for a finished proof.
+NO_GOALS = "no goals"
+
+
+@dataclass(frozen=True)
+class TheoremRef:
+    """What a backend needs to find a theorem: its identity in the database and in LeanDojo."""
+
+    id: int | None
+    repo: str
+    file_path: str
+    full_name: str
+    start: tuple[int, int] = (0, 0)
+    url: str | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class ProofState:
+    """One proof state. `text` is the pretty-printed goals; `path` the tactics from the root."""
+
+    text: str
+    path: tuple[str, ...] = ()
+    # Backend-private handle (LeanDojo's TacticState); never compared.
+    handle: Any = field(default=None, compare=False, repr=False)
+
+
+class TacOutcome(str, enum.Enum):
+    STATE = "state"          # a new proof state
+    PROVED = "proved"        # no goals left
+    ERROR = "error"          # Lean rejected the tactic (or the safety policy did)
+    TIMEOUT = "timeout"      # the tactic ran over its time limit
+    GIVEN_UP = "given_up"    # the tactic closes the goal with sorry
+
+
+@dataclass(frozen=True)
+class TacResult:
+    kind: TacOutcome
+    state: ProofState | None = None  # set for STATE and PROVED
+    message: str | None = None        # the error text for ERROR/TIMEOUT
+
+    @classmethod
+    def new_state(cls, state: ProofState) -> TacResult:
+        return cls(TacOutcome.STATE, state)
+
+    @classmethod
+    def proved(cls, path: tuple[str, ...]) -> TacResult:
+        return cls(TacOutcome.PROVED, ProofState(NO_GOALS, path))
+
+    @classmethod
+    def error(cls, message: str) -> TacResult:
+        return cls(TacOutcome.ERROR, message=message)
+
+
+@runtime_checkable
+class ProofEnv(Protocol):
+    """A checker of tactics. `name` is written into every proof and attempt (`leandojo`, `replay`)."""
+
+    name: str
+
+    def start(self, theorem: TheoremRef) -> ProofState:
+        """The initial state of `theorem`. Raises ProverError when it cannot be opened."""
+        ...
+
+    def run_tac(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacResult:
+        """Run one tactic on a state from the current theorem."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+def normalize_tactic(tactic: str) -> str:
+    """Tactic text with runs of whitespace collapsed, for comparing and de-duplicating."""
+    return " ".join(tactic.split())
