@@ -1,0 +1,146 @@
+import json
+import shutil
+import sqlite3
+
+import pytest
+from sqlalchemy import func, select
+
+from leanagent.db.engine import open_db
+from leanagent.db.models import Theorem
+
+
+def _count(url):
+    db = open_db(url)
+    try:
+        with db.session() as s:
+            return s.scalar(select(func.count()).select_from(Theorem))
+    finally:
+        db.dispose()
+
+
+def test_help_lists_every_subcommand(run_cli):
+    with pytest.raises(SystemExit) as exc:
+        run_cli("--help")
+    assert exc.value.code == 0
+
+
+def test_import_then_stats_json(run_cli, db_url, example_path):
+    code, out, err = run_cli("--db", db_url, "import", example_path)
+    assert code == 0, err
+    assert "created repository nat-list: 43 theorems" in out
+    code, out, _ = run_cli("db", "stats", "--db", db_url, "--json")
+    row = json.loads(out)["repositories"][0]
+    assert (row["repository"], row["theorems"], row["sorry"], row["steps"], row["with_proofs"]) == \
+        ("nat-list", 43, 2, 52, 41)
+    code, out, _ = run_cli("--db", db_url, "import", example_path)
+    assert code == 0 and out.startswith("unchanged repository nat-list")
+
+
+def test_import_include_as_separate_repository(run_cli, db_url, example_path):
+    code, out, err = run_cli("--db", db_url, "--json", "import", example_path, "--name", "nat-only",
+                             "--include", "NatList/Nat/**")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["repo"] == "nat-only" and data["theorems"] == 26
+
+
+def test_export_writes_leandojo_format_with_deterministic_splits(run_cli, db_url, example_path, tmp_path):
+    run_cli("--db", db_url, "import", example_path)
+    code, out, err = run_cli("--db", db_url, "--json", "export", tmp_path / "a", "--seed", "7")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["theorems"] == 41  # open sorry theorems are left out
+    assert sum(summary["random"].values()) == 41
+    run_cli("--db", db_url, "export", tmp_path / "b", "--seed", "7")
+    for kind in ("random", "novel_premises"):
+        for split in ("train", "val", "test"):
+            a = (tmp_path / "a" / kind / f"{split}.json").read_text()
+            assert a == (tmp_path / "b" / kind / f"{split}.json").read_text()
+    # The export reads back as a dataset.
+    code, out, err = run_cli("--db", f"sqlite:///{tmp_path / 'round.sqlite'}", "import", tmp_path / "a")
+    assert code == 0, err
+    assert "41 theorems" in out
+
+
+@pytest.mark.parametrize("case", ["missing", "not_dataset", "truncated", "no_full_name", "bad_tactics"])
+def test_bad_input_is_one_line_and_changes_nothing(case, run_cli, db_url, example_path, tmp_path):
+    run_cli("--db", db_url, "import", example_path)
+    bad = tmp_path / "bad"
+    if case == "missing":
+        bad = tmp_path / "nope"
+        expect = "no such file or directory"
+    elif case == "not_dataset":
+        bad.mkdir()
+        (bad / "notes.txt").write_text("hi")
+        expect = "not a LeanDojo dataset"
+    else:
+        shutil.copytree(example_path, bad)
+        f = bad / "random" / "train.json"
+        data = json.loads(f.read_text())
+        if case == "truncated":
+            f.write_text(f.read_text()[:500])
+            expect = "invalid JSON at line"
+        elif case == "no_full_name":
+            del data[3]["full_name"]
+            f.write_text(json.dumps(data))
+            expect = "record 3: record without `full_name`"
+        else:
+            data[5]["traced_tactics"] = "simp"
+            f.write_text(json.dumps(data))
+            expect = "`traced_tactics` must be a list"
+    code, out, err = run_cli("--db", db_url, "import", bad, "--name", "other")
+    assert code == 1
+    assert expect in err and err.count("\n") == 1 and "Traceback" not in err
+    if case not in ("missing", "not_dataset"):
+        assert "train.json" in err
+    assert _count(db_url) == 43
+
+
+def test_unknown_db_scheme(run_cli, example_path):
+    code, out, err = run_cli("--db", "mongodb://localhost/x", "import", example_path)
+    assert code == 1 and "unknown database scheme 'mongodb'" in err and err.count("\n") == 1
+
+
+def test_unreadable_database_file(run_cli, tmp_path, example_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    code, out, err = run_cli("--db", f"sqlite:///{junk}", "import", example_path)
+    assert code == 1 and "cannot use database" in err and err.count("\n") == 1
+
+
+def test_locked_database(run_cli, db_url, tmp_path, example_path):
+    run_cli("--db", db_url, "db", "migrate")
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        code, out, err = run_cli("--db", db_url, "import", example_path)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == 1 and "locked" in err and err.count("\n") == 1
+    assert _count(db_url) == 0
+
+
+def test_migrate_upgrades_an_older_database(run_cli, db_url, example_path):
+    db = open_db(db_url, check=False)
+    db.migrate("0001")  # the schema of the first release: no runs/proofs tables
+    db.dispose()
+    code, out, err = run_cli("--db", db_url, "import", example_path)
+    assert code == 1 and "leanagent db migrate" in err
+    code, out, err = run_cli("--db", db_url, "db", "migrate")
+    assert code == 0 and "upgraded from schema 0001 to 0002" in out
+    code, out, err = run_cli("--db", db_url, "import", example_path)
+    assert code == 0, err
+    code, out, err = run_cli("--db", db_url, "db", "migrate")
+    assert "already at the latest schema" in out
+
+
+def test_not_yet_available_subcommand_says_so(run_cli):
+    from leanagent.cli import build_parser
+
+    parser = build_parser()
+    stubs = [name for name, p in parser._subparsers._group_actions[0].choices.items()
+             if "not yet available" in (p.description or "")]
+    for name in stubs:
+        code, out, err = run_cli(name)
+        assert code == 1 and "not yet available" in err
