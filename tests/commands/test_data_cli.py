@@ -44,8 +44,10 @@ def test_import_include_as_separate_repository(run_cli, db_url, example_path):
     assert data["repo"] == "nat-only" and data["theorems"] == 26
 
 
-def test_export_writes_leandojo_format_with_deterministic_splits(run_cli, db_url, example_path, tmp_path):
-    run_cli("--db", db_url, "import", example_path)
+def test_export_writes_leandojo_format_with_deterministic_splits(run_cli, any_db_url, example_path, tmp_path):
+    db_url = any_db_url
+    code, out, err = run_cli("--db", db_url, "import", example_path)
+    assert code == 0, err
     code, out, err = run_cli("--db", db_url, "--json", "export", tmp_path / "a", "--seed", "7")
     assert code == 0, err
     summary = json.loads(out)

@@ -108,3 +108,42 @@ def test_same_code_path_on_postgres_and_sqlite(any_db_url, example_path):
             assert s.scalar(select(func.count()).select_from(StepPremise)) > 0
     finally:
         db.dispose()
+
+
+KILL_MID_WRITE = r"""
+import sys, time
+import leanagent.db.ingest as ingest
+from leanagent.db.engine import open_db
+from leanagent.sources.leandojo_format import read_dataset
+
+real = ingest._store_steps
+def slow(*args, **kwargs):
+    n = real(*args, **kwargs)
+    print("rows written, not committed", flush=True)
+    time.sleep(60)
+    return n
+ingest._store_steps = slow
+db = open_db(sys.argv[1])
+ingest.store_repo(db, read_dataset(sys.argv[2], name="second"))
+"""
+
+
+def test_sigkill_in_the_middle_of_an_import_loses_nothing(db_url, example_path):
+    import signal
+    import subprocess
+    import sys
+
+    db = open_db(db_url)
+    store_repo(db, read_dataset(example_path))
+    before = (_count(db, Theorem), _count(db, TacticStep), _count(db, StepPremise))
+    proc = subprocess.Popen([sys.executable, "-c", KILL_MID_WRITE, db_url, str(example_path)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "rows written, not committed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert (_count(db, Theorem), _count(db, TacticStep), _count(db, StepPremise)) == before
+    assert store_repo(db, read_dataset(example_path, name="second")).action == "created"
+    assert _count(db, Theorem) == 2 * before[0]
+    db.dispose()
