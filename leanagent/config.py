@@ -175,7 +175,7 @@ def parse_repos(text: str, source: Path | str = "repos.yaml") -> ReposConfig:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{label}{line}: invalid YAML: {problem}",
+        raise ConfigError(f"{label}{line} invalid YAML: {problem}",
                           fix="check indentation and quoting on that line") from None
     lines = _node_lines(root) if root is not None else {}
 
@@ -189,6 +189,8 @@ def parse_repos(text: str, source: Path | str = "repos.yaml") -> ReposConfig:
     if not isinstance(data, dict):
         fail((), "expected a mapping with a `repos:` list")
     data = dict(data)
+    if "source" in data:  # set by the loader, not by the file
+        fail(("source",), "unknown key", fix="top-level keys are `repos` and `cache`")
     if data.get("repos") is None:
         data["repos"] = []
     if not isinstance(data["repos"], list):
@@ -257,7 +259,40 @@ def load_repos(path: str | Path) -> ReposConfig:
 
 
 def dump_entry(entry: RepoEntry) -> dict[str, Any]:
-    """The yaml form of one entry (for `crawl --append`), without defaults."""
+    """The yaml form of one entry, without defaults, keys in a readable order."""
     data = entry.model_dump(mode="json", exclude_defaults=True, exclude={"kind"})
     order = ["name", "url", "commit", "path", "traced", "include", "exclude", "enabled"]
     return {k: data[k] for k in order if k in data}
+
+
+def entries_yaml(entries: list[RepoEntry], indent: str = "  ") -> str:
+    """List items for a `repos:` block."""
+    text = yaml.safe_dump([dump_entry(e) for e in entries], sort_keys=False, allow_unicode=True,
+                          default_flow_style=False, width=1000)
+    return "".join(indent + line + "\n" if line else "\n" for line in text.splitlines()) if entries else ""
+
+
+def append_entries(path: Path, entries: list[RepoEntry]) -> None:
+    """Append entries to the `repos:` list of a yaml file (created if missing), keeping its comments.
+
+    The list must be the file's last block. The result is parsed before it is written, so a
+    file this cannot extend is left untouched with a ConfigError.
+    """
+    path = Path(path)
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    before = parse_repos(old, path) if old.strip() else None
+    if not old.strip():
+        old = "repos:\n"
+    m = re.search(r"^(\s*)- ", old[old.find("repos:"):] if "repos:" in old else "", re.M)
+    indent = m.group(1) if m else "  "
+    if re.search(r"^repos:\s*\[\s*\]\s*$", old, re.M):
+        old = re.sub(r"^repos:\s*\[\s*\]\s*$", "repos:", old, flags=re.M)
+    new = old + ("" if old.endswith("\n") else "\n") + entries_yaml(entries, indent)
+    try:
+        after = parse_repos(new, path)
+    except ConfigError:
+        after = None
+    if after is None or len(after.repos) != len(before.repos if before else []) + len(entries):
+        raise ConfigError(f"{path}: cannot append entries: `repos:` is not the last block of the file",
+                          fix="move the `repos:` list to the end of the file, or print the entries without --append")
+    path.write_text(new, encoding="utf-8")

@@ -1,0 +1,148 @@
+"""Bringing one repos.yaml entry into the database: `sync_entry`.
+
+- `traced`: read the LeanDojo-format dataset, store it.
+- `url` + `commit`: clone/fetch into the cache, check the Lean version, trace with lean-dojo, store.
+- `path`: trace with lean-dojo when a toolchain is installed (and the folder is a git work tree);
+  otherwise scan the sources for `sorry` theorems and store those only, saying so.
+
+Everything ends in `leanagent.db.ingest.store_repo`. An entry already stored at the same
+commit from the same input is skipped before any clone, build or parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from leanagent.config import GitEntry, PathEntry, RepoEntry, ReposConfig, TracedEntry
+from leanagent.db.engine import Database
+from leanagent.errors import DatasetError, SourceError, ToolchainError
+
+Stage = Callable[[str, str], None]  # (repository name, what is happening now)
+#: The stages `sync_entry` reports, in order (a progress bar can count them).
+READ, CLONE, TRACE, SCAN, STORE = "reading dataset", "clone/fetch", "tracing with lean-dojo", "scanning for sorry", \
+    "storing"
+STAGES = (READ, CLONE, TRACE, SCAN, STORE)
+
+
+@dataclass
+class SyncResult:
+    name: str
+    kind: str
+    action: str  # created | updated | unchanged | disabled
+    message: str = ""
+    ingest: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"repo": self.name, "kind": self.kind, "action": self.action, "message": self.message, **{
+            k: v for k, v in self.ingest.items() if k not in ("repo", "action")}}
+
+
+def cache_dir(config: ReposConfig | None, home: Path) -> Path:
+    """Where git entries are cloned: the yaml's `cache:`, else `<home>/repos`."""
+    return config.cache if config is not None and config.cache else Path(home) / "repos"
+
+
+def _is_hash(commit: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-f]{40}", commit))
+
+
+def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | None = None) -> SyncResult:
+    """Store one entry's data (see the module docstring). Raises LeanAgentError subclasses only."""
+    from leanagent.db.ingest import holds, store_repo
+
+    name = entry.repo_name
+    say = stage or (lambda n, s: None)
+    if not entry.enabled:
+        return SyncResult(name, entry.kind, "disabled", "enabled: false in repos.yaml")
+    if isinstance(entry, TracedEntry):
+        from leanagent.sources.leandojo_format import read_dataset
+
+        say(name, READ)
+        record = read_dataset(entry.traced, name=name, include=entry.include, exclude=entry.exclude,
+                              is_known=holds(db))
+        if record.parsed and not record.theorems and (entry.include or entry.exclude):
+            raise DatasetError(f"{name}: no theorem of {entry.traced} matches the include/exclude globs",
+                               fix="check the globs against the records' file_path, e.g. 'Mathlib/Data/**'")
+        say(name, STORE)
+        result = store_repo(db, record)
+        return SyncResult(name, "traced", result.action, ingest=result.as_dict())
+    if isinstance(entry, GitEntry):
+        return _sync_git(db, entry, cache, say)
+    if isinstance(entry, PathEntry):
+        return _sync_path(db, entry, say)
+    raise SourceError(f"{name}: unknown entry kind {type(entry).__name__}")  # pragma: no cover
+
+
+def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncResult:
+    from leanagent.db.ingest import holds, store_repo
+    from leanagent.sources.git import checkout
+    from leanagent.sources.tracing import check_supported, find_toolchain, trace_digest, trace_repo
+
+    name, known = entry.repo_name, holds(db)
+    if _is_hash(entry.commit) and known(name, trace_digest(entry.url, entry.commit, entry.include, entry.exclude)):
+        return SyncResult(name, "git", "unchanged", f"already traced at {entry.commit[:12]}")
+    find_toolchain()  # before any network or disk work: without Lean nothing below can finish
+    say(name, CLONE)
+    co = checkout(entry.url, entry.commit, cache)
+    if known(name, trace_digest(entry.url, co.commit, entry.include, entry.exclude)):
+        return SyncResult(name, "git", "unchanged", f"already traced at {co.commit[:12]}")
+    check_supported(co.lean_version, f"{name} ({entry.url} at {co.commit[:12]})")
+    say(name, TRACE)
+    record = trace_repo(co.path, co.commit, name, include=entry.include, exclude=entry.exclude, kind="git",
+                        url=entry.url, lean_version=co.lean_version)
+    say(name, STORE)
+    result = store_repo(db, record)
+    return SyncResult(name, "git", result.action, ingest=result.as_dict())
+
+
+def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
+    from leanagent.db.ingest import holds, store_repo
+    from leanagent.sources.git import head_commit, lean_version_of, read_toolchain
+    from leanagent.sources.scan import scan_records
+    from leanagent.sources.tracing import check_supported, find_toolchain, trace_digest, trace_repo
+
+    name, root = entry.repo_name, entry.path
+    if not root.is_dir():
+        raise SourceError(f"{name}: {root} is not a folder", fix="check the `path:` of this entry in repos.yaml")
+    if not any((root / f).is_file() for f in ("lakefile.lean", "lakefile.toml")):
+        raise SourceError(f"{name}: {root} has no lakefile.lean or lakefile.toml",
+                          fix="point `path:` at the root of a Lake project")
+    version = lean_version_of(read_toolchain(root))
+    commit = head_commit(root)
+    try:
+        find_toolchain()
+        toolchain_note = None
+    except ToolchainError as exc:
+        toolchain_note = f"no Lean toolchain ({exc.fix})"
+    if toolchain_note is None and commit is not None:
+        if holds(db)(name, trace_digest(str(root), commit, entry.include, entry.exclude)):
+            return SyncResult(name, "path", "unchanged", f"already traced at {commit[:12]}")
+        check_supported(version, f"{name} ({root})")
+        say(name, TRACE)
+        record = trace_repo(root, commit, name, include=entry.include, exclude=entry.exclude, kind="path",
+                            url=str(root), lean_version=version)
+        message = ""
+    else:
+        why = toolchain_note or "not a git work tree, and lean-dojo traces commits"
+        say(name, SCAN)
+        record = scan_records(root, name, entry.include, entry.exclude, commit=commit, lean_version=version)
+        message = (f"scan only: stored {len(record.theorems)} sorry theorems without tactic data; {why}")
+    say(name, STORE)
+    result = store_repo(db, record)
+    return SyncResult(name, "path", result.action, message, ingest=result.as_dict())
+
+
+def sync_all(db: Database, config: ReposConfig, *, home: Path, stage: Stage | None = None,
+             on_result: Callable[[SyncResult], None] | None = None) -> list[SyncResult]:
+    """`sync_entry` over every entry in file order."""
+    cache = cache_dir(config, home)
+    results = []
+    for entry in config.repos:
+        result = sync_entry(db, entry, cache=cache, stage=stage)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
