@@ -1,8 +1,68 @@
-"""`review` and `export-proofs`."""
+"""`review` (the web app for agent proofs) and `export-proofs` (accepted proofs as a patch)."""
 
-from leanagent.commands._stub import add_stub
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from leanagent.db.models import ReviewStatus
+from leanagent.review.security import TOKEN_ENV, check_bind
+
+REVIEW_EPILOG = f"""\
+Access: bound to 127.0.0.1 (the default) the app serves this machine only.
+Binding to another address needs a token (--token or {TOKEN_ENV}); then every
+request must carry it: open the printed URL ending in ?token=T once (the
+browser keeps it in a cookie), or send the header `X-LeanAgent-Token: T`.
+Decision forms carry a CSRF token. Pages run no JavaScript.
+"""
 
 
 def register(subparsers, common) -> None:
-    add_stub(subparsers, common, "review", "start the review web app for agent proofs")
-    add_stub(subparsers, common, "export-proofs", "write accepted proofs as a git-apply-able patch")
+    p = subparsers.add_parser("review", parents=[common], help="start the review web app for agent proofs",
+                              description="Browse agent proofs, accept, reject or mark them "
+                                          "'needs changes', and download patches.",
+                              epilog=REVIEW_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--token", default=None,
+                   help=f"access token required on every request (env {TOKEN_ENV}); "
+                        "required when --host is not a loopback address")
+    p.set_defaults(func=run_review)
+
+    e = subparsers.add_parser("export-proofs", parents=[common],
+                              help="write accepted proofs as a git-apply-able patch",
+                              description="Write one patch that replaces each reviewed `sorry` proof of a "
+                                          "repository with the agent's proof. Refuses files that changed "
+                                          "since the proofs were found.")
+    e.add_argument("--repo", required=True, metavar="NAME", help="repository name")
+    e.add_argument("--status", default=ReviewStatus.ACCEPTED.value, choices=[s.value for s in ReviewStatus],
+                   help="review status of the proofs to export (default accepted)")
+    e.add_argument("--out", required=True, type=Path, metavar="FILE.patch", help="the patch file to write")
+    e.set_defaults(func=run_export)
+
+
+def run_review(args, ctx) -> int:
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    check_bind(args.host, token)  # before opening anything: a refused bind changes nothing
+    import uvicorn
+
+    from leanagent.review import create_app
+
+    app = create_app(ctx.db(create=False), token, host=args.host)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{shown}:{args.port}/" + ("?token=<your token>" if token else "")
+    ctx.emit({"event": "review_started", "url": url, "token_required": bool(token)},
+             f"leanagent review: serving {ctx.db_url} at {url} (Ctrl-C stops)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def run_export(args, ctx) -> int:
+    from leanagent.review.export import export_patch, write_patch
+
+    result = export_patch(ctx.db(create=False), args.repo, args.status)
+    write_patch(result, args.out)
+    ctx.emit({"out": str(args.out), "proofs": len(result.proofs), "files": result.files},
+             f"wrote {len(result.proofs)} proof(s) in {len(result.files)} file(s) to {args.out}")
+    return 0

@@ -7,17 +7,24 @@ one code path that writes it. No SQL and no model here.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
 Pos = tuple[int, int]  # (line, column), 1-based lines as LeanDojo writes them
 
-_SORRY = re.compile(r"(?<![\w.'])(sorry|admit)(?![\w'])")
+#: `sorry` or `admit` as a token (not `sorry_lemma`, not `foo.sorry`).
+SORRY_RE = re.compile(r"(?<![\w.'])(sorry|admit)(?![\w'])")
 
 
 def mentions_sorry(tactic: str) -> bool:
     """True when a tactic uses `sorry` or `admit` as a token (not `sorry_lemma`)."""
-    return bool(_SORRY.search(tactic))
+    return bool(SORRY_RE.search(tactic))
+
+
+def file_digest(text: str) -> str:
+    """sha256 hex of a file's text (UTF-8): what `Proof.file_digest` records when a proof is found."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -10,23 +10,17 @@ button both end in `build_patch`.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from leanagent.db.records import _SORRY  # `sorry`/`admit` as a token: one definition
+from leanagent.db.records import SORRY_RE, file_digest
 from leanagent.errors import LeanAgentError
 
 
 class PatchError(LeanAgentError):
     """A proof cannot be turned into a patch (changed file, unsafe path, no `sorry`)."""
-
-
-def file_digest(text: str) -> str:
-    """sha256 hex of a file's text (UTF-8): what Proof.file_digest records."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def safe_relpath(path: str) -> str:
@@ -102,10 +96,10 @@ def find_sorry_proof(text: str, loc: Location) -> tuple[int, int]:
                 a += 2
                 while a < b and text[a] in " \t":
                     a += 1
-            if _SORRY.search(text, a, b):
+            if SORRY_RE.search(text, a, b):
                 return a, b
     last = None
-    for last in _SORRY.finditer(body):
+    for last in SORRY_RE.finditer(body):
         pass
     if last is None:
         raise PatchError(f"no `sorry` at the recorded position (lines {loc.start_line}-{loc.end_line})",

@@ -1,0 +1,220 @@
+"""The review web app: FastAPI routes rendering Jinja2 templates (no JavaScript at all).
+
+Pages: `/` repositories with proof counts, `/proofs` the filtered list,
+`/proofs/{id}` one proof with its review form, `/patch?repo=R&status=S` the
+patch download. Access rules live in `leanagent.review.security`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote, unquote, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leanagent.db.engine import Database
+from leanagent.db.models import ReviewStatus
+from leanagent.db.review import (
+    NotFoundError,
+    ProofFilter,
+    ReviewInputError,
+    filter_choices,
+    list_proofs,
+    proof_detail,
+    record_review,
+    repo_summaries,
+)
+from leanagent.errors import LeanAgentError
+from leanagent.review.export import export_patch
+from leanagent.review.patch import PatchError
+from leanagent.review.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    SECURITY_HEADERS,
+    TOKEN_COOKIE,
+    Guard,
+)
+from leanagent.review.views import build_preview
+
+HERE = Path(__file__).parent
+REVIEWER_COOKIE = "leanagent_reviewer"
+PER_PAGE = 50
+STATUS_LABELS = {"new": "new", "accepted": "accepted", "rejected": "rejected", "needs_changes": "needs changes"}
+YEAR = 365 * 24 * 3600
+
+
+class PageError(Exception):
+    """Rendered as the error page with this HTTP status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def make_templates() -> Environment:
+    # autoescape=True for every template, whatever its name: all Lean text is untrusted.
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = _when
+    env.globals["status_labels"] = STATUS_LABELS
+    env.globals["statuses"] = [s.value for s in ReviewStatus]
+    return env
+
+
+def _parse_filter(request: Request) -> ProofFilter:
+    q = request.query_params
+
+    def opt(name: str) -> str | None:
+        value = q.get(name, "").strip()
+        return value or None
+
+    try:
+        status = ReviewStatus(opt("status")) if opt("status") else None
+        run_id = int(opt("run")) if opt("run") else None
+        since = date.fromisoformat(opt("since")) if opt("since") else None
+        until = date.fromisoformat(opt("until")) if opt("until") else None
+        page = int(opt("page") or 1)
+    except ValueError as exc:
+        raise PageError(400, f"invalid filter: {exc}") from None
+    if page < 1:
+        raise PageError(400, "invalid filter: page must be 1 or more")
+    return ProofFilter(repo=opt("repo"), status=status, model=opt("model"), run_id=run_id, since=since,
+                       until=until, q=opt("q"), page=page, per_page=PER_PAGE)
+
+
+def _filter_query(f: ProofFilter, **override) -> str:
+    values = {"repo": f.repo, "status": f.status.value if f.status else None, "model": f.model,
+              "run": f.run_id, "since": f.since, "until": f.until, "q": f.q, "page": None}
+    values.update(override)
+    return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def _safe_filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "repository"
+
+
+def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1",
+               secret: bytes | None = None) -> FastAPI:
+    """The review app over `db`. `token`: required on every request when given
+    (and required when `host` is not a loopback address)."""
+    guard = Guard(token, host=host, secret=secret)
+    templates = make_templates()
+    app = FastAPI(title="leanagent review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def page(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
+        nonce, new = guard.csrf_nonce(request)
+        html = templates.get_template(name).render(csrf_token=guard.csrf_for(nonce), path=request.url.path, **ctx)
+        response = HTMLResponse(html, status_code=status_code)
+        if new:
+            response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/")
+        return response
+
+    def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+        return page(request, "error.html", status_code=status, status=status, message=message)
+
+    @app.middleware("http")
+    async def access(request: Request, call_next):
+        if not guard.host_ok(request):
+            response: Response = PlainTextResponse("unknown Host header; open the app at http://127.0.0.1",
+                                                   status_code=400)
+        elif guard.token is not None:
+            presented, where = guard.presented_token(request)
+            if presented is None:
+                response = error_page(request, 401, "this review app needs its access token: open the URL "
+                                      "printed by `leanagent review` (it ends in ?token=...), or send the "
+                                      "X-LeanAgent-Token header")
+            elif not guard.token_ok(presented):
+                response = error_page(request, 403, "wrong access token")
+            elif where == "query" and request.method == "GET":
+                # Keep the token in an HttpOnly cookie, out of the address bar and history.
+                response = RedirectResponse(guard.url_without_token(request), status_code=303)
+                response.set_cookie(TOKEN_COOKIE, presented, httponly=True, samesite="strict", path="/")
+            else:
+                response = await call_next(request)
+        else:
+            response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.exception_handler(PageError)
+    async def on_page_error(request: Request, exc: PageError):
+        return error_page(request, exc.status, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException):
+        message = "no such page" if exc.status_code == 404 else str(exc.detail)
+        return error_page(request, exc.status_code, message)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request):
+        return page(request, "index.html", repos=repo_summaries(db))
+
+    @app.get("/proofs", response_class=HTMLResponse)
+    def proofs(request: Request):
+        f = _parse_filter(request)
+        result = list_proofs(db, f)
+        if f.page > result.pages and result.total:
+            raise PageError(404, f"page {f.page} is past the last page ({result.pages})")
+        return page(request, "proofs.html", f=f, result=result, choices=filter_choices(db),
+                    query=_filter_query(f), prev_query=_filter_query(f, page=f.page - 1) if f.page > 1 else None,
+                    next_query=_filter_query(f, page=f.page + 1) if f.page < result.pages else None)
+
+    @app.get("/proofs/{proof_id:int}", response_class=HTMLResponse)
+    def proof(request: Request, proof_id: int):
+        detail = proof_detail(db, proof_id)
+        if detail is None:
+            raise PageError(404, f"no proof with id {proof_id}")
+        reviewer = unquote(request.cookies.get(REVIEWER_COOKIE, ""))
+        saved = request.query_params.get("saved")
+        return page(request, "proof.html", d=detail, preview=build_preview(detail), reviewer=reviewer,
+                    saved=saved if saved in STATUS_LABELS else None)
+
+    @app.post("/proofs/{proof_id:int}/review")
+    async def review(request: Request, proof_id: int):
+        form = await request.form()
+
+        def text(name: str) -> str:
+            value = form.get(name)
+            return value if isinstance(value, str) else ""  # an uploaded file is no answer
+
+        problem = guard.csrf_problem(request, text(CSRF_FIELD))
+        if problem:
+            raise PageError(403, problem)
+        try:
+            entry = record_review(db, proof_id, text("decision"), text("reviewer"), text("comment"))
+        except ReviewInputError as exc:
+            raise PageError(404 if isinstance(exc, NotFoundError) else 400, exc.one_line()) from None
+        response = RedirectResponse(f"/proofs/{proof_id}?saved={entry.status}", status_code=303)
+        response.set_cookie(REVIEWER_COOKIE, quote(entry.reviewer), max_age=YEAR, httponly=True,
+                            samesite="strict", path="/")
+        return response
+
+    @app.get("/patch")
+    def patch(request: Request):
+        repo = request.query_params.get("repo", "")
+        status = request.query_params.get("status", ReviewStatus.ACCEPTED.value)
+        try:
+            result = export_patch(db, repo, status)
+        except ReviewInputError as exc:
+            raise PageError(404 if isinstance(exc, NotFoundError) else 400, exc.one_line()) from None
+        except PatchError as exc:
+            raise PageError(409, exc.one_line()) from None
+        except LeanAgentError as exc:
+            raise PageError(500, exc.one_line()) from None
+        filename = f"{_safe_filename(repo)}-{ReviewStatus(status).value}.patch"
+        return Response(result.text, media_type="text/x-diff; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+    return app

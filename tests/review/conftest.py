@@ -1,0 +1,12 @@
+"""Fixtures for the review app: the `demo` repository in the shared `db` fixture (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+from review_data import populate_demo
+
+
+@pytest.fixture
+def demo(db):
+    """One repository `demo` with BASIC stored, three sorry theorems, one proof each."""
+    return populate_demo(db)

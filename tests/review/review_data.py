@@ -1,0 +1,91 @@
+"""Test data for the review app: Lean text with sorry theorems and writers for repositories,
+theorems, runs and agent proofs (rows written directly through SQLAlchemy sessions)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from leanagent.db.models import Proof, Repository, ReviewStatus, Run, SourceFile, Theorem, TheoremStatus
+from leanagent.review.patch import file_digest
+
+BASIC = """\
+import Mathlib
+
+namespace Demo
+
+theorem add_zero' (n : Nat) : n + 0 = n := by
+  sorry
+
+  theorem nested_two (a b : Nat) : a + b = b + a := by
+    sorry
+
+theorem term_mode (p : Prop) (h : p) : p := sorry
+
+end Demo
+"""
+
+#: Positions in BASIC: (full name, start line, start col, end line, end col, proof_text).
+THEOREMS = [
+    ("Demo.add_zero'", 5, 1, 6, 8, "by\n  sorry"),
+    ("Demo.nested_two", 8, 3, 9, 10, None),
+    ("Demo.term_mode", 11, 1, 11, 50, "sorry"),
+]
+
+XSS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>', '{{ 7*7 }}']
+
+
+def add_repo(db, name="demo", path=None, files=None) -> int:
+    with db.session() as s:
+        repo = Repository(name=name, kind="path", path=str(path) if path else None)
+        s.add(repo)
+        s.flush()
+        for rel, content in (files or {}).items():
+            s.add(SourceFile(repo_id=repo.id, path=rel, content=content))
+        return repo.id
+
+
+def add_theorem(db, repo_id, full_name, file_path="Demo/Basic.lean", start=(5, 1), end=(6, 8),
+                statement=None, proof_text=None) -> int:
+    with db.session() as s:
+        t = Theorem(repo_id=repo_id, file_path=file_path, full_name=full_name, start_line=start[0],
+                    start_col=start[1], end_line=end[0], end_col=end[1], statement=statement,
+                    proof_text=proof_text, status=TheoremStatus.SORRY)
+        s.add(t)
+        s.flush()
+        return t.id
+
+
+def add_proof(db, theorem_id, tactics=("simp",), digest=None, env="leandojo", model="tiny-v1", run_id=None,
+              status=ReviewStatus.NEW, found_at=None, expansions=7) -> int:
+    with db.session() as s:
+        p = Proof(theorem_id=theorem_id, tactics=list(tactics), states=["⊢ goal"] * len(tactics) + ["no goals"],
+                  env=env, expansions=expansions, time_model=0.5, time_lean=0.25, time_search=1.5, model=model,
+                  run_id=run_id, review_status=status, file_digest=digest,
+                  found_at=found_at or datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc))
+        s.add(p)
+        s.flush()
+        return p.id
+
+
+def add_run(db, kind="prove") -> int:
+    with db.session() as s:
+        run = Run(kind=kind, name="fixture")
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def populate_demo(db) -> dict:
+    """One repository `demo` with BASIC stored, three sorry theorems, one proof each
+    (found on 18, 19 and 20 November; the last two in one run; models tiny-v1, tiny-v1, tiny-v2)."""
+    repo_id = add_repo(db, "demo", files={"Demo/Basic.lean": BASIC})
+    digest = file_digest(BASIC)
+    run_id = add_run(db)
+    ids = {}
+    for i, (name, sl, sc, el, ec, text) in enumerate(THEOREMS):
+        tid = add_theorem(db, repo_id, name, start=(sl, sc), end=(el, ec), proof_text=text)
+        tactics = ["exact h"] if name.endswith("term_mode") else ["simp"]
+        ids[name] = add_proof(db, tid, tactics=tactics, digest=digest, run_id=run_id if i else None,
+                              model="tiny-v1" if i < 2 else "tiny-v2",
+                              found_at=datetime(2026, 11, 18 + i, 9, 30, tzinfo=timezone.utc))
+    return {"repo_id": repo_id, "run_id": run_id, "proofs": ids}
