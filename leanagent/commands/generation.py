@@ -1,11 +1,123 @@
 """`train generator` and `eval generator`, attached to the `train` and `eval` groups of learning.py."""
 
-from leanagent.commands._stub import add_stub
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+GENERATOR_DIR = "generator"
 
 
 def add_train_generator(train_subparsers, common) -> None:
-    add_stub(train_subparsers, common, "generator", "train the tactic generator")
+    from leanagent.generator.model import GeneratorOptions
+    from leanagent.training.loop import TrainOptions
+    from leanagent.training.options import add_arguments
+
+    p = train_subparsers.add_parser(
+        "generator", parents=[common], help="train the tactic generator progressively over repositories",
+        description="Train the retrieval-augmented ByT5 tactic generator on each repository's train split in "
+                    "order, each from the previous checkpoint (replay mixture and EWC as for the retriever). "
+                    "After each repository, tactic accuracy on the test split of every repository so far is "
+                    "stored (lifelong matrix) and the checkpoint is recorded for `prove`.")
+    p.add_argument("--repo", dest="repos", action="append", metavar="NAME",
+                   help="repository to train on (repeatable, in this order; default: all, curriculum order)")
+    p.add_argument("--from", dest="from_", metavar="CKPT", help="start from this generator checkpoint folder")
+    p.add_argument("--out", metavar="DIR", help="run folder (default: HOME/generator/<UTC time>)")
+    p.add_argument("--retrieval", choices=("bm25", "dense", "none"), default="bm25",
+                   help="premises prepended to the input (default bm25)")
+    p.add_argument("--eval-k", type=int, default=10, help="k of the top-k accuracy (default 10)")
+    p.add_argument("--eval-limit", type=int, default=200, help="test steps evaluated per repository (default 200)")
+    add_arguments(p, TrainOptions, title="training options")
+    add_arguments(p, GeneratorOptions, title="generator options")
+    p.set_defaults(func=run_train)
 
 
 def add_eval_generator(eval_subparsers, common) -> None:
-    add_stub(eval_subparsers, common, "generator", "evaluate tactic generation")
+    from leanagent.db.training_data import SPLIT_CHOICES
+    from leanagent.generator.factory import ProposerOptions
+    from leanagent.training.options import add_arguments
+
+    p = eval_subparsers.add_parser(
+        "generator", parents=[common], help="tactic exact match and top-k accuracy on a split",
+        description="Propose tactics for the recorded states of a split and compare with the recorded tactic "
+                    "(whitespace-normalised). kNN never retrieves the evaluated step itself. With --json: "
+                    "{\"exact_match\", \"top_k\" (percentages), \"k\", \"steps\", \"per_repo\": {...}}.")
+    p.add_argument("--repo", dest="repos", action="append", metavar="NAME",
+                   help="repository to evaluate (repeatable; default: all)")
+    p.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="which split (default: test)")
+    p.add_argument("--k", type=int, default=10, help="k of the top-k accuracy (default 10)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many steps per repository")
+    add_arguments(p, ProposerOptions, title="proposer options")
+    p.set_defaults(func=run_eval)
+
+
+def run_train(args, ctx) -> int:
+    from leanagent.db.training_data import resolve_repos
+    from leanagent.errors import ModelError
+    from leanagent.generator.model import GeneratorOptions
+    from leanagent.generator.train import train_generator
+    from leanagent.training.loop import TrainOptions
+    from leanagent.training.options import from_args
+
+    train = from_args(TrainOptions, args)
+    options = from_args(GeneratorOptions, args)
+    train.check()
+    options.check()
+    db = ctx.db()
+    repos = resolve_repos(db, args.repos)
+    start = Path(args.from_) if args.from_ else None
+    if start is not None and not start.is_dir():
+        raise ModelError(f"checkpoint {start} not found", fix="pass a stage folder written by `train generator`")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out_dir = Path(args.out) if args.out else ctx.home / GENERATOR_DIR / stamp
+    result = train_generator(db, repos, options, train, out_dir, retrieval=args.retrieval, start_from=start,
+                             eval_k=args.eval_k, eval_limit=args.eval_limit, log=ctx.event)
+
+    def human() -> None:
+        for st in result["stages"]:
+            state = "reused" if st["skipped"] else f"{st['stats'].get('steps', 0)} steps on {st['examples']} examples"
+            print(f"{st['repo']}: {state} -> {st['folder']}")
+            for repo, m in ((st.get("metrics") or {}).get("per_repo") or {}).items():
+                print(f"  test {repo}: exact {m['exact_match']:.1f}%  top-{m['k']} {m['top_k']:.1f}%  "
+                      f"({m['steps']} steps)")
+        print(f"run {result['run_id']}; checkpoints in {out_dir}")
+
+    ctx.emit(result, human)
+    return 0
+
+
+def run_eval(args, ctx) -> int:
+    from leanagent.db.training_data import resolve_repos
+    from leanagent.errors import ConfigError
+    from leanagent.generator.factory import ProposerOptions, build_proposer, proposer_name, resolve
+    from leanagent.generator.train import examples_for, tactic_accuracy
+    from leanagent.training.options import from_args
+
+    if args.k < 1:
+        raise ConfigError("--k must be at least 1")
+    db = ctx.db()
+    repos = resolve_repos(db, args.repos)
+    options = resolve(from_args(ProposerOptions, args), db)
+    proposer = build_proposer(options, db)
+    # kNN/frequency read `source_split`; when it overlaps the evaluated split, leave each step out.
+    loo = options.source_split == "all" or options.source_split == args.split or args.split == "all"
+    per, hit1, hitk, n = {}, 0.0, 0.0, 0
+    for repo in repos:
+        steps = examples_for(db, repo, args.split)[:args.limit]
+        m = tactic_accuracy(proposer, steps, args.k, leave_one_out=loo)
+        per[repo] = m
+        hit1 += m["exact_match"] * m["steps"]
+        hitk += m["top_k"] * m["steps"]
+        n += m["steps"]
+    result = {"exact_match": hit1 / n if n else 0.0, "top_k": hitk / n if n else 0.0, "k": args.k, "steps": n,
+              "split": args.split, "proposer": proposer_name(options), "per_repo": per}
+
+    def human() -> None:
+        print(f"proposer {result['proposer']}, split {args.split}")
+        print(f"{'repository':<32} {'exact':>7} {'top-' + str(args.k):>7} {'steps':>6}")
+        for repo, v in per.items():
+            print(f"{repo:<32} {v['exact_match']:>7.1f} {v['top_k']:>7.1f} {v['steps']:>6}")
+        print(f"{'overall':<32} {result['exact_match']:>7.1f} {result['top_k']:>7.1f} {n:>6}")
+
+    ctx.emit(result, human)
+    return 0

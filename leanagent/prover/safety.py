@@ -28,7 +28,7 @@ _CODE = _word("run_cmd", "run_tac", "run_elab", "run_meta", "by_elab", "IO", "un
               "builtin_initialize", "declare_syntax_cat", "attribute", "axiom", "opaque", "dbg_trace",
               "dbgTrace", "unsafeCast", "unsafeIO", "unsafeBaseIO", "unsafeEIO", "ofReduceBool",
               "ofReduceNat", "Lean.ofReduceBool", "Lean.ofReduceNat", "import", "namespace", "section")
-_COMMAND = re.compile(r"#[A-Za-z_]")           # #eval, #exit, #print, #check, ...
+_COMMAND = re.compile(r"#[A-Za-z_][\w.]*")           # #eval, #exit, #print, #check, ...
 _ATTRIBUTE = re.compile(r"@\[")                # @[implemented_by ...], @[extern ...]
 _GIVE_UP = _word("sorry", "admit", "stop")
 _NATIVE = re.compile(_L + r"native_decide" + _R + r"|\+native\b|native\s*:=\s*true")
@@ -41,6 +41,10 @@ _SEARCH_LIMIT = re.compile(r"\b(maxSteps|maxRuleApplications|maxDepth|maxRecDept
 _TRUST_OPTIONS = ("debug.", "trust", "compiler.", "interpreter.", "bootstrap.", "backward.")
 _HEARTBEAT_OPTIONS = ("maxHeartbeats", "synthInstance.maxHeartbeats", "maxRecDepth",
                       "synthInstance.maxSize")
+# One pass over the text: a tactic that matches none of the patterns is allowed without the
+# detailed checks below (most model output). The search calls the policy for every tactic.
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in (_CODE, _COMMAND, _ATTRIBUTE, _GIVE_UP, _NATIVE, _SEARCH,
+                                                        _SET_OPTION, _SEARCH_LIMIT)) + "|\x00")
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,12 @@ class SafetyPolicy:
             return "empty tactic"
         if len(tactic) > self.max_chars:
             return f"tactic longer than {self.max_chars} characters"
+        if _ANY.search(tactic) is None:
+            return None
         if "\x00" in tactic:
             return "NUL byte in tactic"
         if m := _COMMAND.search(tactic):
-            return f"command `{m.group(0)}...` inside a tactic"
+            return f"command `{m.group(0)}` inside a tactic"
         if _ATTRIBUTE.search(tactic):
             return "attribute inside a tactic"
         if m := _CODE.search(tactic):

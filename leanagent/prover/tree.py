@@ -63,7 +63,7 @@ class SearchTree:
         self.by_text: dict[str, int] = {}
         self._heap: list[tuple[float, int, int]] = []  # (-logprob, tie-break, node id)
         self._tie = itertools.count()
-        self.expanding: int | None = None
+        self.expanding: set[int] = set()  # popped, tactics still being tried
         self._add_node(root, None, None, 0.0)
 
     # -- queries -------------------------------------------------------------
@@ -106,20 +106,18 @@ class SearchTree:
 
     def pop_best(self) -> Node | None:
         """Take the OPEN node with the highest cumulative log-probability and start expanding it."""
-        if self.expanding is not None:
-            raise RuntimeError("finish_expansion() the previous node first")
         if not self._heap:
             return None
         _, _, nid = heapq.heappop(self._heap)
         node = self.nodes[nid]
         node.status = NodeStatus.EXPANDED
-        self.expanding = nid
+        self.expanding.add(nid)
         return node
 
     def add_edge(self, node: Node, tactic: str, logprob: float, result: TacResult | None,
                  rejected: str | None = None) -> Edge:
         """Record one tactic tried at the node being expanded. `rejected` is the safety reason."""
-        if node.id != self.expanding:
+        if node.id not in self.expanding:
             raise RuntimeError(f"node {node.id} is not being expanded")
         if rejected is not None or result is None:
             edge = Edge(tactic, logprob, EdgeOutcome.REJECTED, message=rejected)
@@ -144,9 +142,9 @@ class SearchTree:
 
     def finish_expansion(self, node: Node) -> None:
         """End the expansion: a node with no live child is DEAD, and so may be its ancestors."""
-        if node.id != self.expanding:
+        if node.id not in self.expanding:
             raise RuntimeError(f"node {node.id} is not being expanded")
-        self.expanding = None
+        self.expanding.discard(node.id)
         if node.status is NodeStatus.EXPANDED and not self._has_live_child(node):
             self._propagate_dead(node)
 
@@ -162,7 +160,7 @@ class SearchTree:
 
     def _propagate_dead(self, node: Node) -> None:
         cur: Node | None = node
-        while cur is not None and cur.status is NodeStatus.EXPANDED and cur.id != self.expanding \
+        while cur is not None and cur.status is NodeStatus.EXPANDED and cur.id not in self.expanding \
                 and not self._has_live_child(cur):
             cur.status = NodeStatus.DEAD
             cur = self.nodes[cur.parent] if cur.parent is not None else None
@@ -210,6 +208,6 @@ class SearchTree:
                 assert not live, f"node {i}: DEAD with a live child"
             elif n.status is NodeStatus.EXPANDED:
                 assert not proved_child, f"node {i}: has a PROVED child but is not PROVED"
-                assert live or i == self.expanding, f"node {i}: EXPANDED without a live child"
-        assert self.expanding is None or self.nodes[self.expanding].status in (NodeStatus.EXPANDED,
-                                                                              NodeStatus.PROVED)
+                assert live or i in self.expanding, f"node {i}: EXPANDED without a live child"
+        assert all(self.nodes[i].status in (NodeStatus.EXPANDED, NodeStatus.PROVED) for i in self.expanding), \
+            "an expanding node is neither EXPANDED nor PROVED"

@@ -1,0 +1,70 @@
+"""Ray scaling: 2 single-thread prover workers vs 1, on the sample's test split (same run).
+
+Both runs prove the same held-out test theorems in REPLAY mode with the same
+proposer and budget; each worker is a Ray actor with one CPU and one torch
+thread. Worker start-up (building the proposer) is timed separately: the
+target compares proving time. Target: 2 workers >= 1.6x faster than 1.
+
+    python bench/bench_ray_scale.py [--proposer knn] [--tactics 64] [--expansions 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--proposer", default="knn")
+    ap.add_argument("--knn-encoder", default="minilm")
+    ap.add_argument("--tactics", type=int, default=64)
+    ap.add_argument("--expansions", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=1, help="prove the test split this many times per run")
+    args = ap.parse_args()
+
+    import ray
+
+    from leanagent.db.engine import open_db
+    from leanagent.db.ingest import store_repo
+    from leanagent.db.proofs import select_theorems
+    from leanagent.generator.factory import ProposerOptions, build_proposer
+    from leanagent.prover.env import TheoremRef
+    from leanagent.prover.search import SearchConfig
+    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.settings import sample_path
+    from leanagent.sources.leandojo_format import read_dataset
+
+    sample = sample_path()
+    if not (sample / "random" / "val.json").is_file():
+        print(f"skipped: no shared sample at {sample} (set LEANAGENT_SAMPLE)")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+        db = open_db(url)
+        store_repo(db, read_dataset(sample))
+        rows = select_theorems(db, "test", with_steps=True)
+        refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name) for r in rows] * args.repeat
+        opts = ProposerOptions(proposer=args.proposer, knn_encoder=args.knn_encoder, source_split="train")
+        build_proposer(opts, db)  # fills the kNN embedding cache once, so workers start alike
+        spec = WorkerSpec(env="replay", db_url=url, proposer=opts, threads=1,
+                          search=SearchConfig(num_sampled_tactics=args.tactics, max_expansions=args.expansions))
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}})
+        times = {}
+        for n in (1, 2):
+            proved = []
+            stats = prove_theorems(spec, refs, lambda r: proved.append(r.outcome == "proved"), workers=n)
+            times[n] = stats["prove_seconds"]
+            print(f"{n} worker(s): {len(refs)} theorems (REPLAY), proved {sum(proved)}, "
+                  f"proving {stats['prove_seconds']:.2f}s, start-up {stats['startup_seconds']:.2f}s", flush=True)
+        ray.shutdown()
+    speedup = times[1] / times[2]
+    print(f"speed-up 2 vs 1 worker: {speedup:.2f}x (target >= 1.6x: {'PASS' if speedup >= 1.6 else 'FAIL'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Proving: the ProofEnv interface and backends, tactic safety, best-first search, Ray workers."""

@@ -1,0 +1,160 @@
+"""Best-first proof search over a `TacticGenerator` and a `ProofEnv`.
+
+The priority of a node is the cumulative log-probability of its tactic path.
+Each expansion asks the generator for `num_sampled_tactics` tactics, checks
+each against the safety policy, and runs the allowed ones in the environment.
+Time is split three ways: in the model, in Lean (the environment), and in the
+search itself (everything else: tree, heap, policy).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from leanagent.errors import ProverError
+from leanagent.generator.base import TacticGenerator
+from leanagent.prover.env import ProofEnv, TheoremRef
+from leanagent.prover.safety import SafetyPolicy
+from leanagent.prover.tree import SearchTree
+
+log = logging.getLogger("leanagent.prover")
+
+OUTCOMES = ("proved", "failed", "timeout", "error")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The search budget. `budget()` is its canonical text, stored with every attempt."""
+
+    num_sampled_tactics: int = 64
+    """Tactics asked from the generator per expanded node."""
+    timeout: float = 600.0
+    """Wall-clock seconds per theorem."""
+    max_expansions: int | None = None
+    """Expanded nodes per theorem; None = only the timeout limits the search."""
+    tactic_timeout: float = 5.0
+    """Seconds one tactic may run in Lean."""
+    expand_batch: int = 1
+    """Nodes expanded together, so the generator sees a batch of states (1 = strict best-first)."""
+
+    def budget(self) -> str:
+        """Canonical text: the same budget always gives the same string (for skipping repeats)."""
+        exp = "inf" if self.max_expansions is None else str(self.max_expansions)
+        return (f"tactics={self.num_sampled_tactics};expansions={exp};timeout={self.timeout:g};"
+                f"tactic_timeout={self.tactic_timeout:g}")
+
+
+@dataclass
+class SearchResult:
+    theorem: TheoremRef
+    outcome: str                      # one of OUTCOMES
+    proof: list[str] | None = None    # tactics, when proved
+    states: list[str] = field(default_factory=list)  # len(proof) + 1 states, the last "no goals"
+    expansions: int = 0
+    time_model: float = 0.0
+    time_lean: float = 0.0
+    time_search: float = 0.0
+    tactics_tried: int = 0
+    rejected: int = 0
+    nodes: int = 0
+    error: str | None = None
+
+    @property
+    def total_time(self) -> float:
+        return self.time_model + self.time_lean + self.time_search
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["theorem"] = asdict(self.theorem)
+        return d
+
+
+class BestFirstSearch:
+    def __init__(self, generator: TacticGenerator, env: ProofEnv, policy: SafetyPolicy | None = None,
+                 config: SearchConfig | None = None, on_step: Callable[[SearchTree], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.generator = generator
+        self.env = env
+        self.policy = policy or SafetyPolicy()
+        self.config = config or SearchConfig()
+        self.on_step = on_step  # called after every change to the tree (tests check invariants there)
+        self.clock = clock
+        self.last_tree: SearchTree | None = None
+
+    def search(self, theorem: TheoremRef) -> SearchResult:
+        cfg, clock = self.config, self.clock
+        t0 = clock()
+        res = SearchResult(theorem=theorem, outcome="failed")
+        try:
+            root = self.env.start(theorem)
+        except ProverError as exc:
+            res.outcome, res.error = "error", exc.message
+            res.time_lean = clock() - t0
+            return res
+        res.time_lean = clock() - t0
+        tree = self.last_tree = SearchTree(root)
+        self._step(tree)
+        deadline = t0 + cfg.timeout
+        try:
+            self._loop(tree, res, deadline)
+        except ProverError as exc:
+            res.outcome, res.error = "error", exc.message
+        if tree.proved:
+            path = tree.proof()
+            res.outcome = "proved"
+            res.proof = [n.tactic for n in path[1:]]
+            res.states = [n.state.text for n in path]
+        res.nodes = len(tree.nodes)
+        res.time_search = max(0.0, clock() - t0 - res.time_model - res.time_lean)
+        return res
+
+    def _step(self, tree: SearchTree) -> None:
+        if self.on_step is not None:
+            self.on_step(tree)
+
+    def _loop(self, tree: SearchTree, res: SearchResult, deadline: float) -> None:
+        cfg, clock = self.config, self.clock
+        while not tree.proved:
+            if clock() >= deadline:
+                res.outcome = "timeout"
+                return
+            nodes = []
+            while len(nodes) < cfg.expand_batch and (
+                    cfg.max_expansions is None or res.expansions + len(nodes) < cfg.max_expansions):
+                node = tree.pop_best()
+                if node is None:
+                    break
+                nodes.append(node)
+            if not nodes:
+                return  # frontier exhausted or expansions used up: failed
+            self._step(tree)
+            t = clock()
+            proposals = self.generator.generate([n.state.text for n in nodes], cfg.num_sampled_tactics)
+            res.time_model += clock() - t
+            for node, cands in zip(nodes, proposals):
+                res.expansions += 1
+                for tactic, logprob in cands:
+                    if tree.proved or clock() >= deadline:
+                        break
+                    self._try(tree, node, tactic, logprob, res, deadline)
+                tree.finish_expansion(node)
+                self._step(tree)
+
+    def _try(self, tree: SearchTree, node, tactic: str, logprob: float, res: SearchResult,
+             deadline: float) -> None:
+        res.tactics_tried += 1
+        reason = self.policy.check(tactic)
+        if reason is not None:
+            res.rejected += 1
+            log.info("rejected tactic %r: %s", tactic, reason)
+            tree.add_edge(node, tactic, logprob, None, rejected=reason)
+        else:
+            t = self.clock()
+            timeout = max(0.0, min(self.config.tactic_timeout, deadline - t))
+            result = self.env.run_tac(node.state, tactic, timeout=timeout)
+            res.time_lean += self.clock() - t  # includes restarts and path replays after a timeout
+            tree.add_edge(node, tactic, logprob, result)
+        self._step(tree)

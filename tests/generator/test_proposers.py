@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from leanagent.generator.base import TacticGenerator, dedupe_top
+from leanagent.generator.frequency import FrequencyProposer
+from leanagent.generator.knn import KnnProposer, RecordedStep
+from leanagent.generator.merged import MergedProposer, mix
+
+
+def _onehot_embed(vocab):
+    """Deterministic unit vectors: states sharing a first word are near, others orthogonal."""
+    def embed(texts):
+        out = np.zeros((len(texts), len(vocab) + 1), dtype="float32")
+        for i, t in enumerate(texts):
+            word = t.split()[0]
+            out[i, vocab.index(word) if word in vocab else len(vocab)] = 1.0
+            out[i, len(vocab)] += 0.1 * len(t) / 100  # small tie-breaker
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+    return embed
+
+
+STEPS = [RecordedStep(1, "nat n", "simp"), RecordedStep(2, "nat m", "simp"), RecordedStep(3, "nat k", "omega"),
+         RecordedStep(4, "list l", "induction l"), RecordedStep(5, "nat z", "sorry")]
+
+
+def test_frequency_proposes_most_common_with_log_shares():
+    gen = FrequencyProposer(["simp", "simp ", "ring", "sorry", "rfl", "simp"], top=2)
+    assert isinstance(gen, TacticGenerator) and gen.name == "frequency-2"
+    out = gen.generate(["a", "b"], 5)
+    assert out[0] == out[1] == [("simp", math.log(3 / 5)), ("rfl", math.log(1 / 5))] or \
+        out[0] == [("simp", math.log(3 / 5)), ("ring", math.log(1 / 5))]
+    assert gen.generate(["a"], 1) == [[("simp", math.log(3 / 5))]]
+
+
+def test_knn_proposes_neighbour_tactics_as_a_distribution():
+    knn = KnnProposer(_onehot_embed(["nat", "list"]), STEPS, neighbours=3)
+    (cands,) = knn.generate(["nat q"], 5)
+    tactics = [t for t, _ in cands]
+    assert tactics[0] == "simp" and set(tactics) == {"simp", "omega"}  # sorry steps are never proposed
+    assert math.isclose(sum(math.exp(lp) for _, lp in cands), 1.0, rel_tol=1e-6)
+    (lst,) = knn.generate(["list x"], 1)
+    assert lst[0][0] == "induction l"
+
+
+def test_knn_leave_one_out_never_retrieves_its_own_step():
+    knn = KnnProposer(_onehot_embed(["nat", "list"]), STEPS, neighbours=1)
+    (own,) = knn.generate(["list l"], 3, keys=[4])
+    assert all(t != "induction l" for t, _ in own)
+    (with_self,) = knn.generate(["list l"], 3)
+    assert with_self[0][0] == "induction l"
+
+
+def test_mix_is_a_mixture_of_distributions():
+    a = [("simp", math.log(0.5)), ("ring", math.log(0.5))]
+    b = [("simp ", math.log(1.0))]
+    out = dict(mix([a, b], [1.0, 1.0], 5))
+    assert out["simp"] == pytest.approx(math.log(0.75)) and out["ring"] == pytest.approx(math.log(0.25))
+    assert mix([a, b], [0.0, 1.0], 5) == [("simp", 0.0)]  # a weight-0 proposer adds nothing
+
+
+def test_merged_proposer_batches_and_names():
+    freq = FrequencyProposer(["rfl", "rfl", "simp"])
+    knn = KnnProposer(_onehot_embed(["nat", "list"]), STEPS, neighbours=2)
+    merged = MergedProposer([freq, knn])
+    assert merged.name == "merged(frequency-64,knn)"
+    out = merged.generate(["nat a", "list b"], 3)
+    assert len(out) == 2 and out[0][0][0] == "simp"  # both proposers like simp at a nat state
+    assert all(lp <= 0 for cands in out for _, lp in cands)
+
+
+def test_dedupe_top_keeps_best_score_per_normalised_tactic():
+    assert dedupe_top([("a  b", -2.0), ("a b", -1.0), ("c", -3.0), ("", 0.0)], 5) == [("a b", -1.0), ("c", -3.0)]
+
+
+def test_cached_embed_computes_once_and_keys_on_texts(tmp_path):
+    from leanagent.generator.factory import cached_embed
+
+    calls = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return np.ones((len(texts), 3), dtype="float32")
+
+    a = cached_embed(embed, "enc", ["s1", "s2"], cache_dir=tmp_path)
+    b = cached_embed(embed, "enc", ["s1", "s2"], cache_dir=tmp_path)
+    assert np.array_equal(a, b) and len(calls) == 1
+    cached_embed(embed, "enc", ["s1", "s3"], cache_dir=tmp_path)
+    cached_embed(embed, "other", ["s1", "s2"], cache_dir=tmp_path)
+    assert len(calls) == 3 and len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_knn_uses_given_state_embeddings():
+    embed = _onehot_embed(["nat", "list"])
+    pre = embed([s.state for s in STEPS])
+    knn = KnnProposer(lambda texts: embed(texts), STEPS, neighbours=2, state_embeddings=pre)
+    assert knn.generate(["list x"], 1)[0][0][0] == "induction l"
