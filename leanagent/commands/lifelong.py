@@ -1,9 +1,164 @@
 """`learn`, `nightly`, `runs`."""
 
-from leanagent.commands._stub import add_stub
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SECTIONS = (("learn", "LearnOptions", ""), ("train", "TrainOptions", "train_"),
+            ("retriever", "RetrieverOptions", "retriever_"), ("generator", "GeneratorOptions", "gen_"))
+
+
+def _option_classes() -> dict:
+    from leanagent.generator.model import GeneratorOptions
+    from leanagent.lifelong.learn import LearnOptions
+    from leanagent.retrieval.model import RetrieverOptions
+    from leanagent.training.loop import TrainOptions
+
+    return {"LearnOptions": LearnOptions, "TrainOptions": TrainOptions, "RetrieverOptions": RetrieverOptions,
+            "GeneratorOptions": GeneratorOptions}
 
 
 def register(subparsers, common) -> None:
-    add_stub(subparsers, common, "learn", "run the lifelong loop over repos.yaml")
-    add_stub(subparsers, common, "nightly", "fetch, re-trace, train and prove within a time budget (for cron)")
-    add_stub(subparsers, common, "runs", "list runs and their steps")
+    from leanagent.training.options import add_arguments
+
+    classes = _option_classes()
+    p = subparsers.add_parser(
+        "learn", parents=[common], help="run the lifelong loop over repos.yaml",
+        description="The lifelong loop: bring every enabled repos.yaml entry into the database, order the "
+                    "repositories by the curriculum, then for each one train the retriever and the generator "
+                    "from the previous checkpoint (with replay), evaluate both on every repository's test split, "
+                    "and prove its sorry theorems (with Lean) or its held-out theorems (replay). Ends with a "
+                    "report (summary.md, metrics.json, plots). Every step is recorded: after a crash or kill, "
+                    "the same command continues from the last finished step. Model options start from small "
+                    "CPU sizes (generator d_model 128, 2 layers; MiniLM retriever on CPU); a --config YAML "
+                    "with sections learn/train/retriever/generator sets any option.")
+    p.add_argument("--repos", required=True, metavar="FILE", help="repos.yaml listing the repositories")
+    p.add_argument("--from-scratch", action="store_true", help="start a new run instead of resuming the last one")
+    p.add_argument("--config", metavar="YAML", help="options file with sections learn, train, retriever, generator")
+    for section, cls_name, prefix in SECTIONS:
+        add_arguments(p, classes[cls_name], prefix=prefix, title=f"{section} options")
+    p.set_defaults(func=run_learn)
+
+    p = subparsers.add_parser("runs", parents=[common], help="list runs and their steps",
+                              description="Runs recorded in the database, newest first, with their steps.")
+    p.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    p.add_argument("--steps", action="store_true", help="also list every step of each run")
+    p.set_defaults(func=run_runs)
+
+    p = subparsers.add_parser(
+        "nightly", parents=[common], help="fetch, re-trace, train and prove within a time budget (for cron)",
+        description="For cron. Takes a lock (exit code 2 if another nightly run holds it; a lock left by a dead "
+                    "process is taken over), fetches every git entry and re-traces only repositories with new "
+                    "commits (agent proofs of theorems that still exist are kept), continues training on what "
+                    "changed from the newest checkpoints, then spends the rest of the budget proving sorry "
+                    "theorems not yet proved, newest repositories first. Writes a report of what changed since "
+                    "the last night. Exit codes: 0 done, 1 error, 2 lock held.")
+    p.add_argument("--repos", required=True, metavar="FILE", help="repos.yaml listing the repositories")
+    p.add_argument("--budget", default="6h", help="time budget, e.g. 6h, 90m, 1h30m (default 6h)")
+    p.add_argument("--config", metavar="YAML", help="options file with sections learn, train, retriever, generator")
+    for section, cls_name, prefix in SECTIONS:
+        add_arguments(p, classes[cls_name], prefix=prefix, title=f"{section} options")
+    p.set_defaults(func=run_nightly)
+
+
+def build_config(args):
+    """Options from the CPU defaults, then the --config YAML, then the command line."""
+    import yaml
+
+    from leanagent.errors import ConfigError
+    from leanagent.lifelong.learn import LearnConfig, cpu_defaults
+    from leanagent.training.options import from_args, from_mapping
+
+    classes = _option_classes()
+    train, retriever, generator = cpu_defaults()
+    bases = {"learn": classes["LearnOptions"](), "train": train, "retriever": retriever, "generator": generator}
+    data: dict = {}
+    if getattr(args, "config", None):
+        try:
+            data = yaml.safe_load(Path(args.config).read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"{args.config}: cannot read: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{args.config}: invalid YAML: {exc}") from None
+        if not isinstance(data, dict) or set(data) - set(bases):
+            raise ConfigError(f"{args.config}: expected sections {', '.join(bases)}")
+    values = {}
+    for section, cls_name, prefix in SECTIONS:
+        cls = classes[cls_name]
+        obj = from_mapping(cls, data.get(section), base=bases[section])
+        values[section] = from_args(cls, args, prefix=prefix, base=obj)
+    return LearnConfig(**values)
+
+
+def run_learn(args, ctx) -> int:
+    from leanagent.lifelong.learn import learn
+
+    cfg = build_config(args)
+    report = learn(ctx.db(), args.repos, ctx.home, cfg, from_scratch=args.from_scratch, emit=_Progress(ctx))
+    ctx.emit({"event": "done", "report": str(report)}, f"report: {report}")
+    return 0
+
+
+def run_nightly(args, ctx) -> int:
+    from leanagent.lifelong.nightly import nightly, parse_budget
+
+    budget = parse_budget(args.budget)
+    cfg = build_config(args)
+    report = nightly(ctx.db(), args.repos, ctx.home, cfg, budget, emit=_Progress(ctx))
+    ctx.emit({"event": "done", "report": str(report)}, f"report: {report}")
+    return 0
+
+
+class _Progress:
+    """One line per step on stderr for people; one JSON line per event with --json."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def __call__(self, **event) -> None:
+        if self.ctx.json:
+            self.ctx.event(**event)
+            return
+        kind = event.get("event")
+        if kind == "run":
+            state = "resuming" if event["resumed"] else "starting"
+            print(f"{state} run {event['run_id']} (env {event['env']}; checkpoints in {event['folder']})",
+                  file=sys.stderr, flush=True)
+        elif kind == "step":
+            extra = f" ({event['seconds']:.1f}s)" if "seconds" in event else ""
+            print(f"  {event['key']}: {event['status']}{extra}", file=sys.stderr, flush=True)
+        elif kind == "evaluated":
+            def pct(x):
+                return "n/a" if x is None else f"{x:.1f}"
+
+            print(f"    after {event['after']} on {event['on']}: R@10 {pct(event['R@10'])}, "
+                  f"tactic accuracy {pct(event['tactic_acc'])}", file=sys.stderr, flush=True)
+        elif kind == "synced":
+            print(f"  {event['repo']}: {event['action']}", file=sys.stderr, flush=True)
+        elif kind == "lock":
+            print(f"took over a stale lock from pid {event['took_over'].get('pid')}", file=sys.stderr, flush=True)
+        elif kind == "attempt":
+            print(f"    {event['outcome']:>8}  {event['theorem']}", file=sys.stderr, flush=True)
+
+
+def run_runs(args, ctx) -> int:
+    from leanagent.lifelong.runs import list_runs
+
+    runs = list_runs(ctx.db(create=False), limit=args.limit)
+
+    def human() -> None:
+        if not runs:
+            print("no runs yet; start one with `leanagent learn --repos repos.yaml`")
+        for r in runs:
+            done = sum(s["status"] == "done" for s in r["steps"])
+            print(f"run {r['id']:>4}  {r['kind']:<8} {r['status']:<8} started {r['started_at']:%Y-%m-%d %H:%M}  "
+                  f"steps {done}/{len(r['steps'])} done  {r['name'] or ''}")
+            if r["report"]:
+                print(f"           report {r['report']}")
+            if args.steps:
+                for s in r["steps"]:
+                    print(f"           {s['status']:<8} {s['key']}")
+
+    ctx.emit({"runs": runs}, human)
+    return 0

@@ -161,3 +161,37 @@ def annotated_tactics(db: Database, step_ids: Iterable[int]) -> dict[int, str]:
                 select(TacticStep.id, TacticStep.annotated_tactic).where(
                     TacticStep.id.in_(ids[i:i + _CHUNK]), TacticStep.annotated_tactic.is_not(None))))
     return out
+
+
+def agent_proof_examples(db: Database, repo: str, seed: int | None = None) -> list:
+    """Training examples (state, tactic) along the agent's own proofs in one repository.
+
+    LeanAgent stores found proofs without states, so they teach it nothing; we keep
+    every state along the path. Proofs of `sorry` theorems are used. Proofs of
+    proven theorems outside the train split (the held-out targets of replay mode)
+    are not, so that later evaluations on those splits stay held out.
+    """
+    from leanagent.db.splits import DEFAULT_SEED
+    from leanagent.db.training_data import StepExample
+
+    seed = DEFAULT_SEED if seed is None else seed
+    with db.session() as s:
+        rows = s.execute(
+            select(Proof.id, Proof.tactics, Proof.states, Theorem.id, Theorem.file_path, Theorem.full_name,
+                   Theorem.start_line, Theorem.start_col, Theorem.status)
+            .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
+            .where(Repository.name == repo).order_by(Proof.id)).all()
+    out, seen = [], set()
+    for pid, tactics, states, tid, fp, name, line, col, status in rows:
+        was_sorry = TheoremStatus(status) in (TheoremStatus.SORRY, TheoremStatus.PROVED_BY_AGENT)
+        if not was_sorry and random_split((repo, fp, name, line, col), seed) != "train":
+            continue
+        for i, tactic in enumerate(tactics or []):
+            key = (states[i], tactic)
+            if key in seen:  # several proofs of one theorem often share steps
+                continue
+            seen.add(key)
+            # Negative ids keep agent steps apart from recorded TacticStep ids (kNN leave-one-out keys).
+            out.append(StepExample(-(pid * 1000 + i + 1), tid, repo, fp, name, (line, col), "train",
+                                   states[i], tactic, []))
+    return out

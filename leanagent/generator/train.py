@@ -26,10 +26,18 @@ ACC_METRIC, TOPK_METRIC = "tactic_acc", "tactic_top_k"
 
 
 def examples_for(db, repo: str, split: str) -> list:
-    """Recorded steps (StepExample) of a repository's split, without sorry tactics."""
+    """Recorded steps (StepExample) of a repository's split, without sorry tactics.
+
+    The train split also gets the steps along the agent's own proofs (see
+    `leanagent.db.proofs.agent_proof_examples`): found proofs become training data.
+    """
+    from leanagent.db.proofs import agent_proof_examples
     from leanagent.db.training_data import step_examples
 
-    return [e for e in step_examples(db, repo, split, with_premises_only=False) if not mentions_sorry(e.tactic)]
+    steps = [e for e in step_examples(db, repo, split, with_premises_only=False) if not mentions_sorry(e.tactic)]
+    if split in ("train", "all"):
+        steps += agent_proof_examples(db, repo)
+    return steps
 
 
 def to_gen_examples(steps: Sequence, options: GeneratorOptions, retriever=None,

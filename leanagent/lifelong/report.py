@@ -38,7 +38,7 @@ def _fmt(x: float | None, pct: bool = True) -> str:
     return f"{x:.1f}" if pct else f"{x:.3f}"
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -52,7 +52,7 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
     metrics = data.metrics()
     payload = {"title": data.title, "env": data.env, "repositories": data.repos, "matrices": data.matrices,
                "baselines": data.baselines, "lifelong": metrics, "proved": data.proved, **data.extra}
-    _atomic_write(folder / "metrics.json", json.dumps(payload, indent=2, default=str) + "\n")
+    atomic_write(folder / "metrics.json", json.dumps(payload, indent=2, default=str) + "\n")
     plots = _plots(data, folder)
     lines = [f"# {data.title}", ""]
     lines += [f"Proofs were checked by **{data.env}**"
@@ -79,7 +79,7 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     summary = folder / "summary.md"
-    _atomic_write(summary, "\n".join(lines) + "\n")
+    atomic_write(summary, "\n".join(lines) + "\n")
     return summary
 
 

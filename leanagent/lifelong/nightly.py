@@ -1,0 +1,179 @@
+"""`leanagent nightly`: a cron job that keeps up with the repositories.
+
+Under a lock (two nightly runs never overlap; a dead run's lock is taken over):
+fetch every git entry and re-trace only repositories with new commits (agent
+proofs of theorems that still exist are kept by `store_repo`), continue
+training on what changed from the newest checkpoints, then spend what is
+left of the time budget proving `sorry` theorems not yet proved, newest
+repositories first. Writes a report that says what changed since the last night.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from leanagent.db.engine import Database
+from leanagent.db.models import Proof, Repository, Theorem, TheoremStatus
+from leanagent.errors import ConfigError
+from leanagent.lifelong.learn import Emit, LearnConfig, resolve_env
+
+_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def parse_budget(text: str) -> float:
+    """`6h`, `90m`, `1h30m`, `45s` or plain seconds -> seconds."""
+    t = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", t):
+        return float(t)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", t)
+    if not parts or "".join(n + u for n, u in parts) != t:
+        raise ConfigError(f"cannot read the time budget {text!r}", fix="write it like 6h, 90m, 1h30m or 45s")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def snapshot(db: Database) -> dict[str, dict]:
+    """Per repository: commit, theorems, open sorry theorems, agent proofs."""
+    with db.session() as s:
+        repos = s.execute(select(Repository.id, Repository.name, Repository.commit, Repository.added_at)).all()
+        thms = dict(s.execute(select(Theorem.repo_id, func.count()).group_by(Theorem.repo_id)).all())
+        sorry = dict(s.execute(select(Theorem.repo_id, func.count()).where(Theorem.status == TheoremStatus.SORRY)
+                               .group_by(Theorem.repo_id)).all())
+        proofs = dict(s.execute(select(Theorem.repo_id, func.count()).join(Proof, Proof.theorem_id == Theorem.id)
+                                .group_by(Theorem.repo_id)).all())
+    return {name: {"commit": commit, "theorems": thms.get(rid, 0), "sorry": sorry.get(rid, 0),
+                   "agent_proofs": proofs.get(rid, 0), "added_at": added.isoformat() if added else None}
+            for rid, name, commit, added in repos}
+
+
+def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, budget_seconds: float, *,
+            emit: Emit | None = None) -> Path:
+    from leanagent.config import load_repos
+    from leanagent.lifelong.lock import RunLock
+    from leanagent.lifelong.runs import Runner
+
+    emit = emit or (lambda **_: None)
+    deadline = time.monotonic() + budget_seconds
+    repos_file = Path(repos_file).resolve()
+    with RunLock(Path(home) / "nightly.lock") as lock:
+        if lock.took_over:
+            emit(event="lock", took_over=lock.took_over)
+        config = load_repos(repos_file)
+        env = resolve_env(cfg.learn.env)
+        night = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        # One run per night and repos file: a nightly killed tonight resumes tonight.
+        runner = Runner.start(db, "nightly", f"{repos_file}@{night}",
+                              {**cfg.as_dict(), "repos_file": str(repos_file), "env": env,
+                               "budget_seconds": budget_seconds})
+        run_dir = Path(home) / f"nightly-{runner.run_id}"
+        emit(event="run", run_id=runner.run_id, resumed=runner.resumed, env=env, folder=str(run_dir))
+        before = runner.step("snapshot/before", lambda: {"repos": snapshot(db)})[0]["repos"]
+        changed = _sync(db, runner, config, home, emit)
+        if changed:
+            _train(db, runner, run_dir, cfg, changed, emit)
+        proved = runner.step("prove", lambda: _prove(db, cfg, env, deadline, emit))[0]
+        after = snapshot(db)
+        path = _report(run_dir, runner, before, after, changed, proved, env)
+        from leanagent.db.models import StepStatus
+
+        runner.finish(StepStatus.DONE, report_path=str(path))
+        emit(event="report", path=str(path))
+        return path
+
+
+def _sync(db, runner, config, home, emit) -> list[str]:
+    from leanagent.sources.sync import cache_dir, sync_entry
+
+    cache = cache_dir(config, Path(home))
+    changed = []
+    for entry in config.enabled():
+        details, _ = runner.step(f"sync/{entry.repo_name}", lambda e=entry: sync_entry(db, e, cache=cache).as_dict())
+        emit(event="synced", repo=entry.repo_name, action=details.get("action"))
+        if details.get("action") in ("created", "updated"):
+            changed.append(entry.repo_name)
+    return changed
+
+
+def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit) -> None:
+    """Continue from the newest checkpoints on the repositories that changed."""
+    from leanagent.db.training_data import latest_checkpoint
+    from leanagent.generator.train import train_generator
+    from leanagent.training.retriever import train_retriever
+
+    def retriever() -> dict:
+        start = latest_checkpoint(db, "retriever")
+        out = train_retriever(db, changed, cfg.retriever, cfg.train, run_dir / "retriever",
+                              start_from=Path(start) if start else None, run_name=f"nightly-{runner.run_id}")
+        return {"from": start, "folders": [s["folder"] for s in out["stages"]]}
+
+    def generator() -> dict:
+        start = latest_checkpoint(db, "generator")
+        out = train_generator(db, changed, cfg.generator, cfg.train, run_dir / "generator",
+                              retrieval=cfg.learn.generator_retrieval, start_from=Path(start) if start else None,
+                              eval_limit=cfg.learn.eval_limit)
+        return {"from": start, "folders": [s["folder"] for s in out["stages"]]}
+
+    runner.step("train-retriever", retriever)
+    runner.step("train-generator", generator)
+
+
+def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit) -> dict:
+    from leanagent.generator.factory import ProposerOptions, resolve
+    from leanagent.prover.campaign import Campaign, run_campaign
+    from leanagent.prover.search import SearchConfig
+
+    if env == "replay":
+        # Replay answers only recorded tactics, and a sorry theorem has no recorded proof.
+        return {"proved": 0, "attempted": 0, "note": "replay cannot prove sorry theorems; install Lean"}
+    with db.session() as s:  # newest repositories first
+        repos = [n for n, in s.execute(select(Repository.name).order_by(Repository.added_at.desc(),
+                                                                          Repository.id.desc()))]
+    lo = cfg.learn
+    campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, deadline=deadline,
+                        proposer=resolve(ProposerOptions(proposer=lo.proposer, source_split="all",
+                                                         retrieval=lo.generator_retrieval,
+                                                         knn_encoder=lo.knn_encoder), db),
+                        search=SearchConfig(num_sampled_tactics=lo.num_tactics, timeout=lo.prove_timeout,
+                                            max_expansions=lo.max_expansions))
+    result = run_campaign(db, campaign, on_result=lambda res, tot: emit(event="attempt", theorem=res.theorem.full_name,
+                                                                         outcome=res.outcome))
+    return result.as_dict()
+
+
+def _report(run_dir: Path, runner, before: dict, after: dict, changed: list[str], proved: dict, env: str) -> Path:
+    from leanagent.lifelong.report import atomic_write
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"# leanagent nightly, run {runner.run_id}", "", f"Environment: **{env}**.", "",
+             "## What changed since the last night", "",
+             "| repository | commit | theorems | open sorry | agent proofs |", "| --- | --- | --- | --- | --- |"]
+    for name in sorted(after):
+        a, b = after[name], before.get(name)
+
+        def delta(key: str) -> str:
+            if b is None:
+                return f"{a[key]} (new)"
+            d = a[key] - b[key]
+            return f"{a[key]} ({d:+d})" if d else str(a[key])
+
+        commit = (a["commit"] or "")[:12]
+        if b is not None and b["commit"] != a["commit"]:
+            commit = f"{(b['commit'] or '')[:12]} → {commit}"
+        lines.append(f"| {name}{' *' if name in changed else ''} | {commit} | {delta('theorems')} | "
+                     f"{delta('sorry')} | {delta('agent_proofs')} |")
+    lines += ["", "`*`: re-traced and trained tonight.", "",
+              f"Proving: {proved.get('proved', 0)} proved of {proved.get('attempted', 0)} attempted"
+              + (f" ({proved['note']})" if proved.get("note") else "") + "."]
+    path = run_dir / "report" / "summary.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import json
+
+    atomic_write(path.parent / "metrics.json", json.dumps(
+        {"run_id": runner.run_id, "env": env, "changed": changed, "before": before, "after": after,
+         "proved": proved}, indent=2, default=str) + "\n")
+    atomic_write(path, "\n".join(lines) + "\n")
+    return path
