@@ -98,6 +98,8 @@ def train_generator(db, repos: Sequence[str], options: GeneratorOptions, train, 
         return TacticModel.load(ckpt) if ckpt else TacticModel.create(options, seed=train.seed)
 
     def on_stage_end(model, k, stage, folder) -> dict:
+        if eval_limit <= 0:  # the caller evaluates (e.g. `learn` fills the whole matrix itself)
+            return {"per_repo": {}}
         gen = RetrievalAugmentedGenerator(model, retriever, texts)
         per = {r: tactic_accuracy(gen, tests[r], eval_k) for r in repos[:k + 1]}
         for r, m in per.items():

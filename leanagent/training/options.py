@@ -1,0 +1,125 @@
+"""Dataclass options shared by the CLI, YAML and --help (generic: knows no model).
+
+An options class is a plain `@dataclass` whose fields each carry a docstring
+(a string literal right after the field, as in PEP 257's attribute
+docstrings). `add_arguments` turns such a class into argparse options whose
+help text is that docstring; `from_args` and `from_mapping` build the dataclass
+back from parsed arguments or a YAML mapping. One class backs all three.
+
+    @dataclass
+    class MyOptions:
+        lr: float = 1e-4
+        \"\"\"Peak learning rate.\"\"\"
+
+    add_arguments(parser, MyOptions)            # --lr (help: "Peak learning rate. (default: 0.0001)")
+    opts = from_args(MyOptions, parser.parse_args())
+    opts = from_mapping(MyOptions, yaml.safe_load(text))   # unknown keys -> ConfigError
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import textwrap
+import typing
+from functools import lru_cache
+from typing import Any, Mapping, TypeVar
+
+from leanagent.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=None)
+def field_docs(cls: type) -> dict[str, str]:
+    """{field name: its docstring} read from the class source (inherited classes included)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object or not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body  # the ClassDef's statements
+        for stmt, nxt in zip(body, body[1:]):
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
+                    and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) \
+                    and isinstance(nxt.value.value, str):
+                docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _base_type(tp: Any) -> tuple[type, bool]:
+    """(the scalar type, optional?) of an annotation such as `float | None`."""
+    args = typing.get_args(tp)
+    if args and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return (rest[0] if len(rest) == 1 else str), True
+    return tp, False
+
+
+def _flag(name: str, prefix: str) -> str:
+    return "--" + (prefix + name).replace("_", "-")
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type, *, prefix: str = "",
+                  skip: tuple[str, ...] = (), title: str | None = None) -> None:
+    """Add one option per dataclass field. Defaults are SUPPRESSed, so that `from_args`
+    can tell "given on the command line" from "not given" (and a YAML value wins over a default)."""
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    group = parser.add_argument_group(title or f"{cls.__name__} options")
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        tp, optional = _base_type(hints[f.name])
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        help_text = f"{docs.get(f.name, '')} (default: {default})".strip()
+        kwargs: dict[str, Any] = {"dest": prefix + f.name, "default": argparse.SUPPRESS, "help": help_text}
+        if tp is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(tp) in (list, tuple):
+            inner = (typing.get_args(tp) or (str,))[0]
+            kwargs.update(nargs="*", type=inner, metavar=f.name.upper())
+        else:
+            kwargs.update(type=_none_or(tp) if optional else tp, metavar=f.name.upper())
+        group.add_argument(_flag(f.name, prefix), **kwargs)
+
+
+def _none_or(tp: type):
+    def convert(text: str):
+        return None if text.lower() in ("none", "null", "") else tp(text)
+
+    convert.__name__ = getattr(tp, "__name__", "value")
+    return convert
+
+
+def from_mapping(cls: type[T], data: Mapping[str, Any] | None, *, base: T | None = None) -> T:
+    """Build `cls` from a mapping (YAML), over `base` or the defaults. Unknown keys are an error."""
+    data = dict(data or {})
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)} for {cls.__name__}",
+                          fix=f"use only: {', '.join(sorted(names))}")
+    start = base if base is not None else cls()
+    try:
+        return dataclasses.replace(start, **data)
+    except TypeError as exc:
+        raise ConfigError(f"invalid options for {cls.__name__}: {exc}") from None
+
+
+def from_args(cls: type[T], args: argparse.Namespace, *, prefix: str = "", base: T | None = None) -> T:
+    """Build `cls` from parsed arguments: only options given on the command line override `base`."""
+    given = {f.name: getattr(args, prefix + f.name) for f in dataclasses.fields(cls)
+             if hasattr(args, prefix + f.name)}
+    return from_mapping(cls, given, base=base)
+
+
+def to_dict(obj: Any) -> dict:
+    """The resolved options as JSON-ready data (for the config written next to checkpoints)."""
+    return dataclasses.asdict(obj)

@@ -1,0 +1,35 @@
+"""Accessible premises: same file before the theorem, or transitively imported; unknown -> all."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from leanagent.db.training_data import ImportGraph, PremiseItem
+from leanagent.retrieval.access import Accessibility, transitive_imports
+
+CORPUS = [
+    PremiseItem(1, "A.x", "A.lean", "A.x A", (1, 1)),
+    PremiseItem(2, "B.y", "B.lean", "B.y B", (5, 1)),
+    PremiseItem(3, "C.z", "C.lean", "C.z C", (3, 1)),
+    PremiseItem(4, "C.later", "C.lean", "C.later C", (50, 1)),
+    PremiseItem(5, "D.w", "D.lean", "D.w D", (1, 1)),
+]
+GRAPH = ImportGraph({"A": [], "B": ["A"], "C": ["B"], "D": []})
+
+
+def test_transitive_imports_follow_chains_and_cycles():
+    assert transitive_imports("C", GRAPH.imports) == {"A", "B"}
+    assert transitive_imports("X", {"X": ["Y"], "Y": ["X"]}) == {"Y"}
+
+
+def test_mask_same_file_before_and_imported():
+    acc = Accessibility(CORPUS, GRAPH)
+    mask = acc.mask("C.lean", (10, 1))
+    assert mask.tolist() == [True, True, True, False, False]
+    assert acc.allowed("C.lean", (10, 1), np.array([3, 1])).tolist() == [False, True]
+
+
+def test_unknown_imports_make_everything_accessible():
+    assert Accessibility(CORPUS, ImportGraph()).mask("C.lean", (10, 1)) is None
+    assert Accessibility(CORPUS, GRAPH).mask("Z.lean", (1, 1)) is None
+    assert Accessibility(CORPUS, GRAPH).mask(None, None) is None
