@@ -40,7 +40,7 @@ class LearnOptions:
     """Curriculum order: `easy-count` (LeanAgent) or `easy-fraction`."""
     generator_retrieval: str = "bm25"
     """Premises prepended to the generator's input: `bm25`, `dense` (the retriever trained so far) or `none`."""
-    prove_timeout: float = 20.0
+    prove_timeout: float = 10.0
     """Wall-clock seconds of proof search per theorem."""
     max_expansions: int = 50
     """Expanded nodes per theorem."""
@@ -183,8 +183,9 @@ class _Loop:
         def generator() -> dict:
             from leanagent.db.proofs import agent_proof_examples
 
+            # eval_limit=0: the evaluate step fills the whole matrix, so the trainer's own check is skipped.
             out = train_generator(self.db, seen, cfg.generator, cfg.train, self.run_dir / "generator",
-                                  retrieval=cfg.learn.generator_retrieval, eval_limit=cfg.learn.eval_limit)
+                                  retrieval=cfg.learn.generator_retrieval, eval_limit=0)
             st = out["stages"][i]
             return {"folder": st["folder"], "stats": st["stats"], "examples": st["examples"],
                     # steps along agent proofs in the training data of this stage (replayed repos included)
