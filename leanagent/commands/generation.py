@@ -9,8 +9,8 @@ GENERATOR_DIR = "generator"
 
 
 def add_train_generator(train_subparsers, common) -> None:
-    from leanagent.generator.model import GeneratorOptions
-    from leanagent.training.loop import TrainOptions
+    from leanagent.generator.options import GeneratorOptions
+    from leanagent.training.options import TrainOptions
     from leanagent.training.options import add_arguments
 
     p = train_subparsers.add_parser(
@@ -54,9 +54,9 @@ def add_eval_generator(eval_subparsers, common) -> None:
 def run_train(args, ctx) -> int:
     from leanagent.db.training_data import resolve_repos
     from leanagent.errors import ModelError
-    from leanagent.generator.model import GeneratorOptions
+    from leanagent.generator.options import GeneratorOptions
     from leanagent.generator.train import train_generator
-    from leanagent.training.loop import TrainOptions
+    from leanagent.training.options import TrainOptions
     from leanagent.training.options import from_args
 
     train = from_args(TrainOptions, args)

@@ -30,9 +30,9 @@ def _load_yaml(path: str | None) -> dict:
 
 def _retriever_options(args):
     """YAML sections first, then command-line options on top: one dataclass each."""
-    from leanagent.retrieval.index import IndexOptions
-    from leanagent.retrieval.model import RetrieverOptions
-    from leanagent.training.loop import TrainOptions
+    from leanagent.retrieval.options import IndexOptions
+    from leanagent.retrieval.options import RetrieverOptions
+    from leanagent.training.options import TrainOptions
     from leanagent.training.options import from_args, from_mapping
 
     data = _load_yaml(getattr(args, "config", None))
@@ -115,9 +115,9 @@ def run_eval_retrieval(args, ctx) -> int:
 
 
 def _add_train_retriever(train_sub, common) -> None:
-    from leanagent.retrieval.index import IndexOptions
-    from leanagent.retrieval.model import RetrieverOptions
-    from leanagent.training.loop import TrainOptions
+    from leanagent.retrieval.options import IndexOptions
+    from leanagent.retrieval.options import RetrieverOptions
+    from leanagent.training.options import TrainOptions
     from leanagent.training.options import add_arguments
 
     p = train_sub.add_parser(

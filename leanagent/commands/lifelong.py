@@ -10,10 +10,10 @@ SECTIONS = (("learn", "LearnOptions", ""), ("train", "TrainOptions", "train_"),
 
 
 def _option_classes() -> dict:
-    from leanagent.generator.model import GeneratorOptions
+    from leanagent.generator.options import GeneratorOptions
     from leanagent.lifelong.learn import LearnOptions
-    from leanagent.retrieval.model import RetrieverOptions
-    from leanagent.training.loop import TrainOptions
+    from leanagent.retrieval.options import RetrieverOptions
+    from leanagent.training.options import TrainOptions
 
     return {"LearnOptions": LearnOptions, "TrainOptions": TrainOptions, "RetrieverOptions": RetrieverOptions,
             "GeneratorOptions": GeneratorOptions}

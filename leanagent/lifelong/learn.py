@@ -77,9 +77,9 @@ class LearnConfig:
 
 def cpu_defaults() -> tuple:
     """Small models that train in minutes on a laptop CPU; pass options to scale up on a GPU."""
-    from leanagent.generator.model import GeneratorOptions
-    from leanagent.retrieval.model import RetrieverOptions
-    from leanagent.training.loop import TrainOptions
+    from leanagent.generator.options import GeneratorOptions
+    from leanagent.retrieval.options import RetrieverOptions
+    from leanagent.training.options import TrainOptions
 
     return (TrainOptions(batch_size=8, warmup_steps=10, lr=2e-4), RetrieverOptions(),
             GeneratorOptions(d_model=128, num_layers=2, num_heads=4, d_ff=512, max_input_bytes=1024,

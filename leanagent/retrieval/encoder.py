@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from leanagent.errors import ModelError
+from leanagent.retrieval.options import EncoderSpec  # noqa: F401  (re-exported)
 
 BYT5_RETRIEVER = "kaiyuy/leandojo-lean4-retriever-byt5-small"
 DEFAULT_CPU_ENCODER = "minilm"
@@ -33,17 +34,6 @@ TINY = ("tiny-bert", "tiny-t5")
 _T5_TYPES = ("t5", "mt5", "umt5")
 
 
-@dataclass
-class EncoderSpec:
-    """Which encoder to build and how long its inputs may be."""
-
-    encoder: str = "auto"
-    """Encoder: `auto` (byt5 on GPU, minilm on CPU), `minilm`, `byt5`, `tiny-bert`, `tiny-t5`, a local folder
-    or a Hugging Face hub name."""
-    max_state_len: int = 256
-    """Tokens kept from a proof state (the query); longer states are truncated."""
-    max_premise_len: int = 64
-    """Tokens kept from a premise text."""
 
 
 def default_encoder_name() -> str:

@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from leanagent.errors import ModelError
+from leanagent.retrieval.options import IndexOptions  # noqa: F401  (re-exported)
 
 INDEX_FILE = "premises.faiss"
 META_FILE = "index.json"
@@ -29,22 +30,6 @@ META_FILE = "index.json"
 AllowFn = Callable[[int, np.ndarray], "np.ndarray | None"]
 
 
-@dataclass
-class IndexOptions:
-    """How the premise index is built."""
-
-    approx_above: int = 1_000_000
-    """Use an approximate index above this many premises (exact inner product below)."""
-    approx_kind: str = "hnsw"
-    """Approximate index type: `hnsw` or `ivf`."""
-    hnsw_m: int = 32
-    """HNSW graph degree."""
-    hnsw_ef_search: int = 128
-    """HNSW search breadth (raised automatically to the number of candidates asked for)."""
-    ivf_nprobe: int = 32
-    """IVF lists visited per query."""
-    oversample: int = 4
-    """First search asks for k * oversample candidates before the accessibility filter."""
 
 
 def premise_digest(ids: Sequence[int], texts: Sequence[str]) -> str:

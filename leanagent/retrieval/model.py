@@ -26,21 +26,12 @@ from leanagent.db.training_data import PremiseItem, StepExample
 from leanagent.errors import ModelError
 from leanagent.retrieval.access import Accessibility
 from leanagent.retrieval.encoder import Encoder, EncoderSpec
+from leanagent.retrieval.options import RetrieverOptions  # noqa: F401  (re-exported)
 
 ENCODER_DIR = "encoder"
 RETRIEVER_FILE = "retriever.json"
 
 
-@dataclass
-class RetrieverOptions(EncoderSpec):
-    """Dual-encoder options (the encoder fields come from EncoderSpec)."""
-
-    num_negatives: int = 3
-    """Hard negatives per state in a batch (besides the other states' premises)."""
-    num_in_file_negatives: int = 1
-    """How many of those come from the theorem's own file, defined before it (when there are any)."""
-    temperature: float = 0.05
-    """Softmax temperature of the contrastive loss over cosine similarities."""
 
 
 @dataclass(frozen=True)

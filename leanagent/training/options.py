@@ -123,3 +123,47 @@ def from_args(cls: type[T], args: argparse.Namespace, *, prefix: str = "", base:
 def to_dict(obj: Any) -> dict:
     """The resolved options as JSON-ready data (for the config written next to checkpoints)."""
     return dataclasses.asdict(obj)
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    """Options of the shared training loop (model-independent)."""
+
+    epochs: int = 1
+    """Epochs per repository. LeanAgent trains one epoch per repository."""
+    batch_size: int = 16
+    """Examples per batch, replayed ones included."""
+    lr: float = 5e-5
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    warmup_steps: int = 50
+    """Linear warm-up steps at the start of every repository (the optimizer is new each time)."""
+    grad_clip: float = 1.0
+    """Gradient norm clipping (0 disables)."""
+    replay_fraction: float = 0.25
+    """Fraction of every batch drawn from earlier repositories' examples (0 disables replay)."""
+    ewc_lambda: float = 0.0
+    """Weight of the EWC penalty; 0 disables EWC. The Fisher is computed at the end of each repository."""
+    ewc_batches: int = 32
+    """Batches used to estimate the diagonal Fisher information at the end of a repository."""
+    max_minutes: float | None = None
+    """Wall-clock limit of training per repository, in minutes (None: no limit)."""
+    max_steps: int = -1
+    """Stop after this many optimizer steps per repository (-1: no limit)."""
+    seed: int = 3407
+    """Random seed (batch order, replay draws, negatives)."""
+    precision: str = "auto"
+    """`auto` (bf16-mixed on GPU, 32-true on CPU) or any Lightning precision string."""
+    progress_bar: bool = False
+    """Show Lightning's progress bar."""
+
+    def check(self) -> None:
+        from leanagent.errors import ConfigError
+
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be at least 1")
+        if not 0.0 <= self.replay_fraction < 1.0:
+            raise ConfigError(f"replay_fraction must be in [0, 1), got {self.replay_fraction}")
+        if self.ewc_lambda < 0:
+            raise ConfigError(f"ewc_lambda must be >= 0, got {self.ewc_lambda}")
