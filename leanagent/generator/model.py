@@ -156,7 +156,9 @@ class TacticModel(torch.nn.Module):
         inp = self._encode(sources, self.options.max_input_bytes)
         kw = dict(max_new_tokens=self.options.max_output_bytes, num_return_sequences=num)
         if self.options.decoding == "beam":
-            kw.update(num_beams=num, do_sample=False, length_penalty=0.0)
+            kw.update(num_beams=num, do_sample=False)
+            if num > 1:  # rank beams by the plain sum of log-probabilities, the search's own scale
+                kw.update(length_penalty=0.0)
         else:
             kw.update(do_sample=True, temperature=self.options.temperature, top_k=0)
         seqs = self.model.generate(**inp, **kw)  # (B * num, T)

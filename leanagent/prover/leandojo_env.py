@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -53,11 +52,14 @@ def apply_limits(limits: LeanLimits) -> None:
 
 
 def check_toolchain() -> None:
-    """Fail early, in the driver, when LeanDojo could not launch Lean at all."""
-    if shutil.which("lake") is None:
-        raise ToolchainError("no Lean toolchain: `lake` is not on PATH",
-                             fix="install elan (https://github.com/leanprover/elan) and the repository's "
-                                 "toolchain, or use --env replay to check tactics against recorded traces")
+    """Fail early, in the driver, when LeanDojo could not launch Lean at all (one toolchain check for all)."""
+    from leanagent.sources.tracing import find_toolchain
+
+    try:
+        find_toolchain()
+    except ToolchainError as exc:
+        raise ToolchainError(exc.message, fix=f"{exc.fix}; or pass --env replay to check tactics against "
+                                              "recorded traces instead of Lean") from None
 
 
 def lean_theorem(ref: TheoremRef) -> Any:
