@@ -30,10 +30,8 @@ def _load_yaml(path: str | None) -> dict:
 
 def _retriever_options(args):
     """YAML sections first, then command-line options on top: one dataclass each."""
-    from leanagent.retrieval.options import IndexOptions
-    from leanagent.retrieval.options import RetrieverOptions
-    from leanagent.training.options import TrainOptions
-    from leanagent.training.options import from_args, from_mapping
+    from leanagent.retrieval.options import IndexOptions, RetrieverOptions
+    from leanagent.training.options import TrainOptions, from_args, from_mapping
 
     data = _load_yaml(getattr(args, "config", None))
     train = from_args(TrainOptions, args, base=from_mapping(TrainOptions, data.get("train")))
@@ -115,10 +113,8 @@ def run_eval_retrieval(args, ctx) -> int:
 
 
 def _add_train_retriever(train_sub, common) -> None:
-    from leanagent.retrieval.options import IndexOptions
-    from leanagent.retrieval.options import RetrieverOptions
-    from leanagent.training.options import TrainOptions
-    from leanagent.training.options import add_arguments
+    from leanagent.retrieval.options import IndexOptions, RetrieverOptions
+    from leanagent.training.options import TrainOptions, add_arguments
 
     p = train_sub.add_parser(
         "retriever", parents=[common], help="train the premise retriever progressively over repositories",

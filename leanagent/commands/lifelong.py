@@ -20,8 +20,6 @@ def _option_classes() -> dict:
 
 
 def register(subparsers, common) -> None:
-    from leanagent.training.options import add_arguments
-
     classes = _option_classes()
     p = subparsers.add_parser(
         "learn", parents=[common], help="run the lifelong loop over repos.yaml",
@@ -33,11 +31,8 @@ def register(subparsers, common) -> None:
                     "the same command continues from the last finished step. Model options start from small "
                     "CPU sizes (generator d_model 128, 2 layers; MiniLM retriever on CPU); a --config YAML "
                     "with sections learn/train/retriever/generator sets any option.")
-    p.add_argument("--repos", required=True, metavar="FILE", help="repos.yaml listing the repositories")
+    _loop_options(p, classes)
     p.add_argument("--from-scratch", action="store_true", help="start a new run instead of resuming the last one")
-    p.add_argument("--config", metavar="YAML", help="options file with sections learn, train, retriever, generator")
-    for section, cls_name, prefix in SECTIONS:
-        add_arguments(p, classes[cls_name], prefix=prefix, title=f"{section} options")
     p.set_defaults(func=run_learn)
 
     p = subparsers.add_parser("runs", parents=[common], help="list runs and their steps",
@@ -54,12 +49,19 @@ def register(subparsers, common) -> None:
                     "changed from the newest checkpoints, then spends the rest of the budget proving sorry "
                     "theorems not yet proved, newest repositories first. Writes a report of what changed since "
                     "the last night. Exit codes: 0 done, 1 error, 2 lock held.")
-    p.add_argument("--repos", required=True, metavar="FILE", help="repos.yaml listing the repositories")
+    _loop_options(p, classes)
     p.add_argument("--budget", default="6h", help="time budget, e.g. 6h, 90m, 1h30m (default 6h)")
+    p.set_defaults(func=run_nightly)
+
+
+def _loop_options(p, classes) -> None:
+    """--repos, --config and every option group: shared by learn and nightly."""
+    from leanagent.training.options import add_arguments
+
+    p.add_argument("--repos", required=True, metavar="FILE", help="repos.yaml listing the repositories")
     p.add_argument("--config", metavar="YAML", help="options file with sections learn, train, retriever, generator")
     for section, cls_name, prefix in SECTIONS:
         add_arguments(p, classes[cls_name], prefix=prefix, title=f"{section} options")
-    p.set_defaults(func=run_nightly)
 
 
 def build_config(args):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -64,11 +63,10 @@ def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, 
             emit(event="lock", took_over=lock.took_over)
         config = load_repos(repos_file)
         env = resolve_env(cfg.learn.env)
-        night = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        # One run per night and repos file: a nightly killed tonight resumes tonight.
-        runner = Runner.start(db, "nightly", f"{repos_file}@{night}",
+        # A nightly run that was killed continues; one that finished is followed by a new run.
+        runner = Runner.start(db, "nightly", str(repos_file),
                               {**cfg.as_dict(), "repos_file": str(repos_file), "env": env,
-                               "budget_seconds": budget_seconds})
+                               "budget_seconds": budget_seconds}, unfinished_only=True)
         run_dir = Path(home) / f"nightly-{runner.run_id}"
         emit(event="run", run_id=runner.run_id, resumed=runner.resumed, env=env, folder=str(run_dir))
         before = runner.step("snapshot/before", lambda: {"repos": snapshot(db)})[0]["repos"]

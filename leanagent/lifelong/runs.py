@@ -37,12 +37,19 @@ class Runner:
         self.run_id = run_id
 
     @classmethod
-    def start(cls, db: Database, kind: str, name: str, config: dict, *, from_scratch: bool = False) -> "Runner":
-        """Resume the latest run with this kind and name, or start a new one."""
+    def start(cls, db: Database, kind: str, name: str, config: dict, *, from_scratch: bool = False,
+              unfinished_only: bool = False) -> "Runner":
+        """Resume the latest run with this kind and name, or start a new one.
+
+        With `unfinished_only`, a run that already finished is not resumed (nightly: each
+        night is a new run, but a night that was killed continues).
+        """
         with db.session() as s:
             run = None
             if not from_scratch:
                 run = s.scalar(select(Run).where(Run.kind == kind, Run.name == name).order_by(Run.id.desc()))
+                if run is not None and unfinished_only and run.status is StepStatus.DONE:
+                    run = None
             if run is None:
                 run = Run(kind=kind, name=name, config=config, versions=package_versions(),
                           status=StepStatus.RUNNING)

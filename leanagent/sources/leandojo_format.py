@@ -64,16 +64,12 @@ def check_dataset_dir(root: Path) -> list[Path]:
     return files
 
 
-def fingerprint(root: Path, files: list[Path], extra: Any) -> str:
-    """sha256 over the bytes of every input file plus the import options."""
-    h = hashlib.sha256(repr(extra).encode())
-    for f in [root / "metadata.json", *files, root / "corpus.jsonl"]:
-        if f.is_file():
-            h.update(f.name.encode())
-            with f.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-    return h.hexdigest()
+def _hash_file(h, f: Path) -> None:
+    if f.is_file():
+        h.update(f.name.encode())
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
 
 
 def _load_json(path: Path) -> Any:
@@ -179,7 +175,7 @@ def read_dataset(path: str | Path, name: str | None = None, include: Iterable[st
     """Read a LeanDojo dataset directory.
 
     When `is_known(name, digest)` says the database already holds this exact
-    input, the theorem files are not parsed and the record has `parsed=False`.
+    input, the record comes back without theorems and with `parsed=False`.
     """
     root = Path(path)
     files = check_dataset_dir(root)
@@ -192,13 +188,13 @@ def read_dataset(path: str | Path, name: str | None = None, include: Iterable[st
     from_repo = meta.get("from_repo") if isinstance(meta.get("from_repo"), dict) else {}
     url, commit = from_repo.get("url"), from_repo.get("commit")
     repo_name = name or (url.rstrip("/").rsplit("/", 1)[-1] if url else root.resolve().name)
-    digest = fingerprint(root, files, (repo_name, include, exclude))
     record = RepoRecord(name=repo_name, kind="traced", url=url, path=str(root.resolve()), commit=commit,
-                        lean_version=meta.get("lean_version") if isinstance(meta.get("lean_version"), str) else None,
-                        digest=digest)
-    if is_known is not None and is_known(repo_name, digest):
-        record.parsed = False
-        return record
+                        lean_version=meta.get("lean_version") if isinstance(meta.get("lean_version"), str) else None)
+    # The digest covers what this repository keeps (metadata, corpus, the selected records), so
+    # an edit elsewhere in a shared dataset leaves the other repositories cut from it unchanged.
+    h = hashlib.sha256(repr((repo_name, include, exclude)).encode())
+    _hash_file(h, root / "metadata.json")
+    _hash_file(h, root / "corpus.jsonl")
     seen: set = set()
     for f in files:
         data = _load_json(f)
@@ -212,7 +208,12 @@ def read_dataset(path: str | Path, name: str | None = None, include: Iterable[st
             if thm.key in seen:  # the same theorem listed twice: keep the first
                 continue
             seen.add(thm.key)
+            h.update(repr(rec).encode())
             record.theorems.append(thm)
+    record.digest = h.hexdigest()
+    if is_known is not None and is_known(repo_name, record.digest):
+        record.parsed, record.theorems = False, []
+        return record
     if (root / "corpus.jsonl").is_file():
         record.files, record.premises = _read_corpus(root / "corpus.jsonl")
         _attach_statements(record)
