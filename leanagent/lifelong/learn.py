@@ -52,7 +52,7 @@ class LearnOptions:
     """Encoder of the kNN proposer's proof states (any name the retriever's --encoder accepts)."""
     workers: int = 0
     """Ray workers for proving (0: in this process)."""
-    eval_limit: int = 200
+    eval_limit: int = 50
     """Test steps per repository used for tactic accuracy (the slowest evaluation)."""
     prove_limit: int | None = None
     """Theorems proved per repository at most (None: all of them)."""
@@ -81,7 +81,9 @@ def cpu_defaults() -> tuple:
     from leanagent.retrieval.options import RetrieverOptions
     from leanagent.training.options import TrainOptions
 
-    return (TrainOptions(batch_size=8, warmup_steps=10, lr=2e-4), RetrieverOptions(),
+    # max_minutes caps each repository's training, so that a CPU run over many repositories ends in
+    # predictable time (one epoch of MiniLM over a mathlib area takes far longer on a laptop).
+    return (TrainOptions(batch_size=8, warmup_steps=10, lr=2e-4, max_minutes=1.5), RetrieverOptions(),
             GeneratorOptions(d_model=128, num_layers=2, num_heads=4, d_ff=512, max_input_bytes=1024,
                              max_output_bytes=96, num_premises=4))
 
