@@ -53,10 +53,6 @@ class ProverError(LeanAgentError):
     """A proof environment or search cannot run."""
 
 
-class NotAvailableError(LeanAgentError):
-    """The feature is not available yet in this version."""
-
-
 class LockHeldError(LeanAgentError):
     """Another run holds the lock. The CLI exits with code 2 for this one."""
 
