@@ -38,6 +38,9 @@ class LearnOptions:
     offline) or `auto` (leandojo when a Lean toolchain is found, else replay)."""
     order: str = "easy-count"
     """Curriculum order: `easy-count` (LeanAgent) or `easy-fraction`."""
+    generator_lr: float | None = 1e-3
+    """Learning rate of the generator, overriding train.lr (None: use train.lr). A generator trained from
+    scratch wants a much larger rate than fine-tuning the pretrained retriever encoder does."""
     generator_retrieval: str = "bm25"
     """Premises prepended to the generator's input: `bm25`, `dense` (the retriever trained so far) or `none`."""
     prove_timeout: float = 10.0
@@ -83,7 +86,7 @@ def cpu_defaults() -> tuple:
 
     # max_minutes caps each repository's training, so that a CPU run over many repositories ends in
     # predictable time (one epoch of MiniLM over a mathlib area takes far longer on a laptop).
-    return (TrainOptions(batch_size=8, warmup_steps=10, lr=2e-4, max_minutes=1.5), RetrieverOptions(),
+    return (TrainOptions(batch_size=8, warmup_steps=10, max_minutes=1.5), RetrieverOptions(),
             GeneratorOptions(d_model=128, num_layers=2, num_heads=4, d_ff=512, max_input_bytes=1024,
                              max_output_bytes=96, num_premises=4))
 
@@ -186,7 +189,8 @@ class _Loop:
             from leanagent.db.proofs import agent_proof_examples
 
             # eval_limit=0: the evaluate step fills the whole matrix, so the trainer's own check is skipped.
-            out = train_generator(self.db, seen, cfg.generator, cfg.train, self.run_dir / "generator",
+            train = cfg.train if cfg.learn.generator_lr is None else replace(cfg.train, lr=cfg.learn.generator_lr)
+            out = train_generator(self.db, seen, cfg.generator, train, self.run_dir / "generator",
                                   retrieval=cfg.learn.generator_retrieval, eval_limit=0)
             st = out["stages"][i]
             return {"folder": st["folder"], "stats": st["stats"], "examples": st["examples"],

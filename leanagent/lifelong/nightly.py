@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -110,7 +111,8 @@ def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit
 
     def generator() -> dict:
         start = latest_checkpoint(db, "generator")
-        out = train_generator(db, changed, cfg.generator, cfg.train, run_dir / "generator",
+        train = cfg.train if cfg.learn.generator_lr is None else replace(cfg.train, lr=cfg.learn.generator_lr)
+        out = train_generator(db, changed, cfg.generator, train, run_dir / "generator",
                               retrieval=cfg.learn.generator_retrieval, start_from=Path(start) if start else None,
                               eval_limit=cfg.learn.eval_limit)
         return {"from": start, "folders": [s["folder"] for s in out["stages"]]}
