@@ -59,6 +59,7 @@ class AttemptRecord:
     states: list[str] = field(default_factory=list)
     error: str | None = None
     run_id: int | None = None
+    file_digest: str | None = None  # of the theorem's file when the search ran; the patch export checks it
 
 
 def select_theorems(db: Database, which: str = "sorry", repo: str | None = None,
@@ -129,7 +130,8 @@ def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
                 raise DatabaseError(f"proof of theorem {rec.theorem_id} needs len(states) == len(tactics) + 1")
             proof = Proof(theorem_id=rec.theorem_id, run_id=rec.run_id, model=rec.model, tactics=rec.tactics,
                           states=rec.states, env=rec.env, expansions=rec.expansions,
-                          time_model=rec.time_model, time_lean=rec.time_lean, time_search=rec.time_search)
+                          time_model=rec.time_model, time_lean=rec.time_lean, time_search=rec.time_search,
+                          file_digest=rec.file_digest)
             s.add(proof)
             s.flush()
             proof_id = proof.id
@@ -194,4 +196,22 @@ def agent_proof_examples(db: Database, repo: str, seed: int | None = None) -> li
             # Negative ids keep agent steps apart from recorded TacticStep ids (kNN leave-one-out keys).
             out.append(StepExample(-(pid * 1000 + i + 1), tid, repo, fp, name, (line, col), "train",
                                    states[i], tactic, []))
+    return out
+
+
+def file_sources(db: Database, theorem_ids: Iterable[int]) -> dict[int, tuple[str | None, str, str | None]]:
+    """{theorem id: (repository checkout path, file path, stored file text)} for digesting the files."""
+    from leanagent.db.models import SourceFile
+
+    ids = list(theorem_ids)
+    out: dict[int, tuple[str | None, str, str | None]] = {}
+    with db.session() as s:
+        for i in range(0, len(ids), _CHUNK):
+            rows = s.execute(
+                select(Theorem.id, Repository.path, Theorem.file_path, SourceFile.content)
+                .join(Repository, Repository.id == Theorem.repo_id)
+                .outerjoin(SourceFile, (SourceFile.repo_id == Theorem.repo_id)
+                           & (SourceFile.path == Theorem.file_path))
+                .where(Theorem.id.in_(ids[i:i + _CHUNK])))
+            out.update({tid: (path, fp, content) for tid, path, fp, content in rows})
     return out

@@ -76,6 +76,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     if c.limit is not None:
         rows = rows[:c.limit]
     repo_of = {r.id: r.repo for r in rows}
+    digests = _file_digests(db, [r.id for r in rows])
     refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col), r.url, r.commit)
             for r in rows]
     if on_start:
@@ -85,7 +86,8 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         record_attempt(db, AttemptRecord(
             theorem_id=res.theorem.id, model=out.model, budget=out.budget, env=c.env, outcome=res.outcome,
             expansions=res.expansions, time_model=res.time_model, time_lean=res.time_lean,
-            time_search=res.time_search, tactics=res.proof, states=res.states, error=res.error, run_id=run_id))
+            time_search=res.time_search, tactics=res.proof, states=res.states, error=res.error, run_id=run_id,
+            file_digest=digests.get(res.theorem.id)))
         out.attempted += 1
         out.proved += res.outcome == "proved"
         out.expansions += res.expansions
@@ -112,3 +114,26 @@ def _until(refs, deadline: float):
         if time.monotonic() >= deadline:
             return
         yield ref
+
+
+def _file_digests(db: Database, theorem_ids: list[int]) -> dict[int, str]:
+    """Digest of each theorem's file as the search sees it, read the way the patch export reads it
+    (checkout first, then the stored text), so that the export can refuse a file changed since."""
+    from leanagent.db.proofs import file_sources
+    from leanagent.db.records import file_digest
+    from leanagent.errors import LeanAgentError
+    from leanagent.review.export import current_text
+
+    out: dict[int, str] = {}
+    cache: dict[tuple, str | None] = {}
+    for tid, (repo_path, rel, stored) in file_sources(db, theorem_ids).items():
+        key = (repo_path, rel)
+        if key not in cache:
+            try:
+                text = current_text(repo_path, stored, rel)
+            except (LeanAgentError, OSError, UnicodeDecodeError):  # an unsafe or unreadable path: no digest
+                text = None
+            cache[key] = file_digest(text) if text is not None else None
+        if cache[key] is not None:
+            out[tid] = cache[key]
+    return out

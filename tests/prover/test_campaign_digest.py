@@ -1,0 +1,21 @@
+from leanagent.db.ingest import store_repo
+from leanagent.db.models import Proof
+from leanagent.db.records import RepoRecord, StepRecord, TheoremRecord, file_digest
+from leanagent.generator.factory import ProposerOptions
+from leanagent.prover.campaign import Campaign, run_campaign
+
+
+def test_proofs_record_the_digest_of_the_file_they_were_found_in(db, tmp_path):
+    checkout = tmp_path / "proj"
+    (checkout / "A").mkdir(parents=True)
+    text = "theorem t (n : Nat) : n + 0 = n := by\n  rfl\n"
+    (checkout / "A" / "B.lean").write_text(text)
+    steps = [StepRecord(tactic="rfl", state_before="n : Nat\n⊢ n + 0 = n", state_after="no goals")]
+    store_repo(db, RepoRecord(name="proj", kind="path", path=str(checkout), commit="c", digest="d", theorems=[
+        TheoremRecord(file_path="A/B.lean", full_name="t", start=(1, 1), end=(2, 6), steps=steps)]))
+    result = run_campaign(db, Campaign(env="replay", theorems="all", proposer=ProposerOptions(proposer="frequency",
+                                                                                               source_split="all")))
+    assert result.proved == 1
+    with db.session() as s:
+        proof = s.query(Proof).one()
+        assert proof.file_digest == file_digest(text)
