@@ -17,7 +17,7 @@ uninterrupted one write the same report up to timings.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -69,6 +69,26 @@ class LearnConfig:
     train: object = None      # leanagent.training.loop.TrainOptions
     retriever: object = None  # leanagent.retrieval.model.RetrieverOptions
     generator: object = None  # leanagent.generator.model.GeneratorOptions
+
+    def generator_train(self):
+        """The training options of the generator: `train` with `learn.generator_lr` when set."""
+        lr = self.learn.generator_lr
+        return self.train if lr is None else replace(self.train, lr=lr)
+
+    def proposer(self, db, **overrides):
+        """The resolved proposer the loop proves with (`overrides` go to ProposerOptions)."""
+        from leanagent.generator.factory import ProposerOptions, resolve
+
+        lo = self.learn
+        return resolve(ProposerOptions(proposer=lo.proposer, retrieval=lo.generator_retrieval,
+                                       knn_encoder=lo.knn_encoder, **overrides), db)
+
+    def search(self):
+        from leanagent.prover.search import SearchConfig
+
+        lo = self.learn
+        return SearchConfig(num_sampled_tactics=lo.num_tactics, timeout=lo.prove_timeout,
+                            max_expansions=lo.max_expansions)
 
     def as_dict(self) -> dict:
         from leanagent.training.options import to_dict
@@ -181,16 +201,16 @@ class _Loop:
         prefix = f"{i:02d}-{repo}"
 
         def retriever() -> dict:
+            # eval_split=None: the evaluate step fills the whole matrix, so the trainer's own check is skipped.
             out = train_retriever(self.db, seen, cfg.retriever, cfg.train, self.run_dir / "retriever",
-                                  run_name=f"learn-{self.runner.run_id}-retriever")
+                                  run_name=f"learn-{self.runner.run_id}-retriever", eval_split=None)
             return {"folder": out["stages"][i]["folder"], "stats": out["stages"][i]["stats"]}
 
         def generator() -> dict:
             from leanagent.db.proofs import agent_proof_examples
 
             # eval_limit=0: the evaluate step fills the whole matrix, so the trainer's own check is skipped.
-            train = cfg.train if cfg.learn.generator_lr is None else replace(cfg.train, lr=cfg.learn.generator_lr)
-            out = train_generator(self.db, seen, cfg.generator, train, self.run_dir / "generator",
+            out = train_generator(self.db, seen, cfg.generator, cfg.generator_train(), self.run_dir / "generator",
                                   retrieval=cfg.learn.generator_retrieval, eval_limit=0)
             st = out["stages"][i]
             return {"folder": st["folder"], "stats": st["stats"], "examples": st["examples"],
@@ -247,19 +267,14 @@ class _Loop:
 
     # -- proving -----------------------------------------------------------
     def prove(self, repo: str, generator_folder: str) -> dict:
-        from leanagent.generator.factory import ProposerOptions, resolve
         from leanagent.prover.campaign import Campaign, run_campaign
-        from leanagent.prover.search import SearchConfig
 
         lo = self.cfg.learn
         replay = self.env == "replay"
-        proposer = resolve(ProposerOptions(proposer=lo.proposer, checkpoint=generator_folder,
-                                           retrieval=lo.generator_retrieval, knn_encoder=lo.knn_encoder,
-                                           source_split="train" if replay else "all"), self.db)
+        proposer = self.cfg.proposer(self.db, checkpoint=generator_folder,
+                                     source_split="train" if replay else "all")
         campaign = Campaign(env=self.env, theorems="test" if replay else "sorry", repos=[repo],
-                            limit=lo.prove_limit, workers=lo.workers, proposer=proposer,
-                            search=SearchConfig(num_sampled_tactics=lo.num_tactics, timeout=lo.prove_timeout,
-                                                max_expansions=lo.max_expansions))
+                            limit=lo.prove_limit, workers=lo.workers, proposer=proposer, search=self.cfg.search())
         result = run_campaign(self.db, campaign, run_id=self.runner.run_id,
                               on_result=lambda res, tot: self.emit(event="attempt", repo=repo,
                                                                    theorem=res.theorem.full_name,

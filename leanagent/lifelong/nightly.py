@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -111,8 +110,7 @@ def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit
 
     def generator() -> dict:
         start = latest_checkpoint(db, "generator")
-        train = cfg.train if cfg.learn.generator_lr is None else replace(cfg.train, lr=cfg.learn.generator_lr)
-        out = train_generator(db, changed, cfg.generator, train, run_dir / "generator",
+        out = train_generator(db, changed, cfg.generator, cfg.generator_train(), run_dir / "generator",
                               retrieval=cfg.learn.generator_retrieval, start_from=Path(start) if start else None,
                               eval_limit=cfg.learn.eval_limit)
         return {"from": start, "folders": [s["folder"] for s in out["stages"]]}
@@ -122,9 +120,7 @@ def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit
 
 
 def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit) -> dict:
-    from leanagent.generator.factory import ProposerOptions, resolve
     from leanagent.prover.campaign import Campaign, run_campaign
-    from leanagent.prover.search import SearchConfig
 
     if env == "replay":
         # Replay answers only recorded tactics, and a sorry theorem has no recorded proof.
@@ -134,11 +130,7 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit) -> dict:
                                                                           Repository.id.desc()))]
     lo = cfg.learn
     campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, deadline=deadline,
-                        proposer=resolve(ProposerOptions(proposer=lo.proposer, source_split="all",
-                                                         retrieval=lo.generator_retrieval,
-                                                         knn_encoder=lo.knn_encoder), db),
-                        search=SearchConfig(num_sampled_tactics=lo.num_tactics, timeout=lo.prove_timeout,
-                                            max_expansions=lo.max_expansions))
+                        proposer=cfg.proposer(db, source_split="all"), search=cfg.search())
     result = run_campaign(db, campaign, on_result=lambda res, tot: emit(event="attempt", theorem=res.theorem.full_name,
                                                                          outcome=res.outcome))
     return result.as_dict()

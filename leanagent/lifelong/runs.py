@@ -69,15 +69,18 @@ class Runner:
             return set(s.scalars(select(RunStep.key).where(RunStep.run_id == self.run_id,
                                                            RunStep.status == StepStatus.DONE)))
 
+    def _find(self, s, key: str) -> RunStep | None:
+        return s.scalar(select(RunStep).where(RunStep.run_id == self.run_id, RunStep.key == key))
+
     def details(self, key: str) -> dict | None:
         with self.db.session() as s:
-            step = s.scalar(select(RunStep).where(RunStep.run_id == self.run_id, RunStep.key == key))
+            step = self._find(s, key)
             return step.details if step is not None and step.status is StepStatus.DONE else None
 
     def step(self, key: str, fn: Callable[[], dict | None]) -> tuple[dict, bool]:
         """Run `fn` unless the step is done. Returns (details, ran_now)."""
         with self.db.session() as s:
-            step = s.scalar(select(RunStep).where(RunStep.run_id == self.run_id, RunStep.key == key))
+            step = self._find(s, key)
             if step is not None and step.status is StepStatus.DONE:
                 return step.details or {}, False
             if step is None:
@@ -94,7 +97,7 @@ class Runner:
 
     def _finish(self, key: str, status: StepStatus, details: dict) -> None:
         with self.db.session() as s:
-            step = s.scalar(select(RunStep).where(RunStep.run_id == self.run_id, RunStep.key == key))
+            step = self._find(s, key)
             step.status, step.details, step.finished_at = status, details, utcnow()
 
     def finish(self, status: StepStatus = StepStatus.DONE, report_path: str | None = None) -> None:

@@ -68,7 +68,7 @@ def attach_knn_prior(retriever: DenseRetriever, db: Database, repos: Sequence[st
 
 def train_retriever(db: Database, repos: Sequence[str], options: RetrieverOptions, train: TrainOptions,
                     out_dir: Path, *, start_from: Path | None = None, run_name: str | None = None,
-                    eval_split: str = "test", index_options: IndexOptions | None = None,
+                    eval_split: str | None = "test", index_options: IndexOptions | None = None,
                     log: Callable[..., None] | None = None) -> dict:
     """Train over `repos` in order; returns {"run_id", "stages": [{"repo", "folder", "metrics"}]}."""
     corpus = premise_corpus(db)
@@ -84,7 +84,9 @@ def train_retriever(db: Database, repos: Sequence[str], options: RetrieverOption
         return DualEncoder.create(corpus, options, access, seed=train.seed, from_folder=prev)
 
     def on_stage_end(model: DualEncoder, k: int, stage: Stage, folder: Path) -> dict:
-        retriever = open_retriever(db, folder, index_options, model=model)
+        retriever = open_retriever(db, folder, index_options, model=model)  # builds the checkpoint's index
+        if eval_split is None:  # the caller evaluates (e.g. `learn` fills the whole matrix itself)
+            return {"split": None, "trained_index": k, "trained_repo": stage.name, "per_repo": {}}
         per_repo = {}
         for repo in repos[:k + 1]:
             m = evaluate(retriever, db, [repo], eval_split)
