@@ -29,7 +29,7 @@ import time
 import numpy as np
 import psutil
 
-from leanagent.db.training_data import ImportGraph, PremiseItem
+from leanagent.data import ImportGraph, PremiseItem
 from leanagent.retrieval.access import Accessibility
 from leanagent.retrieval.index import IndexOptions, PremiseIndex
 

@@ -30,7 +30,8 @@ def main() -> int:
     from leanagent.db.engine import open_db
     from leanagent.db.ingest import store_repo
     from leanagent.db.proofs import select_theorems
-    from leanagent.generator.factory import ProposerOptions, build_proposer
+    from leanagent.generator.options import ProposerOptions
+    from leanagent.prover.proposers import load_proposer
     from leanagent.prover.env import TheoremRef
     from leanagent.prover.search import SearchConfig
     from leanagent.prover.workers import WorkerSpec, prove_theorems
@@ -46,9 +47,9 @@ def main() -> int:
         db = open_db(url)
         store_repo(db, read_dataset(sample))
         rows = select_theorems(db, "test", with_steps=True)
-        refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name) for r in rows] * args.repeat
+        refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col)) for r in rows] * args.repeat
         opts = ProposerOptions(proposer=args.proposer, knn_encoder=args.knn_encoder, source_split="train")
-        build_proposer(opts, db)  # fills the kNN embedding cache once, so workers start alike
+        load_proposer(opts, db)  # fills the kNN embedding cache once, so workers start alike
         spec = WorkerSpec(env="replay", db_url=url, proposer=opts, threads=1,
                           search=SearchConfig(num_sampled_tactics=args.tactics, max_expansions=args.expansions))
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,

@@ -59,7 +59,7 @@ class InstantGenerator:
     def __init__(self, proposals):
         self.proposals = proposals
 
-    def generate(self, states, num):
+    def generate(self, states, num, targets=None):
         return [self.proposals.get(s, [])[:num] for s in states]
 
 
@@ -105,7 +105,8 @@ def normal_run(args) -> None:
     from leanagent.db.engine import open_db
     from leanagent.db.ingest import store_repo
     from leanagent.db.proofs import select_theorems
-    from leanagent.generator.factory import ProposerOptions, build_proposer
+    from leanagent.generator.options import ProposerOptions
+    from leanagent.prover.proposers import load_proposer
     from leanagent.settings import sample_path
     from leanagent.sources.leandojo_format import read_dataset
 
@@ -117,14 +118,14 @@ def normal_run(args) -> None:
         db = open_db(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
         store_repo(db, read_dataset(sample))
         rows = select_theorems(db, "test", with_steps=True)[:args.theorems]
-        gen = build_proposer(ProposerOptions(proposer=args.proposer, source_split="train",
+        gen = load_proposer(ProposerOptions(proposer=args.proposer, source_split="train",
                                              checkpoint=args.checkpoint), db)
         env = ReplayEnv(ReplayIndex.from_db(db))
         search = BestFirstSearch(gen, env, config=SearchConfig(num_sampled_tactics=64, max_expansions=50))
         tm = tl = ts = 0.0
         proved = exp = 0
         for r in rows:
-            res = search.search(TheoremRef(r.id, r.repo, r.file_path, r.full_name))
+            res = search.search(TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col)))
             tm, tl, ts = tm + res.time_model, tl + res.time_lean, ts + res.time_search
             proved += res.outcome == "proved"
             exp += res.expansions

@@ -76,6 +76,12 @@ class TracedEntry(_Entry):
 
     kind: Literal["traced"] = "traced"
     traced: Path
+    split: Literal["hash", "dataset", "test"] = Field(
+        "hash", description="how theorems get their train/val/test split: hash (seeded per theorem), dataset "
+                            "(the dataset's own split files) or test (evaluation-only, never trained on)")
+    source: Path | None = Field(
+        None, description="the Lean project the dataset was traced from: its files' text is stored with the "
+                          "theorems, so review shows them and export-proofs patches them")
 
     @property
     def repo_name(self) -> str:
@@ -84,6 +90,8 @@ class TracedEntry(_Entry):
 
 RepoEntry = Union[GitEntry, PathEntry, TracedEntry]
 _MODELS: dict[str, type[_Entry]] = {"url": GitEntry, "path": PathEntry, "traced": TracedEntry}
+#: Every key some entry kind allows, for naming a misspelt one.
+_ALL_KEYS = tuple(dict.fromkeys(k for m in _MODELS.values() for k in m.model_fields if k != "kind"))
 
 
 class ReposConfig(BaseModel):
@@ -124,6 +132,13 @@ def _node_lines(node: yaml.Node, path: tuple = (), out: dict | None = None) -> d
         for i, item in enumerate(node.value):
             _node_lines(item, path + (i,), out)
     return out
+
+
+def _did_you_mean(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 def _where(loc: tuple) -> str:
@@ -205,17 +220,24 @@ def parse_repos(text: str, source: Path | str = "repos.yaml") -> ReposConfig:
         if not isinstance(raw, dict):
             fail(loc, "an entry must be a mapping with one of `url`, `path`, `traced`")
         kinds = [k for k in KINDS if k in raw]
+        if not kinds:  # usually a misspelt kind key (`trace:`): name it, and what it may have meant
+            unknown = [str(k) for k in raw if str(k) not in _ALL_KEYS]
+            if unknown:
+                fail(loc + (unknown[0],), f"unknown key{_did_you_mean(unknown[0], _ALL_KEYS)}; an entry needs "
+                     "exactly one of `url` (with `commit`), `path`, `traced`",
+                     fix="allowed keys: " + ", ".join(_ALL_KEYS))
         if len(kinds) != 1:
             fail(loc, "an entry needs exactly one of `url` (with `commit`), `path`, `traced`"
                  + (f"; it has {', '.join(kinds)}" if kinds else ""))
         kind, raw = kinds[0], dict(raw)
-        for key in ("url", "path", "traced"):
+        for key in ("url", "path", "traced", "source"):
             if isinstance(raw.get(key), str):
                 raw[key] = _expand(raw[key], f"{label}:{_line_of(lines, loc + (key,))} {_where(loc + (key,))}")
         if kind == "url" and isinstance(raw.get("url"), str) and _looks_local(raw["url"]):
             raw["url"] = _resolve(base, raw["url"])
-        if kind in ("path", "traced") and isinstance(raw.get(kind), str):
-            raw[kind] = _resolve(base, raw[kind])
+        for key in ("path", "traced", "source") if kind in ("path", "traced") else ():
+            if isinstance(raw.get(key), str):
+                raw[key] = _resolve(base, raw[key])
         if "commit" in raw and not isinstance(raw["commit"], str) and raw["commit"] is not None:
             raw["commit"] = str(raw["commit"])  # an all-digit hash reads as a number in YAML
         for glob_key in ("include", "exclude"):
@@ -227,6 +249,8 @@ def parse_repos(text: str, source: Path | str = "repos.yaml") -> ReposConfig:
             err = exc.errors()[0]
             msg = "field required" if err["type"] == "missing" else (
                 "unknown key" if err["type"] == "extra_forbidden" else err["msg"])
+            if err["type"] == "extra_forbidden" and err["loc"]:
+                msg += _did_you_mean(str(err["loc"][-1]), [k for k in _MODELS[kind].model_fields if k != "kind"])
             fail(loc + tuple(err["loc"]), msg,
                  fix=f"allowed keys for a `{kind}` entry: " + ", ".join(
                      k for k in _MODELS[kind].model_fields if k != "kind"))
@@ -261,7 +285,7 @@ def load_repos(path: str | Path) -> ReposConfig:
 def dump_entry(entry: RepoEntry) -> dict[str, Any]:
     """The yaml form of one entry, without defaults, keys in a readable order."""
     data = entry.model_dump(mode="json", exclude_defaults=True, exclude={"kind"})
-    order = ["name", "url", "commit", "path", "traced", "include", "exclude", "enabled"]
+    order = ["name", "url", "commit", "path", "traced", "split", "source", "include", "exclude", "enabled"]
     return {k: data[k] for k in order if k in data}
 
 

@@ -25,6 +25,10 @@ class LeanAgentError(Exception):
         return text
 
 
+class UsageError(LeanAgentError):
+    """The command line is wrong (an unknown option, a bad value). Exit code 1, like every other error."""
+
+
 class ConfigError(LeanAgentError):
     """A config file or option is invalid."""
 

@@ -75,8 +75,16 @@ repos:
 def test_unknown_key_points_at_its_own_line(tmp_path):
     with pytest.raises(ConfigError) as err:
         parse_repos("repos:\n  - traced: a\n    includes: ['x']\n", "repos.yaml")
-    assert err.value.message == "repos.yaml:3 repos[0].includes: unknown key"
+    assert err.value.message == "repos.yaml:3 repos[0].includes: unknown key (did you mean `include`?)"
     assert "include" in err.value.fix
+
+
+def test_misspelt_kind_key_is_named_with_a_suggestion():
+    # `trace:` for `traced:` used to say only "an entry needs exactly one of url, path, traced".
+    with pytest.raises(ConfigError) as err:
+        parse_repos("repos:\n  - name: a\n    trace: x\n", "repos.yaml")
+    assert err.value.message.startswith("repos.yaml:3 repos[0].trace: unknown key (did you mean `traced`?)")
+    assert "traced" in err.value.fix
 
 
 def test_wrong_type_and_ambiguous_kind(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from leanagent.db.splits import DEFAULT_SEED, SPLIT_KINDS
+from leanagent.db.splits import DEFAULT_SEED, SPLIT_KINDS, SPLIT_POLICIES
 
 
 def register(subparsers, common) -> None:
@@ -22,6 +22,14 @@ def register(subparsers, common) -> None:
                    help="keep only theorems whose file_path matches (repeatable), e.g. 'Mathlib/Topology/**'")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="drop theorems whose file_path matches (repeatable)")
+    p.add_argument("--split", choices=SPLIT_POLICIES, default="hash",
+                   help="how theorems get their train/val/test split: hash (seeded per theorem, the default), "
+                        "dataset (keep the dataset's own split files, comparable with published LeanDojo "
+                        "figures) or test (evaluation-only: never used for training, kNN, frequency or "
+                        "templates, e.g. miniF2F)")
+    p.add_argument("--source", metavar="DIR",
+                   help="the Lean project the dataset was traced from: its files are stored with the theorems, "
+                        "so `leanagent review` shows them and `export-proofs` can patch them")
     p.set_defaults(func=run_import)
 
     p = subparsers.add_parser(
@@ -50,13 +58,15 @@ def register(subparsers, common) -> None:
 def run_import(args, ctx) -> int:
     from leanagent.db.ingest import holds, store_repo
     from leanagent.errors import DatasetError
-    from leanagent.sources.leandojo_format import check_dataset_dir, read_dataset
+    from leanagent.sources.leandojo_format import check_dataset_dir
+    from leanagent.sources.source_text import read_traced
 
     path = Path(args.path)
     check_dataset_dir(path)  # a bad path fails before the database is created
     t0 = time.perf_counter()
     db = ctx.db()
-    record = read_dataset(path, name=args.name, include=args.include, exclude=args.exclude, is_known=holds(db))
+    record = read_traced(path, name=args.name, include=args.include, exclude=args.exclude, is_known=holds(db),
+                         split=args.split, source=args.source)
     if record.parsed and not record.theorems and (args.include or args.exclude):
         raise DatasetError(f"{path}: no theorem matches the --include/--exclude globs",
                            fix="check the globs against the records' file_path, e.g. 'Mathlib/Data/**'")
@@ -105,10 +115,14 @@ def run_stats(args, ctx) -> int:
         for c in COLUMNS:
             table.add_column(c.replace("_", " "), justify="right")
         for r in rows:
-            table.add_row(r["repository"], *(str(r[c]) for c in COLUMNS))
+            name = r["repository"] + (" (evaluation only)" if r["split"] == "test" else "")
+            table.add_row(name, *(str(r[c]) for c in COLUMNS))
         if len(rows) > 1:
             table.add_row("total", *(str(sum(r[c] for r in rows)) for c in COLUMNS), style="bold")
-        Console().print(table)
+        console = Console()
+        if not console.is_terminal:  # a pipe or a file: rich would assume 80 columns and cut the headers
+            console = Console(width=max(200, len(str(table.title)) + 4))
+        console.print(table)
 
     ctx.emit({"repositories": rows}, human)
     return 0

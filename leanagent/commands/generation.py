@@ -8,7 +8,16 @@ from pathlib import Path
 GENERATOR_DIR = "generator"
 
 
+def _device(args):
+    """The device policy's placement for --device (see leanagent.device)."""
+    from leanagent.device import DeviceOptions, placement
+    from leanagent.training.options import from_args
+
+    return placement(from_args(DeviceOptions, args).device)
+
+
 def add_train_generator(train_subparsers, common) -> None:
+    from leanagent.device import DeviceOptions
     from leanagent.generator.options import GeneratorOptions
     from leanagent.training.options import TrainOptions
     from leanagent.training.options import add_arguments
@@ -29,18 +38,20 @@ def add_train_generator(train_subparsers, common) -> None:
     p.add_argument("--eval-limit", type=int, default=200, help="test steps evaluated per repository (default 200)")
     add_arguments(p, TrainOptions, title="training options")
     add_arguments(p, GeneratorOptions, title="generator options")
+    add_arguments(p, DeviceOptions, title="device")
     p.set_defaults(func=run_train)
 
 
 def add_eval_generator(eval_subparsers, common) -> None:
     from leanagent.db.training_data import SPLIT_CHOICES
-    from leanagent.generator.factory import ProposerOptions
+    from leanagent.device import DeviceOptions
+    from leanagent.generator.options import ProposerOptions
     from leanagent.training.options import add_arguments
 
     p = eval_subparsers.add_parser(
         "generator", parents=[common], help="tactic exact match and top-k accuracy on a split",
         description="Propose tactics for the recorded states of a split and compare with the recorded tactic "
-                    "(whitespace-normalised). kNN never retrieves the evaluated step itself. With --json: "
+                    "(normalised). No proposer ever uses the evaluated theorem's own recorded steps (leave-one-out by theorem). With --json: "
                     "{\"exact_match\", \"top_k\" (percentages), \"k\", \"steps\", \"per_repo\": {...}}.")
     p.add_argument("--repo", dest="repos", action="append", metavar="NAME",
                    help="repository to evaluate (repeatable; default: all)")
@@ -48,6 +59,7 @@ def add_eval_generator(eval_subparsers, common) -> None:
     p.add_argument("--k", type=int, default=10, help="k of the top-k accuracy (default 10)")
     p.add_argument("--limit", type=int, default=None, help="evaluate at most this many steps per repository")
     add_arguments(p, ProposerOptions, title="proposer options")
+    add_arguments(p, DeviceOptions, title="device")
     p.set_defaults(func=run_eval)
 
 
@@ -55,31 +67,42 @@ def run_train(args, ctx) -> int:
     from leanagent.db.training_data import resolve_repos
     from leanagent.errors import ModelError
     from leanagent.generator.options import GeneratorOptions
-    from leanagent.generator.train import train_generator
+    from leanagent.training.evaluation import stage_evaluator
+    from leanagent.training.generator import train_generator
     from leanagent.training.options import TrainOptions
     from leanagent.training.options import from_args
+
+    from leanagent.training.budget import TimeBudget
 
     train = from_args(TrainOptions, args)
     options = from_args(GeneratorOptions, args)
     train.check()
     options.check()
-    db = ctx.db()
+    where = _device(args)
+    budget = TimeBudget(train.max_minutes)  # --max-minutes bounds the whole command, evaluation included
+    db = ctx.db(create=False)  # nothing to train on or evaluate without one: say so, create nothing
     repos = resolve_repos(db, args.repos)
     start = Path(args.from_) if args.from_ else None
     if start is not None and not start.is_dir():
         raise ModelError(f"checkpoint {start} not found", fix="pass a stage folder written by `train generator`")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out_dir = Path(args.out) if args.out else ctx.home / GENERATOR_DIR / stamp
+    evaluate = stage_evaluator(db, repos, model="generator", limit=args.eval_limit, k=args.eval_k, log=ctx.event,
+                               budget=budget)
     result = train_generator(db, repos, options, train, out_dir, retrieval=args.retrieval, start_from=start,
-                             eval_k=args.eval_k, eval_limit=args.eval_limit, log=ctx.event)
+                             evaluate=evaluate, device=where, budget=budget)
 
     def human() -> None:
         for st in result["stages"]:
             state = "reused" if st["skipped"] else f"{st['stats'].get('steps', 0)} steps on {st['examples']} examples"
             print(f"{st['repo']}: {state} -> {st['folder']}")
             for repo, m in ((st.get("metrics") or {}).get("per_repo") or {}).items():
-                print(f"  test {repo}: exact {m['exact_match']:.1f}%  top-{m['k']} {m['top_k']:.1f}%  "
-                      f"({m['steps']} steps)")
+                if m.get("tactic_acc") is None:
+                    print(f"  test {repo}: no test steps")
+                else:
+                    print(f"  test {repo}: exact {m['tactic_acc']:.1f}%  top-{args.eval_k} {m['tactic_top_k']:.1f}%")
+            if (st.get("metrics") or {}).get("limited_by_time"):
+                print("  (evaluation stopped at the --max-minutes budget: figures over the steps it reached)")
         print(f"run {result['run_id']}; checkpoints in {out_dir}")
 
     ctx.emit(result, human)
@@ -89,22 +112,22 @@ def run_train(args, ctx) -> int:
 def run_eval(args, ctx) -> int:
     from leanagent.db.training_data import resolve_repos
     from leanagent.errors import ConfigError
-    from leanagent.generator.factory import ProposerOptions, build_proposer, proposer_name, resolve
-    from leanagent.generator.train import examples_for, tactic_accuracy
+    from leanagent.generator.evaluate import tactic_accuracy
+    from leanagent.generator.options import ProposerOptions, proposer_name
+    from leanagent.prover.proposers import load_proposer, resolve
+    from leanagent.training.generator import examples_for
     from leanagent.training.options import from_args
 
     if args.k < 1:
         raise ConfigError("--k must be at least 1")
-    db = ctx.db()
+    db = ctx.db(create=False)  # nothing to train on or evaluate without one: say so, create nothing
     repos = resolve_repos(db, args.repos)
     options = resolve(from_args(ProposerOptions, args), db)
-    proposer = build_proposer(options, db)
-    # kNN/frequency read `source_split`; when it overlaps the evaluated split, leave each step out.
-    loo = options.source_split == "all" or options.source_split == args.split or args.split == "all"
+    proposer = load_proposer(options, db, device=_device(args))
     per, hit1, hitk, n = {}, 0.0, 0.0, 0
     for repo in repos:
         steps = examples_for(db, repo, args.split)[:args.limit]
-        m = tactic_accuracy(proposer, steps, args.k, leave_one_out=loo)
+        m = tactic_accuracy(proposer, steps, args.k)
         per[repo] = m
         hit1 += m["exact_match"] * m["steps"]
         hitk += m["top_k"] * m["steps"]
@@ -113,7 +136,7 @@ def run_eval(args, ctx) -> int:
               "split": args.split, "proposer": proposer_name(options), "per_repo": per}
 
     def human() -> None:
-        print(f"proposer {result['proposer']}, split {args.split}")
+        print(f"proposer {result['proposer']}, split {args.split}; accuracies in percent")
         print(f"{'repository':<32} {'exact':>7} {'top-' + str(args.k):>7} {'steps':>6}")
         for repo, v in per.items():
             print(f"{repo:<32} {v['exact_match']:>7.1f} {v['top_k']:>7.1f} {v['steps']:>6}")

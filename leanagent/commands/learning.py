@@ -43,25 +43,33 @@ def _retriever_options(args):
 
 def run_train_retriever(args, ctx) -> int:
     from leanagent.db.training_data import resolve_repos
+    from leanagent.training.budget import TimeBudget
+    from leanagent.training.evaluation import stage_evaluator
     from leanagent.training.retriever import train_retriever
 
     train, retr, index = _retriever_options(args)
-    db = ctx.db()
+    where = generation._device(args)
+    budget = TimeBudget(train.max_minutes)  # --max-minutes bounds the whole command, evaluation included
+    db = ctx.db(create=False)  # nothing to train on or evaluate without one: say so, create nothing
     repos = resolve_repos(db, args.repos)
     start = Path(args.from_) if args.from_ else None
     if start is not None and not start.is_dir():
         raise ModelError(f"checkpoint {start} not found", fix="pass a stage folder written by `train retriever`")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out_dir = Path(args.out) if args.out else ctx.home / RETRIEVER_DIR / stamp
+    evaluate = stage_evaluator(db, repos, model="retriever", log=ctx.event, budget=budget)
     result = train_retriever(db, repos, retr, train, out_dir, start_from=start, index_options=index,
-                             log=ctx.event)
+                             evaluate=evaluate, log=ctx.event, device=where, budget=budget)
 
     def human() -> None:
         for st in result["stages"]:
             state = "reused" if st["skipped"] else f"{st['stats'].get('steps', 0)} steps"
             print(f"{st['repo']}: {state} -> {st['folder']}")
             for repo, m in ((st.get("metrics") or {}).get("per_repo") or {}).items():
-                print(f"  test {repo}: R@1 {m['R@1']:.2f}  R@10 {m['R@10']:.2f}  MRR {m['MRR']:.2f}")
+                if m.get("R@10") is None:
+                    print(f"  test {repo}: no test steps with annotated premises")
+                else:
+                    print(f"  test {repo}: R@1 {m['R@1']:.2f}%  R@10 {m['R@10']:.2f}%  MRR {m['MRR']:.2f}%")
         print(f"run {result['run_id']}; checkpoints in {out_dir}")
 
     ctx.emit(result, human)
@@ -75,10 +83,11 @@ def _metrics_json(m: dict) -> dict:
 
 
 def run_eval_retrieval(args, ctx) -> int:
-    from leanagent.db.training_data import import_graph, latest_checkpoint, premise_corpus, resolve_repos
-    from leanagent.retrieval.evaluate import evaluate
+    from leanagent.db.training_data import import_graph, premise_corpus, resolve_repos
+    from leanagent.db.runs import latest_checkpoint
+    from leanagent.training.evaluation import retrieval_metrics
 
-    db = ctx.db()
+    db = ctx.db(create=False)  # nothing to train on or evaluate without one: say so, create nothing
     repos = resolve_repos(db, args.repos)
     if args.baseline == "bm25":
         from leanagent.retrieval.access import Accessibility
@@ -93,16 +102,16 @@ def run_eval_retrieval(args, ctx) -> int:
         if not ckpt:
             raise ModelError("no trained retriever in this database",
                              fix="run `leanagent train retriever` first, pass --ckpt DIR, or use --baseline bm25")
-        retriever, name = open_retriever(db, Path(ckpt)), str(ckpt)
+        retriever, name = open_retriever(db, Path(ckpt), device=generation._device(args)), str(ckpt)
         if args.knn_weight:
             from leanagent.training.retriever import attach_knn_prior
 
             attach_knn_prior(retriever, db, repos, args.knn_weight)
             name += f" + kNN prior (weight {args.knn_weight})"
-    m = _metrics_json(evaluate(retriever, db, repos, args.split))
+    m = _metrics_json(retrieval_metrics(retriever, db, repos, args.split))
 
     def human() -> None:
-        print(f"retriever {name}, split {args.split}")
+        print(f"retriever {name}, split {args.split}; R@1, R@10 and MRR in percent")
         print(f"{'repository':<32} {'R@1':>7} {'R@10':>7} {'MRR':>7} {'steps':>6}")
         for repo, v in m["per_repo"].items():
             print(f"{repo:<32} {v['R@1']:>7.2f} {v['R@10']:>7.2f} {v['MRR']:>7.2f} {v['steps']:>6}")
@@ -113,6 +122,7 @@ def run_eval_retrieval(args, ctx) -> int:
 
 
 def _add_train_retriever(train_sub, common) -> None:
+    from leanagent.device import DeviceOptions
     from leanagent.retrieval.options import IndexOptions, RetrieverOptions
     from leanagent.training.options import TrainOptions, add_arguments
 
@@ -130,11 +140,14 @@ def _add_train_retriever(train_sub, common) -> None:
     add_arguments(p, TrainOptions, title="training options")
     add_arguments(p, RetrieverOptions, title="retriever options")
     add_arguments(p, IndexOptions, prefix="index_", title="index options")
+    add_arguments(p, DeviceOptions, title="device")
     p.set_defaults(func=run_train_retriever)
 
 
 def _add_eval_retrieval(eval_sub, common) -> None:
     from leanagent.db.training_data import SPLIT_CHOICES
+    from leanagent.device import DeviceOptions
+    from leanagent.training.options import add_arguments
 
     p = eval_sub.add_parser(
         "retrieval", parents=[common], help="premise retrieval R@1, R@10, MRR per repository and overall",
@@ -148,6 +161,7 @@ def _add_eval_retrieval(eval_sub, common) -> None:
     p.add_argument("--knn-weight", type=float, default=0.0, metavar="W",
                    help="mix in the kNN premise prior from the train split's states with this weight "
                         "(leave-one-out; default 0: off)")
+    add_arguments(p, DeviceOptions, title="device")
     p.set_defaults(func=run_eval_retrieval)
 
 

@@ -60,8 +60,22 @@ def _loop_options(p, classes) -> None:
 
     p.add_argument("--repos", required=True, metavar="FILE", help="repos.yaml listing the repositories")
     p.add_argument("--config", metavar="YAML", help="options file with sections learn, train, retriever, generator")
+    bases = _bases(classes)
     for section, cls_name, prefix in SECTIONS:
-        add_arguments(p, classes[cls_name], prefix=prefix, title=f"{section} options")
+        # The loop starts from its CPU sizes, not the classes' defaults: --help shows what applies.
+        add_arguments(p, classes[cls_name], prefix=prefix, title=f"{section} options", base=bases[section])
+    from leanagent.device import DeviceOptions
+
+    # Not a section of the run's options: a run started on a GPU may continue on the CPU.
+    add_arguments(p, DeviceOptions, title="device")
+
+
+def _bases(classes) -> dict:
+    """The option objects the loop starts from, before --config and the command line."""
+    from leanagent.lifelong.learn import cpu_defaults
+
+    train, retriever, generator = cpu_defaults()
+    return {"learn": classes["LearnOptions"](), "train": train, "retriever": retriever, "generator": generator}
 
 
 def build_config(args):
@@ -69,12 +83,11 @@ def build_config(args):
     import yaml
 
     from leanagent.errors import ConfigError
-    from leanagent.lifelong.learn import LearnConfig, cpu_defaults
+    from leanagent.lifelong.learn import LearnConfig
     from leanagent.training.options import from_args, from_mapping
 
     classes = _option_classes()
-    train, retriever, generator = cpu_defaults()
-    bases = {"learn": classes["LearnOptions"](), "train": train, "retriever": retriever, "generator": generator}
+    bases = _bases(classes)
     data: dict = {}
     if getattr(args, "config", None):
         try:
@@ -93,11 +106,23 @@ def build_config(args):
     return LearnConfig(**values)
 
 
+def _device(args) -> str:
+    """--device, checked (`leanagent.device`)."""
+    from leanagent.device import DeviceOptions, device_spec
+    from leanagent.training.options import from_args
+
+    return device_spec(from_args(DeviceOptions, args).device)
+
+
 def run_learn(args, ctx) -> int:
+    from leanagent.config import load_repos
     from leanagent.lifelong.learn import learn
 
     cfg = build_config(args)
-    report = learn(ctx.db(), args.repos, ctx.home, cfg, from_scratch=args.from_scratch, emit=_Progress(ctx))
+    load_repos(args.repos)  # a bad repos.yaml fails before a database is created
+    with _Progress(ctx) as progress:
+        report = learn(ctx.db(), args.repos, ctx.home, cfg, from_scratch=args.from_scratch, emit=progress,
+                       device=_device(args))
     ctx.emit({"event": "done", "report": str(report)}, f"report: {report}")
     return 0
 
@@ -107,22 +132,39 @@ def run_nightly(args, ctx) -> int:
 
     budget = parse_budget(args.budget)
     cfg = build_config(args)
-    report = nightly(ctx.db(), args.repos, ctx.home, cfg, budget, emit=_Progress(ctx))
+    with _Progress(ctx) as progress:
+        report = nightly(ctx.db(), args.repos, ctx.home, cfg, budget, emit=progress, device=_device(args))
     ctx.emit({"event": "done", "report": str(report)}, f"report: {report}")
     return 0
 
 
 class _Progress:
-    """One line per step on stderr for people; one JSON line per event with --json."""
+    """One line per step on stderr for people; one JSON line per event with --json.
+
+    A long step (training a retriever on a mathlib area takes minutes on a CPU) says that it is still
+    running, with its elapsed time, so that a quiet terminal is not mistaken for a hung one.
+    """
+
+    #: Seconds between "still running" lines: the first after half a minute, then every minute.
+    HEARTBEAT = (30.0, 60.0)
 
     def __init__(self, ctx):
         self.ctx = ctx
+        self._beat = None
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._heartbeat(None)  # a step that raised sent no "done"
 
     def __call__(self, **event) -> None:
         if self.ctx.json:
             self.ctx.event(**event)
             return
         kind = event.get("event")
+        if kind == "step":
+            self._heartbeat(event["key"] if event["status"] == "start" else None)
         if kind == "run":
             state = "resuming" if event["resumed"] else "starting"
             print(f"{state} run {event['run_id']} (env {event['env']}; checkpoints in {event['folder']})",
@@ -143,6 +185,28 @@ class _Progress:
         elif kind == "attempt":
             print(f"    {event['outcome']:>8}  {event['theorem']}", file=sys.stderr, flush=True)
 
+    def _heartbeat(self, key: str | None) -> None:
+        """Stop the previous step's heartbeat; start one for `key` (None: none)."""
+        import threading
+        import time
+
+        if self._beat is not None:
+            self._beat.set()
+            self._beat = None
+        if key is None:
+            return
+        stop, started = threading.Event(), time.monotonic()
+
+        def beat() -> None:
+            wait = self.HEARTBEAT[0]
+            while not stop.wait(wait):
+                minutes, seconds = divmod(int(time.monotonic() - started), 60)
+                print(f"  {key}: still running ({minutes}m {seconds:02d}s)", file=sys.stderr, flush=True)
+                wait = self.HEARTBEAT[1]
+
+        threading.Thread(target=beat, name="leanagent-heartbeat", daemon=True).start()
+        self._beat = stop
+
 
 def run_runs(args, ctx) -> int:
     from leanagent.lifelong.runs import list_runs
@@ -154,13 +218,29 @@ def run_runs(args, ctx) -> int:
             print("no runs yet; start one with `leanagent learn --repos repos.yaml`")
         for r in runs:
             done = sum(s["status"] == "done" for s in r["steps"])
-            print(f"run {r['id']:>4}  {r['kind']:<8} {r['status']:<8} started {r['started_at']:%Y-%m-%d %H:%M}  "
-                  f"steps {done}/{len(r['steps'])} done  {r['name'] or ''}")
+            # Pending steps are counted too (learn plans its steps), so a killed run shows what is left.
+            steps = f"steps {done}/{len(r['steps'])} done  " if r["steps"] else ""
+            print(f"run {r['id']:>4}  {r['kind']:<8} {r['status']:<11} started {r['started_at']:%Y-%m-%d %H:%M}  "
+                  f"{steps}{r['name'] or ''}")
             if r["report"]:
                 print(f"           report {r['report']}")
             if args.steps:
                 for s in r["steps"]:
-                    print(f"           {s['status']:<8} {s['key']}")
+                    print(f"           {s['status']:<11} {s['key']}")
+            children = r.get("children") or []
+            if children and args.steps:
+                for c in children:
+                    print(f"           run {c['id']:>4}  {c['kind']:<8} {c['status']:<11} {c['name'] or ''}")
+            elif children:  # a learn's trainer runs: one line, not one run each
+                states = ", ".join(f"{n} {st}" for st, n in _counts(c["status"] for c in children).items())
+                print(f"           {len(children)} trainer runs ({states}); --steps lists them")
 
     ctx.emit({"runs": runs}, human)
     return 0
+
+
+def _counts(values) -> dict:
+    out: dict = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out

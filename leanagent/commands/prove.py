@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from leanagent.db.proofs import THEOREM_SETS
 from leanagent.prover.workers import ENVS
 
+log = logging.getLogger("leanagent.prove")
+
 
 def register(subparsers, common) -> None:
-    from leanagent.generator.factory import ProposerOptions
+    from leanagent.device import DeviceOptions
+    from leanagent.generator.options import ProposerOptions
     from leanagent.prover.leandojo_env import LeanLimits
     from leanagent.prover.safety import SafetyPolicy
+    from leanagent.sources.repl import ReplOptions
     from leanagent.training.options import add_arguments
 
     p = subparsers.add_parser(
@@ -23,56 +28,85 @@ def register(subparsers, common) -> None:
                     "tactics against recorded traces instead of Lean (offline evaluation); its reports say so.")
     p.add_argument("--repo", metavar="NAME", help="only theorems of this repository")
     p.add_argument("--theorems", choices=THEOREM_SETS, default="sorry",
-                   help="sorry theorems (default), all theorems, or the held-out test split")
-    p.add_argument("--env", choices=ENVS, default="leandojo", help="leandojo (real Lean, default) or replay")
+                   help="sorry theorems (default), all theorems, or the held-out test split (with --env replay, "
+                        "a sorry theorem is proved only when another theorem recorded the same goal: held-out "
+                        "evaluation is --theorems test)")
+    p.add_argument("--env", choices=("auto", *ENVS), default="auto",
+                   help="auto (default: per repository, by its lean-toolchain: leandojo up to Lean 4.11, "
+                        "leaninteract from 4.12 to 4.29), leandojo, leaninteract (the Lean REPL) or replay")
     p.add_argument("--workers", type=int, default=1, help="Ray workers (0 = in this process, no Ray)")
     p.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster instead of starting local Ray")
     p.add_argument("--timeout", type=float, default=600.0, help="wall-clock seconds per theorem (default 600)")
     p.add_argument("--max-expansions", type=int, default=None, help="expanded nodes per theorem (default: no limit)")
     p.add_argument("--num-tactics", type=int, default=64, help="tactics asked per expansion (default 64)")
     p.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic in Lean (default 5)")
-    p.add_argument("--expand-batch", type=int, default=1, help="states sent to the generator together (default 1)")
+    p.add_argument("--expand-batch", type=int, default=None,
+                   help="open nodes proposed for in one generator call, best first; the search order stays "
+                        "best-first (default: 8 on a GPU, 1 on the CPU)")
+    p.add_argument("--gpus-per-worker", type=float, default=None, metavar="G",
+                   help="GPUs each Ray worker asks for, a fraction so that several share one (default: the "
+                        "cluster's GPUs shared evenly over --workers, at most 1 each; 0 with --device cpu)")
     p.add_argument("--limit", type=int, default=None, help="prove at most this many theorems")
     p.add_argument("--retry", action="store_true", help="also prove theorems already attempted with this model/budget")
     add_arguments(p, ProposerOptions, title="proposer options")
     add_arguments(p, SafetyPolicy, title="tactic safety (model output is untrusted code)")
-    add_arguments(p, LeanLimits, prefix="lean_", title="Lean resource limits (--env leandojo)")
+    add_arguments(p, LeanLimits, prefix="lean_", title="Lean resource limits (leandojo and leaninteract)")
+    add_arguments(p, ReplOptions, prefix="repl_", title="the Lean REPL (--env leaninteract)")
+    add_arguments(p, DeviceOptions, title="device (in-process and per worker; Ray workers use their GPU share)")
     p.set_defaults(func=run)
 
 
 def run(args, ctx) -> int:
-    from leanagent.db.training_data import finish_run, start_run
+    from leanagent.db.runs import finish_run, start_run
     from leanagent.errors import ConfigError
-    from leanagent.generator.factory import ProposerOptions, resolve
+    from leanagent.generator.options import ProposerOptions
+    from leanagent.prover.proposers import resolve
     from leanagent.prover.campaign import Campaign, run_campaign
     from leanagent.prover.leandojo_env import LeanLimits
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.prover.search import SearchConfig
+    from leanagent.sources.repl import ReplOptions
     from leanagent.training.options import from_args
 
-    if args.workers < 0 or args.timeout <= 0 or args.num_tactics < 1 or args.expand_batch < 1:
-        raise ConfigError("--workers must be >= 0, --timeout > 0, --num-tactics and --expand-batch >= 1")
-    if args.env == "leandojo":
-        from leanagent.prover.leandojo_env import check_toolchain
+    from leanagent.device import DeviceOptions, device_spec
 
-        check_toolchain()
-    db = ctx.db()
+    if args.workers < 0 or args.timeout <= 0 or args.num_tactics < 1 or \
+            (args.expand_batch is not None and args.expand_batch < 1):
+        raise ConfigError("--workers must be >= 0, --timeout > 0, --num-tactics and --expand-batch >= 1")
+    if args.gpus_per_worker is not None and args.gpus_per_worker < 0:
+        raise ConfigError("--gpus-per-worker must be >= 0")
+    device = device_spec(from_args(DeviceOptions, args).device)
+    # The database first: without one there is nothing to prove, and nothing should be created.
+    db = ctx.db(create=False)
+    if args.env != "replay":
+        from leanagent.prover.backend import check_lean_toolchain
+
+        check_lean_toolchain(args.env)
+    # Held-out targets are proved from the train split only; sorry or all theorems from every split. Either
+    # way the target theorem's own steps never reach a proposer (leave-one-out by theorem, leanagent/data.py).
     base = ProposerOptions(source_split="train" if args.theorems == "test" else "all")
+    proposer = from_args(ProposerOptions, args, base=base)
+    if args.theorems == "test" and proposer.source_split != "train":
+        log.warning("--theorems test with --source-split %s: the proposers read other held-out theorems' "
+                    "proofs; the figure is not a held-out result (use --source-split train)", proposer.source_split)
     search = SearchConfig(num_sampled_tactics=args.num_tactics, timeout=args.timeout,
                           max_expansions=args.max_expansions, tactic_timeout=args.tactic_timeout,
                           expand_batch=args.expand_batch)
     campaign = Campaign(env=args.env, theorems=args.theorems, repos=[args.repo] if args.repo else None,
                         retry=args.retry, limit=args.limit, workers=args.workers, ray_address=args.ray_address,
-                        proposer=resolve(from_args(ProposerOptions, args, base=base), db), search=search,
-                        policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"))
+                        proposer=resolve(proposer, db), search=search,
+                        policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
+                        repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
+                        gpus_per_worker=args.gpus_per_worker)
     config = {"env": args.env, "theorems": args.theorems, "repo": args.repo, "budget": search.budget(),
-              "workers": args.workers, "ray_address": args.ray_address}
+              "workers": args.workers, "ray_address": args.ray_address, "device": device,
+              "gpus_per_worker": args.gpus_per_worker}
     run_id = start_run(db, "prove", f"prove-{args.env}", config)
     bar = None
 
     def on_start(n: int) -> None:
         nonlocal bar
-        if not ctx.json:
+        if not ctx.json and n:  # an empty bar would only leave a blank line
             from tqdm import tqdm
 
             bar = tqdm(total=n, desc=f"prove ({args.env})", unit="thm", file=sys.stderr, leave=True)
@@ -94,12 +128,22 @@ def run(args, ctx) -> int:
         finish_run(db, run_id, ok=ok)
     summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
                "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
+               "rejected": out.rejected, "backends": out.backends,
                "budget": out.budget}
 
     def human() -> None:
         note = " (replay: tactics checked against recorded traces, not Lean)" if args.env == "replay" else ""
         print(f"{args.env}: proved {out.proved}/{out.attempted} theorems, {out.expansions} expansions, "
               f"{out.seconds:.1f}s; {out.skipped} skipped as already attempted{note}")
+        if out.rejected:
+            print(f"{out.rejected} proof(s) found tactic by tactic were rejected by the whole-file re-check "
+                  "(see `leanagent review`)")
+        for repo, env in out.backends.items():
+            print(f"  {repo}: {env}")
+        if args.env == "replay" and args.theorems == "sorry" and not out.proved:
+            # Replay answers from recorded proofs, and a sorry theorem has none of its own.
+            print("hint: replay proves a sorry theorem only when another theorem recorded the same goal; "
+                  "for held-out evaluation use --theorems test")
 
     ctx.emit(summary, human)
     return 0

@@ -28,17 +28,27 @@ def register(subparsers, common) -> None:
     p.add_argument("--token", default=None,
                    help=f"access token required on every request (env {TOKEN_ENV}); "
                         "required when --host is not a loopback address")
+    p.add_argument("--no-upstream", action="store_true",
+                   help="do not fetch the repositories' remotes first (flags that need the upstream head stay "
+                        "as last checked)")
     p.set_defaults(func=run_review)
 
     e = subparsers.add_parser("export-proofs", parents=[common],
                               help="write accepted proofs as a git-apply-able patch",
                               description="Write one patch that replaces each reviewed `sorry` proof of a "
                                           "repository with the agent's proof. Refuses files that changed "
-                                          "since the proofs were found.")
+                                          "since the proofs were found, and proofs the review app flags "
+                                          "(see --force) unless forced. Says which whole-file re-check each "
+                                          "exported proof passed.")
     e.add_argument("--repo", required=True, metavar="NAME", help="repository name")
     e.add_argument("--status", default=ReviewStatus.ACCEPTED.value, choices=[s.value for s in ReviewStatus],
                    help="review status of the proofs to export (default accepted)")
     e.add_argument("--out", required=True, type=Path, metavar="FILE.patch", help="the patch file to write")
+    e.add_argument("--force", action="store_true",
+                   help="export flagged proofs too (placeholder definition, exercise file, already proven "
+                        "upstream, a single exact/apply, a stale commit, a failed whole-file re-check)")
+    e.add_argument("--no-upstream", action="store_true",
+                   help="do not fetch the remote to check the upstream head first")
     e.set_defaults(func=run_export)
 
 
@@ -49,10 +59,16 @@ def run_review(args, ctx) -> int:
 
     from leanagent.review import create_app
 
-    app = create_app(ctx.db(create=False), token, host=args.host)
+    db = ctx.db(create=False)
+    upstream = None
+    if not args.no_upstream:
+        from leanagent.sources.upstream import refresh_upstream
+
+        upstream = refresh_upstream(db)  # one fetch per repository; without network: "unknown", with the reason
+    app = create_app(db, token, host=args.host)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{args.port}/" + ("?token=<your token>" if token else "")
-    ctx.emit({"event": "review_started", "url": url, "token_required": bool(token)},
+    ctx.emit({"event": "review_started", "url": url, "token_required": bool(token), "upstream": upstream},
              f"leanagent review: serving {ctx.db_url} at {url} (Ctrl-C stops)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -60,9 +76,29 @@ def run_review(args, ctx) -> int:
 
 def run_export(args, ctx) -> int:
     from leanagent.review.export import export_patch, write_patch
+    from leanagent.review.flags import check_counts, check_export
 
-    result = export_patch(ctx.db(create=False), args.repo, args.status)
+    db = ctx.db(create=False)
+    if not args.no_upstream:
+        from leanagent.sources.upstream import refresh_upstream
+
+        refresh_upstream(db, [args.repo])
+    flags = check_export(db, args.repo, args.status, force=args.force)  # refuses flagged proofs unless --force
+    result = export_patch(db, args.repo, args.status)
     write_patch(result, args.out)
-    ctx.emit({"out": str(args.out), "proofs": len(result.proofs), "files": result.files},
-             f"wrote {len(result.proofs)} proof(s) in {len(result.files)} file(s) to {args.out}")
+    checks = check_counts(db, result.proofs)
+    forced = {pid: [f.code for f in fl] for pid, fl in flags.items() if fl and pid in result.proofs}
+
+    def human() -> None:
+        print(f"wrote {len(result.proofs)} proof(s) in {len(result.files)} file(s) to {args.out}")
+        if result.unchanged:  # accepted, but the same as the file's own proof: nothing to change
+            print(f"left out {len(result.unchanged)} accepted proof(s) already in the files: "
+                  + ", ".join(result.unchanged))
+        print("whole-file re-check: " + ", ".join(f"{n} {what}" for what, n in checks.items()))
+        if forced:
+            print(f"exported {len(forced)} flagged proof(s) because of --force: "
+                  + "; ".join(f"{pid} ({', '.join(codes)})" for pid, codes in sorted(forced.items())))
+
+    ctx.emit({"out": str(args.out), "proofs": len(result.proofs), "files": result.files, "checks": checks,
+              "flagged": forced, "unchanged": result.unchanged}, human)
     return 0

@@ -42,8 +42,10 @@ def register(subparsers, common) -> None:
                     "tactic mode (inside `by`) or term mode. Comments, doc comments, strings and identifiers "
                     "such as sorry_lemma are ignored.")
     p.add_argument("path", metavar="PATH", help="a folder of .lean files or one .lean file")
-    p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only these files (repeatable)")
-    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip these files (repeatable)")
+    p.add_argument("--include", action="append", default=[], metavar="GLOB",
+                   help="only files whose path relative to PATH matches (repeatable), e.g. 'Mathlib/Order/**'")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="skip files whose path relative to PATH matches (repeatable)")
     p.set_defaults(func=run_scan)
 
     p = subparsers.add_parser(
@@ -153,6 +155,8 @@ def run_crawl(args, ctx) -> int:
 def run_scan(args, ctx) -> int:
     from leanagent.sources.scan import iter_sorry_lines, scan_tree
 
+    if args.include:
+        _check_globs(Path(args.path), args.include)
     decls = scan_tree(args.path, args.include, args.exclude)
 
     def human() -> None:
@@ -165,6 +169,29 @@ def run_scan(args, ctx) -> int:
 
     ctx.emit({"declarations": [d.as_dict() for d in decls]}, human)
     return 0
+
+
+def _check_globs(root: Path, include: list[str]) -> None:
+    """--include globs that select no file are a mistake to name, not an empty answer: usually the glob
+    was written from another folder than PATH (`NatList/**` for PATH `examples`)."""
+    from leanagent.errors import ConfigError
+    from leanagent.sources.leandojo_format import path_selected
+    from leanagent.sources.scan import lean_files
+
+    every = [rel for _, rel in lean_files(root)]
+    if not every or any(path_selected(rel, include) for rel in every):
+        return
+    # The same glob one or more folders deeper: suggest it with PATH's part in front.
+    for rel in every:
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            if path_selected("/".join(parts[i:]), include):
+                prefix = "/".join(parts[:i])
+                raise ConfigError(f"--include {' '.join(include)} selects no file under {root}: globs match paths "
+                                  f"relative to PATH, such as {rel}",
+                                  fix=f"write --include '{prefix}/{include[0]}', or scan {root / prefix}")
+    raise ConfigError(f"--include {' '.join(include)} selects no file under {root} (globs match paths relative "
+                      f"to PATH, such as {every[0]})", fix="check the glob against those paths")
 
 
 def run_curriculum(args, ctx) -> int:

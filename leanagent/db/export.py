@@ -37,6 +37,7 @@ from leanagent.db.models import (
 )
 from leanagent.db.splits import DEFAULT_SEED, SPLIT_KINDS, SPLITS, novel_premises_split, random_split
 from leanagent.errors import LeanAgentError
+from leanagent.files import default_mode
 
 
 def _premise_json(p: Premise) -> dict:
@@ -103,6 +104,7 @@ def export_dataset(db: Database, out: str | Path, *, kinds: tuple[str, ...] = SP
     summary: dict = {"theorems": len(theorems), "seed": seed}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(default_mode(directory=True))  # mkdtemp's 0700 would survive the rename into place
     try:
         for kind in kinds:
             if kind == "random":

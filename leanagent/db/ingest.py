@@ -32,6 +32,7 @@ from leanagent.db.models import (
     utcnow,
 )
 from leanagent.db.records import PremiseRecord, RepoRecord
+from leanagent.db.splits import decide_split
 from leanagent.errors import DatasetError
 
 _CHUNK = 500  # rows per IN (...) list; SQLite allows 999 parameters in older builds
@@ -115,7 +116,7 @@ def store_repo(db: Database, record: RepoRecord) -> IngestResult:
     with db.session() as s:
         repo = find_repo(s, record.name)
         if repo is not None and repo.commit == record.commit and repo.digest == record.digest \
-                and record.digest is not None:
+                and record.digest is not None and (repo.split_policy or "hash") == record.split_policy:
             return IngestResult(record.name, "unchanged", theorems=_count_theorems(s, repo.id))
         if not record.parsed:
             raise DatasetError(f"{record.name}: the stored copy changed while the input was being read",
@@ -126,6 +127,7 @@ def store_repo(db: Database, record: RepoRecord) -> IngestResult:
             s.add(repo)
         repo.kind, repo.url, repo.path = record.kind, record.url, record.path
         repo.commit, repo.lean_version, repo.digest = record.commit, record.lean_version, record.digest
+        repo.split_policy = record.split_policy
         repo.updated_at = utcnow()
         s.flush()
         result = IngestResult(record.name, action, theorems=len(record.theorems))
@@ -177,11 +179,16 @@ def _store_theorems(s: Session, repo_id: int, record: RepoRecord, result: Ingest
     ids: dict[tuple, int] = {}
     inserts, updates = [], []
     for t in record.theorems:
+        try:
+            split = decide_split(record.split_policy, (record.name, *t.key), t.dataset_split)
+        except ValueError:
+            raise DatasetError(f"{record.name}: {t.full_name} ({t.file_path}) comes from no train/val/test file",
+                               fix="use --split hash, or import a dataset with random/{train,val,test}.json") from None
         row = {"file_path": t.file_path, "full_name": t.full_name, "start_line": t.start[0],
                "start_col": t.start[1], "end_line": t.end[0], "end_col": t.end[1], "statement": t.statement,
                "proof_text": t.proof_text, "num_steps": len(t.steps), "sorry_mode": t.sorry_mode,
                "url": t.url, "commit": t.commit,
-               "difficulty": theorem_difficulty(len(t.steps), t.is_sorry)}
+               "difficulty": theorem_difficulty(len(t.steps), t.is_sorry), "split": split}
         status = TheoremStatus.SORRY if t.is_sorry else TheoremStatus.PROVEN
         if t.key in existing:
             tid, old_status = existing[t.key]

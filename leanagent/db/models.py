@@ -59,6 +59,9 @@ class StepStatus(str, enum.Enum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    # Stopped by Ctrl-C (or SIGTERM): resumable, and not an error. The status columns are plain strings
+    # (`_enum`: no native enum, no CHECK constraint), so a new value needs no migration.
+    INTERRUPTED = "interrupted"
 
 
 class Repository(Base):
@@ -77,6 +80,8 @@ class Repository(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     curriculum_position: Mapped[int | None] = mapped_column(Integer)
+    # How its theorems' splits were decided: hash | dataset | test (evaluation-only). See db/splits.py.
+    split_policy: Mapped[str | None] = mapped_column(String(16), default="hash")
 
     files: Mapped[list[SourceFile]] = relationship(back_populates="repository", cascade="all, delete-orphan",
                                                    passive_deletes=True)
@@ -138,6 +143,8 @@ class Theorem(Base):
     difficulty: Mapped[float | None] = mapped_column(Float)
     status: Mapped[TheoremStatus] = mapped_column(_enum(TheoremStatus, "theorem_status"))
     sorry_mode: Mapped[str | None] = mapped_column(String(16))  # tactic | term, when found by the scanner
+    # train | val | test, decided once when stored (db/splits.py); every query reads it.
+    split: Mapped[str | None] = mapped_column(String(8), index=True)
     url: Mapped[str | None] = mapped_column(Text)  # the repository the file belongs to (LeanDojo's `url`)
     commit: Mapped[str | None] = mapped_column(String(64))
 
@@ -260,6 +267,15 @@ class Proof(Base):
     # Digest of the file's text when the proof was found; the patch export refuses a changed file.
     file_digest: Mapped[str | None] = mapped_column(String(64))
     found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The whole-file re-check (leanagent/prover/recheck.py): verified | rejected | unchecked (NULL: before
+    # re-checks existed), which check ran (repl | lake), and Lean's message or why none ran.
+    check_status: Mapped[str | None] = mapped_column(String(16))
+    checked_by: Mapped[str | None] = mapped_column(String(16))
+    check_message: Mapped[str | None] = mapped_column(Text)
+    # The repository commit the proof was found on, and what the upstream branch head says about the
+    # theorem (leanagent/sources/upstream.py: still sorry? how many commits behind?), for review flags.
+    found_commit: Mapped[str | None] = mapped_column(String(64))
+    upstream: Mapped[dict | None] = mapped_column(JSON)
 
     theorem: Mapped[Theorem] = relationship(back_populates="proofs")
     reviews: Mapped[list[Review]] = relationship(back_populates="proof", cascade="all, delete-orphan",

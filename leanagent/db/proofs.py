@@ -11,12 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from leanagent.db.engine import Database
-from leanagent.db.models import Proof, ProofAttempt, Repository, TacticStep, Theorem, TheoremStatus
+from leanagent.db.models import (
+    Premise,
+    Proof,
+    ProofAttempt,
+    Repository,
+    StepPremise,
+    TacticStep,
+    Theorem,
+    TheoremStatus,
+)
 from leanagent.db.splits import random_split
 from leanagent.errors import DatabaseError
+from leanagent.text import normalize_tactic
 
 THEOREM_SETS = ("sorry", "all", "test")
 _CHUNK = 500  # ids per IN (...) list
@@ -36,10 +46,7 @@ class TheoremRow:
     commit: str | None
     status: str
     num_steps: int
-
-    @property
-    def split_key(self) -> tuple:
-        return (self.repo, self.file_path, self.full_name, self.start_line, self.start_col)
+    split: str = "train"  # as stored (db/splits.py)
 
 
 @dataclass
@@ -60,15 +67,19 @@ class AttemptRecord:
     error: str | None = None
     run_id: int | None = None
     file_digest: str | None = None  # of the theorem's file when the search ran; the patch export checks it
+    check_status: str | None = None  # verified | rejected | unchecked: the whole-file re-check (db/proof_checks.py)
+    checked_by: str | None = None    # repl | lake
+    check_message: str | None = None  # Lean's messages when rejected; why no check ran when unchecked
+    commit: str | None = None        # the repository commit the search ran on
 
 
 def select_theorems(db: Database, which: str = "sorry", repo: str | None = None,
                     with_steps: bool = False) -> list[TheoremRow]:
-    """Theorems to prove: `sorry` ones, `all`, or the `test` split of `random_split`."""
+    """Theorems to prove: `sorry` ones, `all`, or the stored `test` split."""
     if which not in THEOREM_SETS:
         raise DatabaseError(f"unknown theorem set {which!r}", fix=f"use one of {', '.join(THEOREM_SETS)}")
     q = (select(Theorem.id, Repository.name, Theorem.file_path, Theorem.full_name, Theorem.start_line,
-                Theorem.start_col, Theorem.url, Theorem.commit, Theorem.status, Theorem.num_steps)
+                Theorem.start_col, Theorem.url, Theorem.commit, Theorem.status, Theorem.num_steps, Theorem.split)
          .join(Repository, Repository.id == Theorem.repo_id).order_by(Theorem.id))
     if repo is not None:
         q = q.where(Repository.name == repo)
@@ -80,24 +91,45 @@ def select_theorems(db: Database, which: str = "sorry", repo: str | None = None,
         if repo is not None and s.scalar(select(Repository.id).where(Repository.name == repo)) is None:
             raise DatabaseError(f"no repository named {repo!r} in the database",
                                 fix="see `leanagent db stats` for the stored repositories")
-        rows = [TheoremRow(*r[:8], status=TheoremStatus(r[8]).value, num_steps=r[9] or 0)
+        rows = [TheoremRow(*r[:8], status=TheoremStatus(r[8]).value, num_steps=r[9] or 0,
+                           split=r[10] or random_split((r[1], r[2], r[3], r[4], r[5])))
                 for r in s.execute(q)]
     if which == "test":
-        rows = [r for r in rows if random_split(r.split_key) == "test"]
+        rows = [r for r in rows if r.split == "test"]
     return rows
 
 
-def recorded_steps(db: Database, repo: str | None = None) -> Iterator[tuple[int, int, str, str, str]]:
-    """(theorem_id, idx, tactic, state_before, state_after) for every recorded step."""
-    q = select(TacticStep.theorem_id, TacticStep.idx, TacticStep.tactic, TacticStep.state_before,
+def replay_rows(db: Database, repo: str | None = None) -> Iterator[tuple[int, int, str, str, str, tuple]]:
+    """(theorem_id, idx, tactic, state_before, state_after, premise ids) for every recorded step."""
+    q = select(TacticStep.id, TacticStep.theorem_id, TacticStep.idx, TacticStep.tactic, TacticStep.state_before,
                TacticStep.state_after).order_by(TacticStep.theorem_id, TacticStep.idx)
+    links = select(StepPremise.step_id, StepPremise.premise_id).order_by(StepPremise.step_id, StepPremise.position)
     if repo is not None:
         q = (q.join(Theorem, Theorem.id == TacticStep.theorem_id)
              .join(Repository, Repository.id == Theorem.repo_id).where(Repository.name == repo))
+        links = (links.join(TacticStep, TacticStep.id == StepPremise.step_id)
+                 .join(Theorem, Theorem.id == TacticStep.theorem_id)
+                 .join(Repository, Repository.id == Theorem.repo_id).where(Repository.name == repo))
     with db.session() as s:
         rows = s.execute(q).all()
-    for r in rows:
-        yield tuple(r)
+        premises: dict[int, list[int]] = {}
+        for sid, pid in s.execute(links):
+            premises.setdefault(sid, []).append(pid)
+    for sid, *rest in rows:
+        yield (*rest, tuple(premises.get(sid, ())))
+
+
+def declarations(db: Database) -> dict[str, list[tuple[tuple[int, int], str]]]:
+    """{file path: [((line, col), full name)]} of every theorem and every positioned premise."""
+    out: dict[str, list[tuple[tuple[int, int], str]]] = {}
+    with db.session() as s:
+        for fp, name, line, col in s.execute(select(Theorem.file_path, Theorem.full_name, Theorem.start_line,
+                                                     Theorem.start_col)):
+            out.setdefault(fp, []).append(((line, col), name))
+        for fp, name, line, col in s.execute(select(Premise.path, Premise.full_name, Premise.start_line,
+                                                     Premise.start_col).where(Premise.start_line.is_not(None))):
+            out.setdefault(fp, []).append(((line, col), name))
+    return out
 
 
 def already_attempted(db: Database, theorem_ids: Iterable[int], model: str, budget: str) -> set[int]:
@@ -125,16 +157,25 @@ def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
     """
     with db.session() as s:
         proof_id = None
-        if rec.outcome == "proved":
+        # A `rejected` proof (accepted tactic by tactic, refused by the whole-file re-check) is kept for
+        # review with Lean's message, but its theorem stays `sorry`.
+        if rec.outcome in ("proved", "rejected"):
             if not rec.tactics or len(rec.states) != len(rec.tactics) + 1:
                 raise DatabaseError(f"proof of theorem {rec.theorem_id} needs len(states) == len(tactics) + 1")
-            proof = Proof(theorem_id=rec.theorem_id, run_id=rec.run_id, model=rec.model, tactics=rec.tactics,
-                          states=rec.states, env=rec.env, expansions=rec.expansions,
-                          time_model=rec.time_model, time_lean=rec.time_lean, time_search=rec.time_search,
-                          file_digest=rec.file_digest)
-            s.add(proof)
-            s.flush()
+            proof = _same_proof(s, rec.theorem_id, rec.tactics)
+            if proof is None:
+                proof = Proof(theorem_id=rec.theorem_id, run_id=rec.run_id, model=rec.model, tactics=rec.tactics,
+                              states=rec.states, env=rec.env, expansions=rec.expansions,
+                              time_model=rec.time_model, time_lean=rec.time_lean, time_search=rec.time_search,
+                              file_digest=rec.file_digest, check_status=rec.check_status,
+                              checked_by=rec.checked_by, check_message=rec.check_message,
+                              found_commit=rec.commit)
+                s.add(proof)
+                s.flush()
+            else:
+                _found_again(proof, rec)
             proof_id = proof.id
+        if rec.outcome == "proved":
             s.execute(update(Theorem).where(Theorem.id == rec.theorem_id, Theorem.status == TheoremStatus.SORRY)
                       .values(status=TheoremStatus.PROVED_BY_AGENT))
         s.add(ProofAttempt(theorem_id=rec.theorem_id, run_id=rec.run_id, proof_id=proof_id, model=rec.model,
@@ -142,6 +183,32 @@ def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
                            time_model=rec.time_model, time_lean=rec.time_lean, time_search=rec.time_search,
                            error=rec.error))
     return proof_id
+
+
+def _same_proof(s, theorem_id: int, tactics: list[str]) -> Proof | None:
+    """The stored proof of this theorem with the same tactics (whitespace aside), if any.
+
+    Proving again (another model, budget or run) often finds the same proof; it is stored once, so
+    that reviewers see it once and `db stats` counts distinct proofs. Its attempts all point to it.
+    """
+    want = [normalize_tactic(t) for t in tactics]
+    for proof in s.scalars(select(Proof).where(Proof.theorem_id == theorem_id).order_by(Proof.id)):
+        if [normalize_tactic(t) for t in proof.tactics or []] == want:
+            return proof
+    return None
+
+
+def _found_again(proof: Proof, rec: AttemptRecord) -> None:
+    """Refresh a stored proof from a new finding of it: the newest file it was found on (what the patch
+    export checks against), and the stronger evidence (Lean over replay, a whole-file check over none).
+    Its review decisions stay."""
+    if rec.file_digest is not None:
+        proof.file_digest, proof.found_commit = rec.file_digest, rec.commit or proof.found_commit
+    if proof.env == "replay" and rec.env != "replay":
+        proof.env = rec.env
+    # A whole-file check (verified or rejected) describes the newest file; "unchecked" adds nothing.
+    if rec.check_status not in (None, "unchecked") or (rec.check_status and proof.check_status is None):
+        proof.check_status, proof.checked_by, proof.check_message = rec.check_status, rec.checked_by, rec.check_message
 
 
 def count_proofs(db: Database, model: str | None = None) -> int:
@@ -165,28 +232,28 @@ def annotated_tactics(db: Database, step_ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def agent_proof_examples(db: Database, repo: str, seed: int | None = None) -> list:
+def agent_proof_examples(db: Database, repo: str) -> list:
     """Training examples (state, tactic) along the agent's own proofs in one repository.
 
     LeanAgent stores found proofs without states, so they teach it nothing; we keep
-    every state along the path. Proofs of `sorry` theorems are used. Proofs of
-    proven theorems outside the train split (the held-out targets of replay mode)
-    are not, so that later evaluations on those splits stay held out.
+    every state along the path. Only proofs of theorems in the train split are used
+    (sorry theorems included), so that evaluations on val/test stay held out.
     """
-    from leanagent.db.splits import DEFAULT_SEED
-    from leanagent.db.training_data import StepExample
+    from leanagent.data import StepExample
 
-    seed = DEFAULT_SEED if seed is None else seed
     with db.session() as s:
         rows = s.execute(
             select(Proof.id, Proof.tactics, Proof.states, Theorem.id, Theorem.file_path, Theorem.full_name,
-                   Theorem.start_line, Theorem.start_col, Theorem.status)
+                   Theorem.start_line, Theorem.start_col, Theorem.split)
             .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
-            .where(Repository.name == repo).order_by(Proof.id)).all()
+            .where(Repository.name == repo,  # a proof its file refused (re-check) teaches nothing true
+                   or_(Proof.check_status.is_(None), Proof.check_status != "rejected"))
+            .order_by(Proof.id)).all()
     out, seen = [], set()
-    for pid, tactics, states, tid, fp, name, line, col, status in rows:
-        was_sorry = TheoremStatus(status) in (TheoremStatus.SORRY, TheoremStatus.PROVED_BY_AGENT)
-        if not was_sorry and random_split((repo, fp, name, line, col), seed) != "train":
+    for pid, tactics, states, tid, fp, name, line, col, stored in rows:
+        # Only theorems of a train split: a proof of a val/test (or evaluation-only) theorem would
+        # leak the answer into a later evaluation of that very theorem.
+        if (stored or random_split((repo, fp, name, line, col))) != "train":
             continue
         for i, tactic in enumerate(tactics or []):
             key = (states[i], tactic)

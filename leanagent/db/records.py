@@ -8,19 +8,11 @@ one code path that writes it. No SQL and no model here.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 
+from leanagent.text import mentions_sorry
+
 Pos = tuple[int, int]  # (line, column), 1-based lines as LeanDojo writes them
-
-#: `sorry` or `admit` as a token (not `sorry_lemma`, not `foo.sorry`).
-SORRY_RE = re.compile(r"(?<![\w.'])(sorry|admit)(?![\w'])")
-
-
-def mentions_sorry(tactic: str) -> bool:
-    """True when a tactic uses `sorry` or `admit` as a token (not `sorry_lemma`)."""
-    return bool(SORRY_RE.search(tactic))
-
 
 def file_digest(text: str) -> str:
     """sha256 hex of a file's text (UTF-8): what `Proof.file_digest` records when a proof is found."""
@@ -65,6 +57,8 @@ class TheoremRecord:
     # None means "decide from the traced tactics".
     has_sorry: bool | None = None
     sorry_mode: str | None = None  # tactic | term
+    # The split file the record came from (train/val/test), for the `dataset` split policy.
+    dataset_split: str | None = None
 
     @property
     def key(self) -> tuple[str, str, int, int]:
@@ -96,22 +90,9 @@ class RepoRecord:
     commit: str | None = None
     lean_version: str | None = None
     digest: str | None = None  # fingerprint of the input; same name+commit+digest = nothing to do
+    split_policy: str = "hash"  # hash | dataset | test (see leanagent.db.splits.SPLIT_POLICIES)
     theorems: list[TheoremRecord] = field(default_factory=list)
     files: list[FileRecord] = field(default_factory=list)
     premises: list[PremiseRecord] = field(default_factory=list)  # from a corpus, with code and kind
     # False when a reader skipped parsing because the database already holds this digest.
     parsed: bool = True
-
-
-def module_of_path(path: str) -> str:
-    """`.lake/packages/mathlib/Mathlib/Order/Synonym.lean` -> `Mathlib.Order.Synonym`."""
-    p = path.replace("\\", "/")
-    if p.startswith(".lake/packages/"):
-        p = p[len(".lake/packages/"):].split("/", 1)[1] if "/" in p[len(".lake/packages/"):] else p
-        if p.startswith("src/lean/"):  # the Lean core package keeps its sources under src/lean
-            p = p[len("src/lean/"):]
-    elif p.startswith("lake-packages/"):  # older Lake layout
-        p = p.split("/", 2)[2] if p.count("/") >= 2 else p
-    if p.endswith(".lean"):
-        p = p[: -len(".lean")]
-    return p.strip("/").replace("/", ".")

@@ -68,6 +68,7 @@ class ProofRow:
     run_id: int | None
     env: str
     found_at: datetime
+    check_status: str | None = None  # the whole-file re-check (db/proof_checks.py)
 
 
 @dataclass
@@ -118,6 +119,11 @@ class ProofDetail:
     file_digest: str | None
     found_at: datetime
     reviews: list[ReviewEntry] = field(default_factory=list)
+    check_status: str | None = None   # verified | rejected | unchecked (None: found before re-checks)
+    checked_by: str | None = None     # repl | lake
+    check_message: str | None = None
+    found_commit: str | None = None
+    upstream: dict | None = None      # leanagent.sources.upstream.UpstreamStatus, as stored
 
 
 def repo_summaries(db: Database) -> list[RepoSummary]:
@@ -176,7 +182,7 @@ def list_proofs(db: Database, f: ProofFilter) -> ProofPage:
     base = (select(Proof.id).join(Theorem, Proof.theorem_id == Theorem.id)
             .join(Repository, Theorem.repo_id == Repository.id).where(*conds))
     cols = (Proof.id, Theorem.full_name, Repository.name, Theorem.file_path, Theorem.start_line,
-            Proof.review_status, Proof.model, Proof.run_id, Proof.env, Proof.found_at)
+            Proof.review_status, Proof.model, Proof.run_id, Proof.env, Proof.found_at, Proof.check_status)
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
         rows = s.execute(base.with_only_columns(*cols)
@@ -184,7 +190,7 @@ def list_proofs(db: Database, f: ProofFilter) -> ProofPage:
                          .limit(f.per_page).offset((f.page - 1) * f.per_page)).all()
     return ProofPage(rows=[ProofRow(id=r[0], full_name=r[1], repo=r[2], file_path=r[3], start_line=r[4],
                                     status=ReviewStatus(r[5]).value, model=r[6], run_id=r[7], env=r[8],
-                                    found_at=r[9]) for r in rows],
+                                    found_at=r[9], check_status=r[10]) for r in rows],
                      total=total, page=f.page, per_page=f.per_page)
 
 
@@ -207,7 +213,9 @@ def proof_detail(db: Database, proof_id: int) -> ProofDetail | None:
             tactics=list(p.tactics or []), states=list(p.states or []), env=p.env, expansions=p.expansions,
             time_model=p.time_model, time_lean=p.time_lean, time_search=p.time_search, model=p.model,
             run_id=p.run_id, status=ReviewStatus(p.review_status).value, file_digest=p.file_digest,
-            found_at=p.found_at, reviews=reviews)
+            found_at=p.found_at, reviews=reviews, check_status=p.check_status, checked_by=p.checked_by,
+            check_message=p.check_message, found_commit=p.found_commit or t.commit or repo.commit,
+            upstream=p.upstream)
 
 
 def record_review(db: Database, proof_id: int, status: ReviewStatus | str, reviewer: str,

@@ -15,6 +15,11 @@ from collections import defaultdict
 from typing import Hashable, Iterable, Mapping
 
 SPLITS = ("train", "val", "test")
+#: How a repository's theorems get their split when stored (`leanagent import --split`):
+#: `hash` (the seeded per-theorem hash below), `dataset` (the membership of the dataset's own
+#: train/val/test files, comparable with published LeanDojo figures) or `test` (evaluation-only:
+#: never used for training, kNN, frequency or templates).
+SPLIT_POLICIES = ("hash", "dataset", "test")
 SPLIT_KINDS = ("random", "novel_premises")
 DEFAULT_SEED = 3407
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -34,6 +39,17 @@ def random_split(key: tuple, seed: int = DEFAULT_SEED, fractions=DEFAULT_FRACTIO
     if u < fractions[0] + fractions[1]:
         return "val"
     return "test"
+
+
+def decide_split(policy: str, key: tuple, dataset_split: str | None = None) -> str:
+    """The stored split of one theorem under a repository's split policy (pure)."""
+    if policy == "test":
+        return "test"
+    if policy == "dataset":
+        if dataset_split not in SPLITS:
+            raise ValueError(f"theorem {key[2] if len(key) > 2 else key} has no dataset split")
+        return dataset_split
+    return random_split(key)
 
 
 def novel_premises_split(premises_of: Mapping[Hashable, Iterable[Hashable]], seed: int = DEFAULT_SEED,

@@ -7,19 +7,21 @@ from sqlalchemy import distinct, func, select
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, StepPremise, TacticStep, Theorem, TheoremStatus
 
-COLUMNS = ("theorems", "with_proofs", "sorry", "steps", "premises", "agent_proofs")
+COLUMNS = ("theorems", "train", "val", "test", "with_proofs", "sorry", "steps", "premises", "agent_proofs")
 
 
 def repo_stats(db: Database) -> list[dict]:
     """One dict per repository with the counts in COLUMNS, ordered by curriculum position then name."""
     with db.session() as s:
         repos = s.execute(select(Repository.id, Repository.name, Repository.commit,
-                                 Repository.curriculum_position)).all()
+                                 Repository.curriculum_position, Repository.split_policy)).all()
 
         def per_repo(stmt) -> dict[int, int]:
             return dict(s.execute(stmt).all())
 
         theorems = per_repo(select(Theorem.repo_id, func.count()).group_by(Theorem.repo_id))
+        splits = {sp: per_repo(select(Theorem.repo_id, func.count()).where(Theorem.split == sp)
+                               .group_by(Theorem.repo_id)) for sp in ("train", "val", "test")}
         proven = per_repo(select(Theorem.repo_id, func.count())
                           .where(Theorem.status.in_([TheoremStatus.PROVEN, TheoremStatus.PROVED_BY_AGENT]))
                           .group_by(Theorem.repo_id))
@@ -33,9 +35,10 @@ def repo_stats(db: Database) -> list[dict]:
         proofs = per_repo(select(Theorem.repo_id, func.count()).join(Proof, Proof.theorem_id == Theorem.id)
                           .group_by(Theorem.repo_id))
     rows = []
-    for rid, name, commit, pos in repos:
+    for rid, name, commit, pos, policy in repos:
         rows.append({"repository": name, "commit": commit, "curriculum_position": pos,
-                     "theorems": theorems.get(rid, 0), "with_proofs": proven.get(rid, 0),
+                     "split": policy or "hash", "theorems": theorems.get(rid, 0),
+                     **{sp: splits[sp].get(rid, 0) for sp in ("train", "val", "test")}, "with_proofs": proven.get(rid, 0),
                      "sorry": sorry.get(rid, 0), "steps": steps.get(rid, 0),
                      "premises": premises.get(rid, 0), "agent_proofs": proofs.get(rid, 0)})
     rows.sort(key=lambda r: (r["curriculum_position"] is None, r["curriculum_position"] or 0, r["repository"]))

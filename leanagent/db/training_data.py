@@ -1,75 +1,27 @@
-"""The queries that training and evaluation need: premise corpus, examples, accessibility, evaluations.
+"""The queries that training, evaluation and the proposers need: premise corpus, examples, imports.
 
-Everything comes back as plain dataclasses, so models never see SQL. Every
-train/val/test decision goes through `leanagent.db.splits.random_split` with
-the key (repo name, file path, full name, start line, start column).
+Everything comes back as the plain dataclasses of `leanagent.data`, so models
+never see SQL. A theorem's train/val/test split is the one stored with it
+(`Theorem.split`, decided once by the repository's split policy when it was
+stored; see `leanagent.db.splits`). Evaluation-only repositories (policy
+`test`) have every theorem in `test`, so nothing here ever trains on them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from leanagent.db.engine import Database
-from leanagent.db.models import (
-    Checkpoint,
-    Evaluation,
-    Premise,
-    Repository,
-    Run,
-    SourceFile,
-    StepPremise,
-    TacticStep,
-    Theorem,
-    StepStatus,
-    utcnow,
-)
-from leanagent.db.records import module_of_path
-from leanagent.db.splits import DEFAULT_SEED, SPLITS, random_split
+from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope, StepExample  # noqa: F401
+from leanagent.db.models import Premise, Repository, SourceFile, StepPremise, TacticStep, Theorem
+from leanagent.db.splits import SPLITS, random_split
 from leanagent.errors import DatasetError
+from leanagent.text import mentions_sorry, module_of_path
 
 #: What `--split` accepts: one split or all of them.
 SPLIT_CHOICES = (*SPLITS, "all")
-
-
-@dataclass(frozen=True)
-class PremiseItem:
-    """One premise of the corpus, with the text that the encoders read."""
-
-    id: int
-    full_name: str
-    path: str
-    text: str
-    start: tuple[int, int] | None = None  # (line, col) of the definition, when known
-
-
-@dataclass
-class StepExample:
-    """One traced tactic step, with its annotated premises (ids, in order, without repeats)."""
-
-    step_id: int
-    theorem_id: int
-    repo: str
-    file_path: str
-    theorem_name: str
-    theorem_start: tuple[int, int]
-    split: str
-    state: str
-    tactic: str
-    premise_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class ImportGraph:
-    """What the database knows about imports: module -> imported modules (None when unknown)."""
-
-    imports: dict[str, list[str] | None] = field(default_factory=dict)
-
-    @property
-    def known(self) -> bool:
-        return any(v is not None for v in self.imports.values())
 
 
 def premise_text(full_name: str, path: str, code: str | None) -> str:
@@ -112,8 +64,8 @@ def resolve_repos(db: Database, names: list[str] | None) -> list[str]:
     return list(names)
 
 
-def step_examples(db: Database, repo: str, split: str = "all", *, with_premises_only: bool = True,
-                  seed: int = DEFAULT_SEED) -> list[StepExample]:
+def step_examples(db: Database, repo: str, split: str = "all", *,
+                  with_premises_only: bool = True) -> list[StepExample]:
     """The tactic steps of one repository in one split (or all), ordered by theorem then step."""
     if split not in SPLIT_CHOICES:
         raise DatasetError(f"unknown split {split!r}", fix=f"use one of {', '.join(SPLIT_CHOICES)}")
@@ -123,7 +75,7 @@ def step_examples(db: Database, repo: str, split: str = "all", *, with_premises_
             raise DatasetError(f"unknown repository {repo!r}", fix="see `leanagent db stats` for the names")
         rows = s.execute(
             select(TacticStep.id, Theorem.id, Theorem.file_path, Theorem.full_name, Theorem.start_line,
-                   Theorem.start_col, TacticStep.state_before, TacticStep.tactic)
+                   Theorem.start_col, TacticStep.state_before, TacticStep.tactic, Theorem.split)
             .join(Theorem, TacticStep.theorem_id == Theorem.id)
             .where(Theorem.repo_id == rid).order_by(Theorem.id, TacticStep.idx)).all()
         links: dict[int, list[int]] = defaultdict(list)
@@ -135,8 +87,8 @@ def step_examples(db: Database, repo: str, split: str = "all", *, with_premises_
             if pid not in links[sid]:
                 links[sid].append(pid)
     out = []
-    for sid, tid, fp, name, line, col, state, tactic in rows:
-        sp = random_split((repo, fp, name, line, col), seed)
+    for sid, tid, fp, name, line, col, state, tactic, stored in rows:
+        sp = stored or random_split((repo, fp, name, line, col))  # NULL only in rows written before 0003
         if split != "all" and sp != split:
             continue
         pids = links.get(sid, [])
@@ -161,59 +113,34 @@ def import_graph(db: Database, repo: str | None = None) -> ImportGraph:
     return graph
 
 
-def start_run(db: Database, kind: str, name: str | None, config: dict | None = None) -> int:
-    """Create a Run row and return its id (evaluations and checkpoints hang off it)."""
+def evaluation_only(db: Database) -> set[str]:
+    """Names of the repositories imported as evaluation-only (split policy `test`)."""
     with db.session() as s:
-        run = Run(kind=kind, name=name, config=config)
-        s.add(run)
-        s.flush()
-        return run.id
+        return set(s.scalars(select(Repository.name).where(Repository.split_policy == "test")))
 
 
-def finish_run(db: Database, run_id: int, ok: bool = True) -> None:
+def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
+    """The recorded steps that may feed kNN, templates and frequency under `scope`.
+
+    Only the scope's repositories and splits, never an evaluation-only
+    repository, never a `sorry` step. Each step keeps its theorem id, so the
+    proposers can leave the target theorem's own steps out (`leanagent.data.visible`).
+    """
+    for sp in scope.splits:
+        if sp not in SPLITS:
+            raise DatasetError(f"unknown split {sp!r}", fix=f"use one of {', '.join(SPLITS)}")
+    names = [r for r in (scope.repos if scope.repos is not None else repo_names(db)) if r not in evaluation_only(db)]
+    out: list[RecordedStep] = []
     with db.session() as s:
-        run = s.get(Run, run_id)
-        if run is not None:
-            run.status = StepStatus.DONE if ok else StepStatus.FAILED
-            run.finished_at = utcnow()
-
-
-def record_checkpoint(db: Database, run_id: int | None, repo: str | None, kind: str, path: str,
-                      config: dict | None = None, metrics: dict | None = None) -> int:
-    with db.session() as s:
-        repo_id = s.scalar(select(Repository.id).where(Repository.name == repo)) if repo else None
-        row = Checkpoint(run_id=run_id, repo_id=repo_id, kind=kind, path=path, config=config, metrics=metrics)
-        s.add(row)
-        s.flush()
-        return row.id
-
-
-def latest_checkpoint(db: Database, kind: str) -> str | None:
-    """Path of the newest recorded checkpoint of a kind (retriever | generator | index)."""
-    with db.session() as s:
-        return s.scalar(select(Checkpoint.path).where(Checkpoint.kind == kind)
-                        .order_by(Checkpoint.created_at.desc(), Checkpoint.id.desc()).limit(1))
-
-
-def store_evaluation(db: Database, run_id: int, metric: str, trained_index: int, trained_repo: str | None,
-                     eval_repo: str, value: float) -> None:
-    """Write one cell of the lifelong matrix (replacing an earlier value of the same cell)."""
-    with db.session() as s:
-        ids = dict(s.execute(select(Repository.name, Repository.id)).all())
-        if eval_repo not in ids:
-            raise DatasetError(f"unknown repository {eval_repo!r}")
-        s.execute(delete(Evaluation).where(Evaluation.run_id == run_id, Evaluation.metric == metric,
-                                           Evaluation.trained_index == trained_index,
-                                           Evaluation.eval_repo_id == ids[eval_repo]))
-        s.add(Evaluation(run_id=run_id, metric=metric, trained_index=trained_index,
-                         trained_repo_id=ids.get(trained_repo) if trained_repo else None,
-                         eval_repo_id=ids[eval_repo], value=float(value)))
-
-
-def evaluation_matrix(db: Database, run_id: int, metric: str) -> dict[tuple[int, str], float]:
-    """{(trained index i, evaluated repository j): value} for one run and metric."""
-    with db.session() as s:
-        rows = s.execute(select(Evaluation.trained_index, Repository.name, Evaluation.value)
-                         .join(Repository, Evaluation.eval_repo_id == Repository.id)
-                         .where(Evaluation.run_id == run_id, Evaluation.metric == metric)).all()
-    return {(i, name): v for i, name, v in rows}
+        for repo in names:
+            rows = s.execute(
+                select(TacticStep.id, TacticStep.theorem_id, TacticStep.state_before, TacticStep.tactic,
+                       TacticStep.annotated_tactic, Theorem.split, Theorem.file_path, Theorem.full_name,
+                       Theorem.start_line, Theorem.start_col)
+                .join(Theorem, TacticStep.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
+                .where(Repository.name == repo).order_by(Theorem.id, TacticStep.idx)).all()
+            for sid, tid, state, tactic, ann, stored, fp, name, line, col in rows:
+                sp = stored or random_split((repo, fp, name, line, col))
+                if sp in scope.splits and tactic.strip() and not mentions_sorry(tactic):
+                    out.append(RecordedStep(sid, state, tactic, ann, tid))
+    return out

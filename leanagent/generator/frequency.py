@@ -3,23 +3,50 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
-from leanagent.db.records import mentions_sorry
+from leanagent.data import RecordedStep, Target
 from leanagent.generator.base import Candidate
-from leanagent.prover.env import normalize_tactic
+from leanagent.text import mentions_sorry, normalize_tactic
 
 
 class FrequencyProposer:
-    """Proposes the `top` most frequent (normalised) training tactics, log-probability = log share."""
+    """Proposes the `top` most frequent (normalised) recorded tactics, log-probability = log share.
 
-    def __init__(self, tactics: Iterable[str], top: int = 64):
-        counts = Counter(normalize_tactic(t) for t in tactics if t.strip() and not mentions_sorry(t))
-        total = sum(counts.values())
+    Leave-one-out by theorem: for a target theorem, its own recorded steps are
+    taken out of the counts before ranking.
+    """
+
+    def __init__(self, steps: Iterable[RecordedStep | str], top: int = 64):
+        self.counts: Counter = Counter()
+        self.per_theorem: dict[int, Counter] = defaultdict(Counter)
+        for st in steps:
+            tactic, thm = (st, None) if isinstance(st, str) else (st.tactic, st.theorem_id)
+            if not tactic.strip() or mentions_sorry(tactic):
+                continue
+            key = normalize_tactic(tactic)
+            self.counts[key] += 1
+            if thm is not None:
+                self.per_theorem[thm][key] += 1
         self.top = top
         self.name = f"frequency-{top}"
-        self.ranked: list[Candidate] = [(t, math.log(c / total)) for t, c in counts.most_common(top)]
+        self.ranked: list[Candidate] = self._rank(self.counts)
+        self._cache: tuple[int | None, list[Candidate]] = (None, self.ranked)
 
-    def generate(self, states: Sequence[str], num: int) -> list[list[Candidate]]:
-        return [list(self.ranked[:num]) for _ in states]
+    def _rank(self, counts: Counter) -> list[Candidate]:
+        total = sum(counts.values())
+        return [(t, math.log(c / total)) for t, c in counts.most_common(self.top) if c > 0]
+
+    def ranked_for(self, target: Target | None) -> list[Candidate]:
+        thm = target.theorem_id if target is not None else None
+        if thm is None or thm not in self.per_theorem:
+            return self.ranked
+        if self._cache[0] != thm:  # one search asks for one theorem many times
+            self._cache = (thm, self._rank(self.counts - self.per_theorem[thm]))
+        return self._cache[1]
+
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
+                 ) -> list[list[Candidate]]:
+        targets = list(targets) if targets is not None else [None] * len(states)
+        return [list(self.ranked_for(t)[:num]) for t in targets]

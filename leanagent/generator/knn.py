@@ -4,39 +4,32 @@ The tactics recorded at the k recorded states nearest to the query state are
 proposed, each scored by the similarity-weighted share of neighbours that used
 it: a distribution over tactics, so log-probabilities on the model's scale.
 States are embedded with the retriever's encoder and searched in a FAISS
-inner-product index (unit vectors: inner product = cosine). In evaluation a
-state never retrieves itself: a query carrying a step key skips the neighbour
-with the same key.
+inner-product index (unit vectors: inner product = cosine). For a target
+theorem, none of its own recorded steps is a neighbour (leave-one-out by
+theorem, `leanagent.data.visible`), and template slots are filled only with
+premises accessible from it.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from leanagent.db.records import mentions_sorry
+from leanagent.data import RecordedStep, Target, targets_or_none, visible
 from leanagent.generator.base import Candidate
 from leanagent.generator.templates import fill, template_of
-from leanagent.prover.env import normalize_tactic
+from leanagent.retrieval.knn import neighbours as walk_neighbours
+from leanagent.retrieval.knn import spare_for
+from leanagent.text import mentions_sorry, normalize_tactic
 
 #: Similarities are turned into weights with exp(sim / temperature): near-duplicates dominate.
 DEFAULT_TEMPERATURE = 0.05
 
 
-@dataclass(frozen=True)
-class RecordedStep:
-    key: int        # tactic step id (for leave-one-out)
-    state: str
-    tactic: str
-    annotated: str | None = None  # LeanDojo's annotated tactic (premise marks), for templates
-
-
 class KnnProposer:
-    takes_keys = True  # generate(..., keys=step ids) skips each query's own recorded step
     def __init__(self, embed, steps: Sequence[RecordedStep], neighbours: int = 16,
                  temperature: float = DEFAULT_TEMPERATURE, name: str = "knn",
                  state_embeddings: np.ndarray | None = None, retriever=None,
@@ -68,32 +61,30 @@ class KnnProposer:
         self.index = faiss.IndexFlatIP(emb.shape[1] if emb.ndim == 2 and emb.shape[0] else 1)
         if len(self.steps):
             self.index.add(emb)
+        # A target's own steps are skipped: ask FAISS for that many more rows than `neighbours`.
+        self.spare = spare_for([st.theorem_id for st in self.steps])
 
-    def generate(self, states: Sequence[str], num: int, keys: Sequence[int | None] | None = None
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
                  ) -> list[list[Candidate]]:
         if not states:
             return []
         if self.index.ntotal == 0:
             return [[] for _ in states]
-        keys = list(keys) if keys is not None else [None] * len(states)
+        targets = targets_or_none(targets, len(states))
         q = np.ascontiguousarray(self.embed(list(states)), dtype="float32")  # (Q, d)
-        k = min(self.index.ntotal, self.neighbours + 1)  # one spare for the query's own step
+        k = min(self.index.ntotal, self.neighbours + self.spare)
         sims, idx = self.index.search(q, k)  # (Q, k) each
-        premises = self._retrieve(states)  # per query: premise full names, best first
+        premises = self._retrieve(states, targets)  # per query: accessible premise full names, best first
         out = []
         for qi in range(len(states)):
             weights: dict[str, float] = defaultdict(float)
             shown: dict[str, str] = {}
-            used = 0
-            for s, j in zip(sims[qi], idx[qi]):
-                if j < 0 or used >= self.neighbours:
-                    continue
+            target = targets[qi]
+            skip = None if target is None else (lambda j, t=target: not visible(self.steps[j].theorem_id, t))
+            for j, s in walk_neighbours(sims[qi], idx[qi], self.neighbours, skip):
                 step = self.steps[j]
-                if keys[qi] is not None and step.key == keys[qi]:
-                    continue  # leave-one-out
-                used += 1
                 # exp((s - 1) / T) <= 1: a stable weight in (0, 1] for cosine s <= 1.
-                w = math.exp((float(s) - 1.0) / self.temperature)
+                w = math.exp((s - 1.0) / self.temperature)
                 tmpl = self.templates[j]
                 filled = fill(*tmpl, premises[qi]) if tmpl and premises[qi] else []
                 share = self.fill_share if filled else 0.0
@@ -106,10 +97,10 @@ class KnnProposer:
             out.append([(shown[t], math.log(w / total)) for t, w in ranked])
         return out
 
-    def _retrieve(self, states: Sequence[str]) -> list[list[str]]:
+    def _retrieve(self, states: Sequence[str], targets: Sequence[Target | None]) -> list[list[str]]:
         if self.retriever is None or self.fill_share <= 0:
             return [[] for _ in states]
         from leanagent.retrieval.base import Query
 
-        hits = self.retriever.retrieve([Query(s) for s in states], self.fill_premises)
+        hits = self.retriever.retrieve([Query.at(s, t) for s, t in zip(states, targets)], self.fill_premises)
         return [[self.premise_names[h.premise_id] for h in hs if h.premise_id in self.premise_names] for hs in hits]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from leanagent.data import Target
 from leanagent.generator.base import Candidate, TacticGenerator, dedupe_top
-from leanagent.prover.env import normalize_tactic
+from leanagent.text import normalize_tactic
 
 
 def mix(lists: Sequence[Sequence[Candidate]], weights: Sequence[float], num: int) -> list[Candidate]:
@@ -29,22 +30,13 @@ def mix(lists: Sequence[Sequence[Candidate]], weights: Sequence[float], num: int
 
 
 class MergedProposer:
-    takes_keys = True
     def __init__(self, proposers: Sequence[TacticGenerator], weights: Sequence[float] | None = None,
                  name: str | None = None):
         self.proposers = list(proposers)
         self.weights = list(weights) if weights is not None else [1.0] * len(self.proposers)
         self.name = name or "merged(" + ",".join(p.name for p in self.proposers) + ")"
 
-    def generate(self, states: Sequence[str], num: int, keys: Sequence[int | None] | None = None
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
                  ) -> list[list[Candidate]]:
-        """`keys` (recorded step ids) reach the proposers that do leave-one-out (kNN)."""
-        per = [generate_with_keys(p, states, num, keys) for p in self.proposers]  # [proposer][state]
+        per = [p.generate(states, num, targets=targets) for p in self.proposers]  # [proposer][state]
         return [mix([per[i][s] for i in range(len(per))], self.weights, num) for s in range(len(states))]
-
-
-def generate_with_keys(proposer, states: Sequence[str], num: int, keys: Sequence[int | None] | None):
-    """Call `generate`, passing leave-one-out keys to proposers that take them."""
-    if keys is not None and getattr(proposer, "takes_keys", False):
-        return proposer.generate(states, num, keys=keys)
-    return proposer.generate(states, num)

@@ -4,21 +4,34 @@ Input: retrieved premises prepended to the proof state, in ReProver's format
 (`<a>NAME</a> TEXT` blocks separated by blank lines, the best premise nearest
 the state), within a byte budget that always keeps the state. Output: one
 tactic. Decoding (beam search or sampling) returns up to N distinct tactics per
-state with their log-probabilities, batched over states; each candidate is
-rescored by one teacher-forced pass, so beam and sampling give exact sums of
-token log-probabilities on the same scale.
+state with their log-probabilities, batched over states, in one pass: a
+candidate's score is the exact sum of the log-probabilities of its generated
+tokens (eos included), read from the decoding itself, so beam and sampling give
+scores on the same scale and no second, teacher-forced pass is needed. (A
+generation cut at `max_output_bytes` has no eos; it is scored over the tokens
+it has, as beam search itself scores an unfinished beam.)
+
+Bytes are encoded by `leanagent.generator.byte_codec` (ByT5's ids, without its
+slow Python tokenizer). A scratch model is a rotary T5 by default
+(`leanagent.generator.rotary`: SDPA's fused attention, memory linear in the
+input length); pretrained ByT5 weights keep T5's relative position bias.
+Where the model runs is the caller's choice (`leanagent.device.Placement.put`);
+inputs follow the model's device.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
+from leanagent.data import Target, targets_or_none
+from leanagent.device import autocast_for, inputs_to
 from leanagent.errors import ModelError
+from leanagent.generator import byte_codec
 from leanagent.generator.base import Candidate, dedupe_top
 from leanagent.generator.options import GeneratorOptions  # noqa: F401  (re-exported)
 
@@ -26,8 +39,6 @@ REPROVER_TACGEN = "kaiyuy/leandojo-lean4-tacgen-byt5-small"
 OPTIONS_FILE = "generator.json"
 #: Weights live in a subfolder: the checkpoint folder's own config.json belongs to the training loop.
 WEIGHTS_DIR = "model"
-
-
 
 
 def augment_state(state: str, premises: Sequence[tuple[str, str]], max_bytes: int) -> str:
@@ -63,12 +74,12 @@ class GenExample:
 
 
 class TacticModel(torch.nn.Module):
-    """A T5ForConditionalGeneration + byte tokenizer, trainable by the shared loop."""
+    """A T5ForConditionalGeneration over ByT5's byte ids, trainable by the shared loop."""
 
     def __init__(self, model, options: GeneratorOptions, name: str):
         super().__init__()
         self.model = model
-        self.tokenizer = _tokenizer()
+        self.tokenizer = _tokenizer()  # saved with the weights, so the folder is a complete HF checkpoint
         self.options = options
         self.name = name
 
@@ -78,52 +89,83 @@ class TacticModel(torch.nn.Module):
         options.check()
         from transformers import T5Config, T5ForConditionalGeneration
 
-        if options.model == "scratch":
-            torch.manual_seed(seed)
-            tok = _tokenizer()
-            cfg = T5Config(vocab_size=len(tok), d_model=options.d_model, d_kv=max(1, options.d_model // options.num_heads),
-                           d_ff=options.d_ff, num_layers=options.num_layers, num_decoder_layers=options.num_layers,
-                           num_heads=options.num_heads, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                           decoder_start_token_id=tok.pad_token_id)
-            return cls(T5ForConditionalGeneration(cfg), options, f"scratch-{options.d_model}x{options.num_layers}")
-        return cls.load(options.model, options)
+        if options.model != "scratch":
+            return cls.load(options.model, options)
+        options = replace(options, position=_position(options.position, pretrained=False))
+        torch.manual_seed(seed)
+        cfg = T5Config(vocab_size=len(_tokenizer()), d_model=options.d_model,
+                       d_kv=max(1, options.d_model // options.num_heads), d_ff=options.d_ff,
+                       num_layers=options.num_layers, num_decoder_layers=options.num_layers,
+                       num_heads=options.num_heads, pad_token_id=byte_codec.PAD, eos_token_id=byte_codec.EOS,
+                       decoder_start_token_id=byte_codec.PAD)
+        model = T5ForConditionalGeneration(cfg)
+        return cls(_prepare(model, options), options, f"scratch-{options.d_model}x{options.num_layers}")
 
     @classmethod
     def load(cls, source: str | Path, options: GeneratorOptions | None = None) -> "TacticModel":
         """From a folder written by `save` (its generator.json wins) or a hub name / `byt5-small`."""
         from transformers import T5ForConditionalGeneration
+        from transformers.utils import logging as hf_logging
 
         src = REPROVER_TACGEN if str(source) == "byt5-small" else str(source)
         folder = Path(src)
-        if (folder / OPTIONS_FILE).is_file():
+        saved_folder = (folder / OPTIONS_FILE).is_file()
+        if saved_folder:
             saved = json.loads((folder / OPTIONS_FILE).read_text())
             options = GeneratorOptions(**{**saved, "model": str(folder)})
             src, folder = str(folder / WEIGHTS_DIR), folder / WEIGHTS_DIR
         options = options or GeneratorOptions(model=src)
+        if not saved_folder and options.position == "rotary":
+            raise ModelError(f"{src} holds pretrained T5 weights, trained with relative positions",
+                             fix="use --position auto (or relative) with pretrained weights; rotary is for scratch "
+                                 "models")
+        # A checkpoint saved before rotary models existed says nothing (auto): it is a relative T5.
+        options = replace(options, position=_position(options.position, pretrained=True))
+        kw = {}
+        if options.position == "rotary":
+            from leanagent.generator import rotary
+
+            rotary.register()
+            kw["attn_implementation"] = rotary.ATTN_NAME
+        verbosity = hf_logging.get_verbosity()
         try:
-            model = T5ForConditionalGeneration.from_pretrained(src, local_files_only=folder.exists())
+            # A rotary checkpoint lacks T5's relative-bias table, which from_pretrained reports as missing
+            # (and initialises); `_prepare` removes it again.
+            hf_logging.set_verbosity_error()
+            model = T5ForConditionalGeneration.from_pretrained(src, local_files_only=folder.exists(), **kw)
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load the tactic generator {src!r}: {str(exc).splitlines()[0]}",
                              fix="train one with `leanagent train generator`, give a checkpoint folder, or put "
                                  f"{REPROVER_TACGEN} in the Hugging Face cache") from None
-        return cls(model, options, str(source))
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        return cls(_prepare(model, options), options, str(source))
 
     # -- the shared training loop's interface ---------------------------------
+    def collator(self) -> byte_codec.ByteCollator:
+        """A picklable collate function (DataLoader workers run it): examples -> tensors."""
+        return byte_codec.ByteCollator(self.options.max_input_bytes, self.options.max_output_bytes)
+
     def collate(self, examples: list[GenExample]) -> dict:
-        return {"source": [e.source for e in examples], "tactic": [e.tactic for e in examples]}
+        return self.collator()(examples)
+
+    def example_sizes(self, examples: Sequence[GenExample]):
+        """(N, 2) input and target tokens of each example, for length-bucketed batches."""
+        return self.collator().sizes(examples)
 
     def _encode(self, texts: Sequence[str], max_len: int) -> dict[str, torch.Tensor]:
-        dev = next(self.model.parameters()).device
-        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=max_len, return_tensors="pt")
-        return {"input_ids": enc.input_ids.to(dev), "attention_mask": enc.attention_mask.to(dev)}
+        ids, mask = byte_codec.encode_batch(texts, max_len)  # (B, L) each
+        return inputs_to(self.model, {"input_ids": ids, "attention_mask": mask})
 
     def _labels(self, tactics: Sequence[str]) -> torch.Tensor:
-        lab = self._encode(tactics, self.options.max_output_bytes + 1)["input_ids"]  # (B, T), eos included
-        return lab.masked_fill(lab == self.tokenizer.pad_token_id, -100)  # padding is not predicted
+        labels = byte_codec.labels_batch(tactics, self.options.max_output_bytes)  # (B, T), eos included
+        return inputs_to(self.model, {"labels": labels})["labels"]
 
     def loss(self, batch: dict) -> torch.Tensor:
-        inp = self._encode(batch["source"], self.options.max_input_bytes)
-        return self.model(**inp, labels=self._labels(batch["tactic"])).loss
+        batch = inputs_to(self.model, batch)  # Lightning has moved them already; EWC's Fisher has not
+        # No decoder cache in training: it only costs memory (and clashes with gradient checkpointing).
+        return self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                          labels=batch["labels"], use_cache=False).loss
 
     def save(self, folder: Path) -> None:
         from transformers.utils import logging as hf_logging
@@ -140,9 +182,10 @@ class TacticModel(torch.nn.Module):
         """(N,) sum of token log-probabilities of each tactic (eos included) given its source."""
         inp = self._encode(sources, self.options.max_input_bytes)
         labels = self._labels(tactics)  # (N, T)
-        logits = self.model(**inp, labels=labels).logits  # (N, T, V)
+        with autocast_for(self.model):
+            logits = self.model(**inp, labels=labels).logits  # (N, T, V)
         logp = torch.log_softmax(logits.float(), dim=-1)
-        mask = labels != -100
+        mask = labels != byte_codec.IGNORE
         tok = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (N, T)
         return (tok * mask).sum(dim=-1)
 
@@ -154,26 +197,62 @@ class TacticModel(torch.nn.Module):
         was = self.model.training
         self.model.eval()
         inp = self._encode(sources, self.options.max_input_bytes)
-        kw = dict(max_new_tokens=self.options.max_output_bytes, num_return_sequences=num)
-        if self.options.decoding == "beam":
-            kw.update(num_beams=num, do_sample=False)
-            if num > 1:  # rank beams by the plain sum of log-probabilities, the search's own scale
-                kw.update(length_penalty=0.0)
+        kw = dict(max_new_tokens=self.options.max_output_bytes, num_return_sequences=num,
+                  return_dict_in_generate=True)
+        beam = self.options.decoding == "beam" and num > 1
+        if beam:
+            # length_penalty 0: `sequences_scores` is then the plain sum of the log-probabilities of each
+            # beam's tokens (eos included), the search's own scale, computed by the search itself.
+            kw.update(num_beams=num, do_sample=False, length_penalty=0.0, output_scores=True)
+        elif self.options.decoding == "beam":
+            kw.update(num_beams=1, do_sample=False, output_logits=True)  # greedy
         else:
-            kw.update(do_sample=True, temperature=self.options.temperature, top_k=0)
-        seqs = self.model.generate(**inp, **kw)  # (B * num, T)
-        texts = self.tokenizer.batch_decode(seqs, skip_special_tokens=True)
-        out: list[list[Candidate]] = []
-        for b, src in enumerate(sources):
-            cands = [t.strip() for t in texts[b * num:(b + 1) * num]]
-            cands = list(dict.fromkeys(c for c in cands if c))  # distinct, in decoding order
-            if not cands:
-                out.append([])
-                continue
-            lps = self.sequence_logprobs([src] * len(cands), cands).tolist()
-            out.append(dedupe_top(zip(cands, lps), num))
+            kw.update(do_sample=True, temperature=self.options.temperature, top_k=0, output_logits=True)
+        with autocast_for(self.model):
+            out = self.model.generate(**inp, **kw)
+        seqs = out.sequences[:, 1:]  # (B * num, T): the decoder start token dropped
+        scores = out.sequences_scores.float() if beam else _token_logprob_sums(seqs, out.logits)  # (B * num,)
+        texts = [byte_codec.decode(row) for row in seqs.tolist()]
+        lps = scores.tolist()
         self.model.train(was)
-        return out
+        out_lists: list[list[Candidate]] = []
+        for b in range(len(sources)):
+            cands = [(texts[i].strip(), lps[i]) for i in range(b * num, (b + 1) * num)]
+            out_lists.append(dedupe_top([(c, lp) for c, lp in cands if c], num))
+        return out_lists
+
+
+def _token_logprob_sums(seqs: torch.Tensor, logits: Sequence[torch.Tensor]) -> torch.Tensor:
+    """(N,) sum over generated tokens (up to and including the first eos) of log p(token), from the raw
+    per-step logits (T tensors of (N, V)) that `generate(output_logits=True)` returns."""
+    steps = torch.stack([torch.log_softmax(x.float(), dim=-1) for x in logits], dim=1)  # (N, T, V)
+    tok = steps.gather(-1, seqs[:, :steps.shape[1]].unsqueeze(-1)).squeeze(-1)  # (N, T)
+    ended = (seqs[:, :steps.shape[1]] == byte_codec.EOS).int().cumsum(dim=1)  # (N, T): eos seen so far
+    keep = (ended == 0) | ((ended == 1) & (seqs[:, :steps.shape[1]] == byte_codec.EOS))  # up to the first eos
+    return (tok * keep).sum(dim=1)
+
+
+def _position(position: str, pretrained: bool) -> str:
+    """`auto` -> rotary for a scratch model (where transformers supports it), relative for pretrained weights."""
+    if position != "auto":
+        return position
+    if pretrained:
+        return "relative"
+    from leanagent.generator import rotary
+
+    return "rotary" if rotary.supported() else "relative"
+
+
+def _prepare(model, options: GeneratorOptions):
+    """Positions and gradient checkpointing of a freshly built or loaded T5, as the options say."""
+    if options.position == "rotary":
+        from leanagent.generator.rotary import make_rotary
+
+        make_rotary(model)
+    if options.gradient_checkpointing:  # transformers 5 renamed it; older ones have only the first name
+        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+        enable()
+    return model
 
 
 class RetrievalAugmentedGenerator:
@@ -186,15 +265,18 @@ class RetrievalAugmentedGenerator:
         self.premise_text = premise_text or {}  # premise id -> (full name, text)
         self.name = name or f"model:{model.name}" + ("" if retriever is not None else ":noret")
 
-    def sources(self, states: Sequence[str]) -> list[str]:
+    def sources(self, states: Sequence[str], targets: Sequence[Target | None] | None = None) -> list[str]:
+        """Model inputs: premises accessible from each state's theorem, then the state."""
         k = self.model.options.num_premises
         if self.retriever is None or k <= 0:
             return [augment_state(s, [], self.model.options.max_input_bytes) for s in states]
         from leanagent.retrieval.base import Query
 
-        hits = self.retriever.retrieve([Query(s) for s in states], k)
+        targets = targets_or_none(targets, len(states))
+        hits = self.retriever.retrieve([Query.at(s, t) for s, t in zip(states, targets)], k)
         return [augment_state(s, [self.premise_text[h.premise_id] for h in hs if h.premise_id in self.premise_text],
                               self.model.options.max_input_bytes) for s, hs in zip(states, hits)]
 
-    def generate(self, states: Sequence[str], num: int) -> list[list[Candidate]]:
-        return self.model.propose(self.sources(states), num)
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
+                 ) -> list[list[Candidate]]:
+        return self.model.propose(self.sources(states, targets), num)

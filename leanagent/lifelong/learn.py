@@ -26,7 +26,9 @@ from leanagent.errors import ConfigError
 
 Emit = Callable[..., None]
 START = -1  # trained_index of the evaluations of the starting models (forward-transfer baseline)
-R10, ACC = "R@10", "tactic_acc"
+R10, ACC = "R@10", "tactic_acc"  # the same names as leanagent.training.evaluation's matrix metrics
+#: The steps of one repository, in order (`_Loop.repository`).
+REPO_STEPS = ("train-retriever", "train-generator", "evaluate", "prove")
 
 
 @dataclass
@@ -34,13 +36,18 @@ class LearnOptions:
     """Options of the lifelong loop itself (model and training options have their own groups)."""
 
     env: str = "auto"
-    """`leandojo` (prove sorry theorems with Lean), `replay` (prove held-out theorems against recorded traces,
-    offline) or `auto` (leandojo when a Lean toolchain is found, else replay)."""
+    """`auto` (with a Lean toolchain: each repository's backend by its Lean version, leandojo up to 4.11 and
+    leaninteract from 4.12; without one: replay), `leandojo` or `leaninteract` (prove sorry theorems with Lean),
+    or `replay` (prove held-out theorems against recorded traces, offline)."""
     order: str = "easy-count"
     """Curriculum order: `easy-count` (LeanAgent) or `easy-fraction`."""
     generator_lr: float | None = 1e-3
     """Learning rate of the generator, overriding train.lr (None: use train.lr). A generator trained from
     scratch wants a much larger rate than fine-tuning the pretrained retriever encoder does."""
+    generator_epochs: int | None = 40
+    """Epochs of the generator per repository, overriding train.epochs (None: use train.epochs). A generator
+    trained from scratch needs many passes over a repository before it writes whole tactics; train.max_minutes
+    still caps each repository's training."""
     generator_retrieval: str = "bm25"
     """Premises prepended to the generator's input: `bm25`, `dense` (the retriever trained so far) or `none`."""
     prove_timeout: float = 10.0
@@ -71,13 +78,19 @@ class LearnConfig:
     generator: object = None  # leanagent.generator.model.GeneratorOptions
 
     def generator_train(self):
-        """The training options of the generator: `train` with `learn.generator_lr` when set."""
-        lr = self.learn.generator_lr
-        return self.train if lr is None else replace(self.train, lr=lr)
+        """The training options of the generator: `train` with `learn.generator_lr` and
+        `learn.generator_epochs` when set."""
+        lo, out = self.learn, self.train
+        if lo.generator_lr is not None:
+            out = replace(out, lr=lo.generator_lr)
+        if lo.generator_epochs is not None:
+            out = replace(out, epochs=lo.generator_epochs)
+        return out
 
     def proposer(self, db, **overrides):
         """The resolved proposer the loop proves with (`overrides` go to ProposerOptions)."""
-        from leanagent.generator.factory import ProposerOptions, resolve
+        from leanagent.generator.options import ProposerOptions
+        from leanagent.prover.proposers import resolve
 
         lo = self.learn
         return resolve(ProposerOptions(proposer=lo.proposer, retrieval=lo.generator_retrieval,
@@ -106,33 +119,44 @@ def cpu_defaults() -> tuple:
 
     # max_minutes caps each repository's training, so that a CPU run over many repositories ends in
     # predictable time (one epoch of MiniLM over a mathlib area takes far longer on a laptop).
-    return (TrainOptions(batch_size=8, warmup_steps=10, max_minutes=1.5), RetrieverOptions(),
-            GeneratorOptions(d_model=128, num_layers=2, num_heads=4, d_ff=512, max_input_bytes=1024,
-                             max_output_bytes=96, num_premises=4))
+    # The CPU generator reads the proof state alone (num_premises=0): a scratch model this small does not
+    # learn to copy premise names in minutes, and premises make every step several times slower (a byte
+    # model over 1 KB inputs); in that time it learns which tactics close which goals. On a GPU, give it
+    # premises (--gen-num-premises) and ReProver's weights (--gen-model byt5-small).
+    # batch_tokens=0: fixed batches of 8. A token budget puts a whole small repository of short states into
+    # one batch, so 40 epochs are 40 updates; a scratch model on the CPU learns from many small steps.
+    return (TrainOptions(batch_size=8, batch_tokens=0, warmup_steps=10, max_minutes=1.5), RetrieverOptions(),
+            GeneratorOptions(d_model=128, num_layers=2, num_heads=4, d_ff=512, max_input_bytes=512,
+                             max_output_bytes=96, num_premises=0))
 
 
 def resolve_env(env: str) -> str:
-    if env not in ("auto", "leandojo", "replay"):
-        raise ConfigError(f"unknown env {env!r}", fix="use auto, leandojo or replay")
-    if env != "auto":
-        if env == "leandojo":
-            from leanagent.prover.leandojo_env import check_toolchain
+    """The environment of a run: `auto` stays `auto` when a Lean toolchain is found (the campaign then
+    picks each repository's backend by its Lean version, prover/backend.py), and becomes `replay` without."""
+    from leanagent.prover.backend import ENV_CHOICES, check_lean_toolchain
 
-            check_toolchain()
+    if env not in ENV_CHOICES:
+        raise ConfigError(f"unknown env {env!r}", fix=f"use {', '.join(ENV_CHOICES)}")
+    if env != "auto":
+        if env != "replay":
+            check_lean_toolchain(env)
         return env
     from leanagent.errors import ToolchainError
-    from leanagent.prover.leandojo_env import check_toolchain
 
     try:
-        check_toolchain()
-        return "leandojo"
+        check_lean_toolchain("auto")
+        return "auto"
     except ToolchainError:
         return "replay"
 
 
 def learn(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, *, from_scratch: bool = False,
-          emit: Emit | None = None) -> Path:
-    """Run (or resume) the loop; returns the path of the report's summary.md."""
+          emit: Emit | None = None, device: str | None = None) -> Path:
+    """Run (or resume) the loop; returns the path of the report's summary.md.
+
+    Every model runs on `device` (`auto|cpu|cuda|cuda:N`, the device policy of `leanagent.device`). It is
+    not part of the run's options: a run started on a GPU may continue on the CPU.
+    """
     from leanagent.config import load_repos
     from leanagent.lifelong.runs import Runner
 
@@ -141,19 +165,26 @@ def learn(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, *,
     config = load_repos(repos_file)
     env = resolve_env(cfg.learn.env)
     resolved = {**cfg.as_dict(), "repos_file": str(repos_file), "env": env}
-    runner = Runner.start(db, "learn", str(repos_file), resolved, from_scratch=from_scratch)
+    runner = Runner.start(db, "learn", str(repos_file), resolved, from_scratch=from_scratch, same_config=True)
     run_dir = Path(home) / f"learn-{runner.run_id}"
     emit(event="run", run_id=runner.run_id, resumed=runner.resumed, env=env, folder=str(run_dir))
-    loop = _Loop(db, runner, run_dir, cfg, env, emit)
+    loop = _Loop(db, runner, run_dir, cfg, env, emit, device)
+    # The steps to come, as `pending`: `leanagent runs` then counts a killed run's steps right.
+    runner.plan([f"sync/{e.repo_name}" for e in config.enabled()] + ["curriculum", "evaluate/start"])
     order = loop.prepare(config)
+    runner.plan([f"{i:02d}-{repo}/{what}" for i, repo in enumerate(order) for what in REPO_STEPS])
     for i, repo in enumerate(order):
         loop.repository(i, repo, order)
     return loop.report(order)
 
 
 class _Loop:
-    def __init__(self, db: Database, runner, run_dir: Path, cfg: LearnConfig, env: str, emit: Emit):
+    def __init__(self, db: Database, runner, run_dir: Path, cfg: LearnConfig, env: str, emit: Emit,
+                 device: str | None = None):
+        from leanagent.device import placement
+
         self.db, self.runner, self.run_dir, self.cfg, self.env, self.emit = db, runner, run_dir, cfg, env, emit
+        self.device = placement(device)
 
     def step(self, key: str, fn: Callable[[], dict | None]) -> dict:
         t0 = time.monotonic()
@@ -194,25 +225,26 @@ class _Loop:
 
     # -- one repository -----------------------------------------------------
     def repository(self, i: int, repo: str, order: list[str]) -> None:
-        from leanagent.generator.train import train_generator
+        from leanagent.training.generator import train_generator
         from leanagent.training.retriever import train_retriever
 
-        cfg, seen = self.cfg, order[:i + 1]
+        cfg, seen = self.cfg, order[:i + 1]  # the lifelong protocol: stage i reads repositories 0..i only
         prefix = f"{i:02d}-{repo}"
 
         def retriever() -> dict:
-            # eval_split=None: the evaluate step fills the whole matrix, so the trainer's own check is skipped.
-            out = train_retriever(self.db, seen, cfg.retriever, cfg.train, self.run_dir / "retriever",
-                                  run_name=f"learn-{self.runner.run_id}-retriever", eval_split=None)
-            return {"folder": out["stages"][i]["folder"], "stats": out["stages"][i]["stats"]}
+            # No per-stage evaluation in the trainer: this loop's evaluate step fills the whole matrix row.
+            st = train_retriever(self.db, seen, cfg.retriever, cfg.train, self.run_dir / "retriever",
+                                 run_name=f"learn-{self.runner.run_id}-retriever",
+                                 device=self.device)["by_repo"][repo]
+            return {"folder": st["folder"], "stats": st["stats"]}
 
         def generator() -> dict:
             from leanagent.db.proofs import agent_proof_examples
 
-            # eval_limit=0: the evaluate step fills the whole matrix, so the trainer's own check is skipped.
-            out = train_generator(self.db, seen, cfg.generator, cfg.generator_train(), self.run_dir / "generator",
-                                  retrieval=cfg.learn.generator_retrieval, eval_limit=0)
-            st = out["stages"][i]
+            st = train_generator(self.db, seen, cfg.generator, cfg.generator_train(), self.run_dir / "generator",
+                                 retrieval=cfg.learn.generator_retrieval,
+                                 run_name=f"learn-{self.runner.run_id}-generator",
+                                 device=self.device)["by_repo"][repo]
             return {"folder": st["folder"], "stats": st["stats"], "examples": st["examples"],
                     # steps along agent proofs in the training data of this stage (replayed repos included)
                     "agent_examples": sum(len(agent_proof_examples(self.db, r)) for r in seen)}
@@ -220,61 +252,59 @@ class _Loop:
         r = self.step(f"{prefix}/train-retriever", retriever)
         g = self.step(f"{prefix}/train-generator", generator)
         self.step(f"{prefix}/evaluate", lambda: self.evaluate(i, repo, (r["folder"], g["folder"]), order))
-        self.step(f"{prefix}/prove", lambda: self.prove(repo, g["folder"]))
+        self.step(f"{prefix}/prove", lambda: self.prove(repo, g["folder"], seen))
 
     # -- evaluation ---------------------------------------------------------
     def evaluate(self, index: int, trained: str | None, folders: tuple[str, str] | None, order: list[str]) -> dict:
         """R@10 and tactic accuracy on every repository's test split, stored as matrix cells."""
-        from leanagent.db.training_data import store_evaluation
-        from leanagent.generator.factory import make_retriever
         from leanagent.generator.model import RetrievalAugmentedGenerator, TacticModel
-        from leanagent.generator.train import examples_for, tactic_accuracy
-        from leanagent.retrieval.evaluate import evaluate
-        from leanagent.retrieval.model import DualEncoder
+        from leanagent.training.evaluation import ACC, R10, fill_matrix
+        from leanagent.training.generator import generator_retriever
         from leanagent.training.retriever import open_retriever
 
         cfg = self.cfg
         if folders is None:  # the starting models: the pretrained encoder, a new generator
             from leanagent.db.training_data import import_graph, premise_corpus
             from leanagent.retrieval.access import Accessibility
+            from leanagent.retrieval.model import DualEncoder
 
             corpus = premise_corpus(self.db)
             start = self.run_dir / "start"
             start.mkdir(parents=True, exist_ok=True)
             model = DualEncoder.create(corpus, cfg.retriever, Accessibility(corpus, import_graph(self.db)),
-                                       seed=cfg.train.seed)
-            dense = open_retriever(self.db, start, model=model)
+                                       seed=cfg.train.seed, device=self.device)
+            dense = open_retriever(self.db, start, model=model, device=self.device)
             tactic_model = TacticModel.create(cfg.generator, seed=cfg.train.seed)
         else:
-            dense = open_retriever(self.db, Path(folders[0]))
+            dense = open_retriever(self.db, Path(folders[0]), device=self.device)
             tactic_model = TacticModel.load(Path(folders[1]))
-        gen_retriever, texts = make_retriever(self.db, cfg.learn.generator_retrieval
-                                              if cfg.generator.num_premises > 0 else "none")
-        gen = RetrievalAugmentedGenerator(tactic_model, gen_retriever, texts)
-        cells: dict[str, dict[str, float]] = {R10: {}, ACC: {}}
+        self.device.put(tactic_model, inference=True)
+        gen = RetrievalAugmentedGenerator(tactic_model, *generator_retriever(self.db, cfg.learn.generator_retrieval,
+                                                                             cfg.generator, self.device))
+        cells: dict[str, dict[str, float | None]] = {R10: {}, ACC: {}}
         for repo in order:
-            ret = evaluate(dense, self.db, [repo], "test")
-            # Exact match of the top tactic only: greedy decoding is k times cheaper than top-k beams.
-            tac = tactic_accuracy(gen, examples_for(self.db, repo, "test")[:cfg.learn.eval_limit], k=1)
-            r10 = ret[R10] if ret["steps"] else None  # no test step with premises: undefined, not 0
-            acc = tac["exact_match"] if tac["steps"] else None
-            for metric, value in ((R10, r10), (ACC, acc)):
-                if value is not None:
-                    store_evaluation(self.db, self.runner.run_id, metric, index, trained, repo, value)
-                cells[metric][repo] = value
-            self.emit(event="evaluated", after=trained or "(start)", on=repo, **{R10: r10, ACC: acc})
+            # Exact match of the top tactic only (k=1): greedy decoding is k times cheaper than top-k beams.
+            got = fill_matrix(self.db, self.runner.run_id, index, trained, [repo], retriever=dense, generator=gen,
+                              limit=cfg.learn.eval_limit, k=1)
+            for metric in (R10, ACC):
+                cells[metric][repo] = got[metric][repo]
+            self.emit(event="evaluated", after=trained or "(start)", on=repo,
+                      **{R10: got[R10][repo], ACC: got[ACC][repo]})
         return cells
 
     # -- proving -----------------------------------------------------------
-    def prove(self, repo: str, generator_folder: str) -> dict:
+    def prove(self, repo: str, generator_folder: str, seen: list[str]) -> dict:
         from leanagent.prover.campaign import Campaign, run_campaign
 
         lo = self.cfg.learn
         replay = self.env == "replay"
-        proposer = self.cfg.proposer(self.db, checkpoint=generator_folder,
-                                     source_split="train" if replay else "all")
+        # The proposers read the recorded steps of the repositories learned so far (never a later one),
+        # of their train split in replay mode (held-out targets), of every split for sorry theorems.
+        proposer = self.cfg.proposer(self.db, checkpoint=generator_folder, source_split="train" if replay else "all",
+                                     source_repos=",".join(seen))
         campaign = Campaign(env=self.env, theorems="test" if replay else "sorry", repos=[repo],
-                            limit=lo.prove_limit, workers=lo.workers, proposer=proposer, search=self.cfg.search())
+                            limit=lo.prove_limit, workers=lo.workers, proposer=proposer, search=self.cfg.search(),
+                            device=self.device.device)
         result = run_campaign(self.db, campaign, run_id=self.runner.run_id,
                               on_result=lambda res, tot: self.emit(event="attempt", repo=repo,
                                                                    theorem=res.theorem.full_name,
@@ -285,7 +315,7 @@ class _Loop:
     # -- report --------------------------------------------------------------
     def report(self, order: list[str]) -> Path:
         from leanagent.db.models import StepStatus
-        from leanagent.db.training_data import evaluation_matrix
+        from leanagent.db.runs import evaluation_matrix
         from leanagent.lifelong.report import ReportData, write_report
 
         matrices, baselines = {}, {}
@@ -301,12 +331,15 @@ class _Loop:
                      for i, repo in enumerate(order)] or [0])
         what = "held-out test theorems" if self.env == "replay" else "sorry theorems"
         notes = [f"Proving targets: each repository's {what}.",
-                 "R@10 and tactic accuracy are on each repository's test split (theorem-level, seeded hash).",
-                 "Agent proofs of held-out test theorems are not used as training data, so that later "
-                 "evaluations stay held out; agent proofs of sorry theorems are, with every state along the path.",
+                 "R@10 and tactic accuracy are on each repository's test split (theorem-level, as stored when "
+                 "the repository was imported; see `leanagent db stats`).",
+                 "Leave-one-out by theorem: no proposer ever used a target theorem's own recorded steps, and "
+                 "the proposers of each stage read only the repositories learned up to that stage.",
+                 "Agent proofs become training data only for theorems of a train split (sorry theorems included), "
+                 "with every state along the path; proofs of val/test theorems never do.",
                  f"Generator training examples that came from the agent's own proofs: {agent}."]
         data = ReportData(title=f"leanagent learn, run {self.runner.run_id}", repos=order, matrices=matrices,
-                          baselines=baselines, proved=proved, env=self.env, notes=notes,
+                          baselines=baselines, proved=proved, env=self.env, notes=notes, targets=what,
                           extra={"run_id": self.runner.run_id, "agent_examples": agent,
                                  "config": self.runner_config()})
         path = write_report(data, self.run_dir / "report")

@@ -50,7 +50,8 @@ def snapshot(db: Database) -> dict[str, dict]:
 
 
 def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, budget_seconds: float, *,
-            emit: Emit | None = None) -> Path:
+            emit: Emit | None = None, device: str | None = None) -> Path:
+    """One night (see the module docstring); every model runs on `device` (`leanagent.device`)."""
     from leanagent.config import load_repos
     from leanagent.lifelong.lock import RunLock
     from leanagent.lifelong.runs import Runner
@@ -72,8 +73,8 @@ def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, 
         before = runner.step("snapshot/before", lambda: {"repos": snapshot(db)})[0]["repos"]
         changed = _sync(db, runner, config, home, emit)
         if changed:
-            _train(db, runner, run_dir, cfg, changed, emit)
-        proved = runner.step("prove", lambda: _prove(db, cfg, env, deadline, emit))[0]
+            _train(db, runner, run_dir, cfg, changed, emit, device)
+        proved = runner.step("prove", lambda: _prove(db, cfg, env, deadline, emit, device))[0]
         after = snapshot(db)
         path = _report(run_dir, runner, before, after, changed, proved, env)
         from leanagent.db.models import StepStatus
@@ -96,30 +97,39 @@ def _sync(db, runner, config, home, emit) -> list[str]:
     return changed
 
 
-def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit) -> None:
-    """Continue from the newest checkpoints on the repositories that changed."""
-    from leanagent.db.training_data import latest_checkpoint
-    from leanagent.generator.train import train_generator
+def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit, device=None) -> None:
+    """Continue from the newest checkpoints on the repositories that changed, on `device`."""
+    from leanagent.db.runs import latest_checkpoint
+    from leanagent.training.evaluation import stage_evaluator
+    from leanagent.training.generator import train_generator
     from leanagent.training.retriever import train_retriever
+
+    from leanagent.training.budget import TimeBudget
 
     def retriever() -> dict:
         start = latest_checkpoint(db, "retriever")
+        budget = TimeBudget(cfg.train.max_minutes)  # shared by training and its evaluations
         out = train_retriever(db, changed, cfg.retriever, cfg.train, run_dir / "retriever",
-                              start_from=Path(start) if start else None, run_name=f"nightly-{runner.run_id}")
+                              start_from=Path(start) if start else None, run_name=f"nightly-{runner.run_id}",
+                              evaluate=stage_evaluator(db, changed, model="retriever", budget=budget), device=device,
+                              budget=budget)
         return {"from": start, "folders": [s["folder"] for s in out["stages"]]}
 
     def generator() -> dict:
         start = latest_checkpoint(db, "generator")
+        budget = TimeBudget(cfg.generator_train().max_minutes)
         out = train_generator(db, changed, cfg.generator, cfg.generator_train(), run_dir / "generator",
                               retrieval=cfg.learn.generator_retrieval, start_from=Path(start) if start else None,
-                              eval_limit=cfg.learn.eval_limit)
+                              evaluate=stage_evaluator(db, changed, model="generator", limit=cfg.learn.eval_limit,
+                                                       budget=budget),
+                              device=device, budget=budget)
         return {"from": start, "folders": [s["folder"] for s in out["stages"]]}
 
     runner.step("train-retriever", retriever)
     runner.step("train-generator", generator)
 
 
-def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit) -> dict:
+def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -> dict:
     from leanagent.prover.campaign import Campaign, run_campaign
 
     if env == "replay":
@@ -130,7 +140,8 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit) -> dict:
                                                                           Repository.id.desc()))]
     lo = cfg.learn
     campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, deadline=deadline,
-                        proposer=cfg.proposer(db, source_split="all"), search=cfg.search())
+                        proposer=cfg.proposer(db, source_split="all"), search=cfg.search(),
+                        device=device or "auto")
     result = run_campaign(db, campaign, on_result=lambda res, tot: emit(event="attempt", theorem=res.theorem.full_name,
                                                                          outcome=res.outcome))
     return result.as_dict()

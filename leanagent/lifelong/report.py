@@ -27,9 +27,45 @@ class ReportData:
     env: str = "replay"
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    targets: str = "theorems"  # what was proved, for the summary: "held-out test theorems", "sorry theorems"
 
     def metrics(self) -> dict[str, Any]:
         return {name: summarize(R, self.baselines.get(name)) for name, R in self.matrices.items()}
+
+
+#: How the summary names a metric.
+LABELS = {"R@10": "premise retrieval R@10", "tactic_acc": "tactic accuracy (exact match)"}
+
+
+def learned_lines(data: ReportData) -> list[str]:
+    """What was learned, in two lines: each metric from the starting models to the end of the sequence,
+    and what was proved. Means are over the repositories that have a value in both rows, so that the two
+    figures compare the same test steps."""
+    moves = []
+    for name, R in data.matrices.items():
+        if not R:
+            continue
+        start = data.baselines.get(name) or [None] * len(R[-1])
+        pairs = [(b, e) for b, e in zip(start, R[-1]) if b is not None and e is not None]
+        label = LABELS.get(name, name)
+        if pairs:
+            b, e = (sum(x) / len(pairs) for x in zip(*pairs))
+            moves.append(f"{label} {b:.1f} → {e:.1f}")
+        elif any(e is not None for e in R[-1]):
+            moves.append(f"{label} {_mean(R[-1]):.1f} at the end")
+    first = ("From the starting models to after the last repository (mean over repositories, percent): "
+             + "; ".join(moves) + ".") if moves else "No test step to evaluate on: nothing measured."
+    proved = sum(p.get("proved", 0) for p in data.proved.values())
+    tried = sum(p.get("attempted", 0) for p in data.proved.values())
+    per = ", ".join(f"{r} {data.proved.get(r, {}).get('proved', 0)}/{data.proved.get(r, {}).get('attempted', 0)}"
+                    for r in data.repos)
+    second = f"Proved {proved} of {tried} {data.targets} ({per}), checked by {data.env}."
+    return [first, second]
+
+
+def _mean(xs) -> float:
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs)
 
 
 def _fmt(x: float | None, pct: bool = True) -> str:
@@ -39,9 +75,12 @@ def _fmt(x: float | None, pct: bool = True) -> str:
 
 
 def atomic_write(path: Path, text: str) -> None:
+    from leanagent.files import default_mode
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(tmp, default_mode())  # mkstemp's 0600 would hide the report from everyone else
     os.replace(tmp, path)
 
 
@@ -55,6 +94,7 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
     atomic_write(folder / "metrics.json", json.dumps(payload, indent=2, default=str) + "\n")
     plots = _plots(data, folder)
     lines = [f"# {data.title}", ""]
+    lines += ["## What was learned", ""] + [f"- {line}" for line in learned_lines(data)] + [""]
     lines += [f"Proofs were checked by **{data.env}**"
               + (" (recorded traces, not Lean)." if data.env == "replay" else "."), ""]
     lines += ["## Curriculum", "", "| # | repository | proved / attempted |", "| --- | --- | --- |"]
@@ -88,40 +128,53 @@ def _plots(data: ReportData, folder: Path) -> list[Path]:
 
     matplotlib.use("Agg")  # no display on servers and in CI
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out: list[Path] = []
     n = len(data.repos)
     for name, R in data.matrices.items():
         if not n:
             break
-        grid = [[float("nan") if x is None else x for x in row] for row in R]
-        fig, ax = plt.subplots(figsize=(1.2 * n + 3, 1.0 * n + 2))
-        im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=max(100.0, *[x for r in grid for x in r if x == x]))
-        ax.set_xticks(range(n), data.repos, rotation=45, ha="right")
-        ax.set_yticks(range(n), data.repos)
-        ax.set_xlabel("evaluated on")
-        ax.set_ylabel("after training on")
-        for i in range(n):
-            for j in range(n):
-                if grid[i][j] == grid[i][j]:
-                    ax.text(j, i, f"{grid[i][j]:.0f}", ha="center", va="center", color="w", fontsize=8)
-        fig.colorbar(im, ax=ax)
-        ax.set_title(f"{name} matrix")
-        fig.tight_layout()
         safe = name.replace("@", "at").replace("/", "_")
+        label = LABELS.get(name, name)
+        # Rows as in summary.md: the starting models first, then after each repository.
+        base = data.baselines.get(name)
+        rows = ([("(start)", base)] if base is not None else []) + [(data.repos[i], R[i]) for i in range(len(R))]
+        grid = [[float("nan") if x is None else x for x in row] for _, row in rows]
+        fig, ax = plt.subplots(figsize=(1.3 * n + 3.5, 0.7 * len(rows) + 2))
+        cmap = plt.get_cmap("viridis").with_extremes(bad="#e8e8e8")  # no test step: grey "–", not a dark 0
+        im = ax.imshow(grid, cmap=cmap, vmin=0, vmax=100, aspect="auto")
+        ax.set_xticks(range(n), data.repos, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
+        ax.set_yticks(range(len(rows)), [r for r, _ in rows])
+        ax.set_xlabel("evaluated on (test split)")
+        ax.set_ylabel("after training on")
+        for i, row in enumerate(grid):
+            for j, x in enumerate(row):
+                text, color = ("–", "#555555") if x != x else (f"{x:.0f}", "white" if x < 60 else "black")
+                ax.text(j, i, text, ha="center", va="center", color=color, fontsize=9)
+        if base is not None:
+            ax.axhline(0.5, color="white", linewidth=2)  # the starting row is no training step
+        fig.colorbar(im, ax=ax, label="percent")
+        ax.set_title(f"{label}")
+        fig.tight_layout()
         out.append(folder / f"heatmap_{safe}.png")
         fig.savefig(out[-1], dpi=100)
         plt.close(fig)
 
         fig, ax = plt.subplots(figsize=(7, 4))
+        xs_all = list(range(len(rows)))
         for j, repo in enumerate(data.repos):
-            xs = [i for i in range(j, n) if grid[i][j] == grid[i][j]]
-            ax.plot(xs, [grid[i][j] for i in xs], marker="o", label=repo)
-        ax.set_xticks(range(n), [f"{i + 1}" for i in range(n)])
-        ax.set_xlabel("after training on repository #")
-        ax.set_ylabel(name)
-        ax.set_title(f"{name} per repository over the sequence")
-        ax.legend(fontsize=7)
+            pts = [(x, grid[x][j]) for x in xs_all if grid[x][j] == grid[x][j]]
+            if pts:  # markers of decreasing size per repository: equal values stay visible
+                ax.plot(*zip(*pts), marker="osD^v<>ph*"[j % 10], markersize=max(4, 9 - j), label=repo)
+        ax.set_xticks(xs_all, [r for r, _ in rows], rotation=30 if len(rows) > 5 else 0)
+        ax.set_ylim(-3, 103)  # percentages: a flat line at 0 stays a line at the bottom, not noise around 0
+        ax.set_xlabel("after training on")
+        ax.set_ylabel(f"{name} (percent)")
+        ax.set_title(f"{label} per repository over the sequence")
+        ax.grid(axis="y", alpha=0.3)
+        # Outside the axes: inside, it hides the starting points of the lines.
+        ax.legend(fontsize=8, title="evaluated on", title_fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
         fig.tight_layout()
         out.append(folder / f"sequence_{safe}.png")
         fig.savefig(out[-1], dpi=100)
@@ -132,8 +185,13 @@ def _plots(data: ReportData, folder: Path) -> list[Path]:
         attempted = [data.proved.get(r, {}).get("attempted", 0) for r in data.repos]
         ax.bar(range(n), attempted, color="#cccccc", label="attempted")
         ax.bar(range(n), proved, color="#2a7", label="proved")
-        ax.set_xticks(range(n), data.repos, rotation=45, ha="right")
-        ax.set_title(f"theorems proved per repository ({data.env})")
+        for i, (p, a) in enumerate(zip(proved, attempted)):
+            ax.text(i, max(a, p), f"{p} / {a}", ha="center", va="bottom", fontsize=9)
+        ax.set_xticks(range(n), data.repos, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole theorems: no 0.5 ticks
+        ax.set_ylim(0, max(attempted + [1]) * 1.15)
+        ax.set_ylabel("theorems")
+        ax.set_title(f"{data.targets} proved per repository ({data.env})")
         ax.legend()
         fig.tight_layout()
         out.append(folder / "proved.png")

@@ -31,6 +31,9 @@ class Campaign:
     search: object = None             # SearchConfig
     policy: object = None             # SafetyPolicy
     limits: object = None             # LeanLimits
+    repl: object = None               # ReplOptions (the LeanInteract backend)
+    device: str = "auto"              # where the proposers' models run (leanagent.device)
+    gpus_per_worker: float | None = None  # Ray's GPU share per worker (None: the GPUs shared evenly)
 
 
 @dataclass
@@ -43,6 +46,8 @@ class CampaignResult:
     model: str = ""
     budget: str = ""
     per_repo: dict = field(default_factory=dict)  # repo -> {"proved", "attempted"}
+    rejected: int = 0                 # proofs found tactic by tactic that the whole-file re-check refused
+    backends: dict = field(default_factory=dict)  # env="auto": repo -> the backend chosen (or why none)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -53,7 +58,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
                  on_result: Callable[[object, CampaignResult], None] | None = None) -> CampaignResult:
     """Prove the chosen theorems; `on_start(n)` gets the number to prove, `on_result` each result."""
     from leanagent.db.proofs import AttemptRecord, already_attempted, record_attempt, select_theorems
-    from leanagent.generator.factory import proposer_name
+    from leanagent.generator.options import proposer_name
     from leanagent.prover.env import TheoremRef
     from leanagent.prover.leandojo_env import LeanLimits
     from leanagent.prover.safety import SafetyPolicy
@@ -62,9 +67,11 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
 
     search = c.search or SearchConfig()
     out = CampaignResult(model=proposer_name(c.proposer), budget=search.budget())
+    env_of = _backends(db, c, out)
     rows = []
     for repo in (c.repos if c.repos is not None else [None]):
         rows += select_theorems(db, c.theorems, repo, with_steps=c.env == "replay")
+    rows = [r for r in rows if env_of(r.repo)]  # env=auto: no backend runs this repository's Lean
     if c.env == "replay" and c.theorems == "test":
         # A `sorry` theorem's only recorded step is `sorry` itself, which the safety policy refuses:
         # replay can never prove it, so it is not a held-out target.
@@ -84,12 +91,14 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
 
     def write(res) -> None:  # the one writer: runs in this process
         record_attempt(db, AttemptRecord(
-            theorem_id=res.theorem.id, model=out.model, budget=out.budget, env=c.env, outcome=res.outcome,
-            expansions=res.expansions, time_model=res.time_model, time_lean=res.time_lean,
+            theorem_id=res.theorem.id, model=out.model, budget=out.budget, env=env_of(res.theorem.repo),
+            outcome=res.outcome, expansions=res.expansions, time_model=res.time_model, time_lean=res.time_lean,
             time_search=res.time_search, tactics=res.proof, states=res.states, error=res.error, run_id=run_id,
-            file_digest=digests.get(res.theorem.id)))
+            file_digest=digests.get(res.theorem.id), check_status=res.check_status, checked_by=res.checked_by,
+            check_message=res.check_message, commit=res.theorem.commit))
         out.attempted += 1
         out.proved += res.outcome == "proved"
+        out.rejected += res.outcome == "rejected"
         out.expansions += res.expansions
         per = out.per_repo.setdefault(repo_of[res.theorem.id], {"proved": 0, "attempted": 0})
         per["attempted"] += 1
@@ -98,14 +107,27 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
             on_result(res, out)
 
     t0 = time.perf_counter()
-    if refs:
-        spec = WorkerSpec(env=c.env, db_url=db.url, proposer=c.proposer, search=search,
-                          policy=c.policy or SafetyPolicy(), limits=c.limits or LeanLimits())
-        if c.deadline is not None:
-            refs = _until(refs, c.deadline)
-        prove_theorems(spec, refs, write, workers=c.workers, address=c.ray_address)
+    for env in dict.fromkeys(env_of(r.repo) for r in refs):  # one backend after the other (env=auto)
+        group = [r for r in refs if env_of(r.repo) == env]
+        spec = WorkerSpec(env=env, db_url=db.url, proposer=c.proposer, search=search,
+                          policy=c.policy or SafetyPolicy(), limits=c.limits or LeanLimits(), repl=c.repl,
+                          device=c.device, gpus_per_worker=c.gpus_per_worker)
+        prove_theorems(spec, group if c.deadline is None else _until(group, c.deadline), write,
+                       workers=c.workers, address=c.ray_address)
     out.seconds = round(time.perf_counter() - t0, 2)
     return out
+
+
+def _backends(db: Database, c: Campaign, out: CampaignResult) -> Callable[[str], str | None]:
+    """repository -> the environment that proves it: `c.env`, or with env="auto" the backend its Lean
+    version calls for (prover/backend.py); None when no backend can run it (noted in `out.backends`)."""
+    if c.env != "auto":
+        return lambda repo: c.env
+    from leanagent.prover.backend import backends_for
+
+    choices = backends_for(db, c.repos)
+    out.backends = {repo: ch.env or f"none: {ch.reason}" for repo, ch in choices.items()}
+    return lambda repo: choices[repo].env if repo in choices else None
 
 
 def _until(refs, deadline: float):
@@ -122,7 +144,7 @@ def _file_digests(db: Database, theorem_ids: list[int]) -> dict[int, str]:
     from leanagent.db.proofs import file_sources
     from leanagent.db.records import file_digest
     from leanagent.errors import LeanAgentError
-    from leanagent.review.export import current_text
+    from leanagent.db.proof_text import current_text
 
     out: dict[int, str] = {}
     cache: dict[tuple, str | None] = {}

@@ -84,6 +84,51 @@ class ProofEnv(Protocol):
         ...
 
 
-def normalize_tactic(tactic: str) -> str:
-    """Tactic text with runs of whitespace collapsed, for comparing and de-duplicating."""
-    return " ".join(tactic.split())
+class PathReplayFailed(Exception):
+    """Replaying a state's tactic path in a fresh session did not reach a state again."""
+
+
+def handle_for_path(cache: dict, path: tuple[str, ...], step) -> Any:
+    """The backend handle for the state at `path`: the longest cached prefix, then the rest replayed.
+
+    `cache` maps tactic paths (tuples) to handles of the live session and holds at least `()`;
+    `step(handle, tactic)` runs one tactic there and returns a `TacResult` whose state's handle is
+    `(generation, handle)`. Every replayed prefix is cached. Both Lean backends restart their
+    session after a timeout or a crash, and a handle of the dead session means nothing in the new
+    one (LeanDojo issue 218), so states are rebuilt from their paths this way.
+    """
+    k = max(i for i in range(len(path) + 1) if path[:i] in cache)
+    cur = cache[path[:k]]
+    for i in range(k, len(path)):
+        res = step(cur, path[i])
+        if res.kind is not TacOutcome.STATE:
+            raise PathReplayFailed(f"replaying the path failed at tactic {i + 1}: {res.kind.value} "
+                                   f"{res.message or ''}")
+        cur = res.state.handle[1]
+        cache[path[:i + 1]] = cur
+    return cur
+
+
+class PathReplayingEnv:
+    """`run_tac` for the Lean backends, whose states live in a session that can die and restart.
+
+    A subclass provides `_handle(state, timeout)` (the live session's handle for a state, through
+    `handle_for_path`), `_raw(handle, tactic, timeout)` (one tactic there, the result's state handle
+    being `(generation, handle)`) and `_cache` ({tactic path: handle}).
+    """
+
+    _cache: dict
+
+    def run_tac(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacResult:
+        try:
+            handle = self._handle(state, timeout)
+        except PathReplayFailed as exc:
+            return TacResult.error(str(exc))
+        res = self._raw(handle, tactic, timeout)
+        path = state.path + (tactic,)
+        if res.kind is TacOutcome.PROVED:
+            return TacResult.proved(path)
+        if res.kind is TacOutcome.STATE:
+            self._cache[path] = res.state.handle[1]
+            return TacResult.new_state(ProofState(res.state.text, path, handle=res.state.handle))
+        return res

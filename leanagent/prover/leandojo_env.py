@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from leanagent.errors import ProverError, ToolchainError
-from leanagent.prover.env import ProofState, TacOutcome, TacResult, TheoremRef
+from leanagent.prover.env import (
+    PathReplayingEnv,
+    ProofState,
+    TacOutcome,
+    TacResult,
+    TheoremRef,
+    handle_for_path,
+)
 
 log = logging.getLogger("leanagent.prover")
 
@@ -75,7 +82,7 @@ def lean_theorem(ref: TheoremRef) -> Any:
         raise ProverError(f"LeanDojo cannot open repository {ref.url}@{ref.commit}: {exc}") from exc
 
 
-class LeanDojoEnv:
+class LeanDojoEnv(PathReplayingEnv):
     name = "leandojo"
 
     def __init__(self, limits: LeanLimits | None = None,
@@ -143,17 +150,7 @@ class LeanDojoEnv:
             return state.handle[1]
         if state.path in self._cache:
             return self._cache[state.path]
-        # Longest cached prefix, then replay the rest (LeanDojo issue 218: state ids of a
-        # killed session mean nothing in the new one).
-        k = max(i for i in range(len(state.path) + 1) if state.path[:i] in self._cache)
-        cur = self._cache[state.path[:k]]
-        for i in range(k, len(state.path)):
-            res = self._raw(cur, state.path[i], timeout)
-            if res.kind is not TacOutcome.STATE:
-                raise _ReplayFailed(f"replaying the path failed at tactic {i + 1}: {res.kind.value} {res.message or ''}")
-            cur = res.state.handle[1]
-            self._cache[state.path[:i + 1]] = cur
-        return cur
+        return handle_for_path(self._cache, state.path, lambda handle, tactic: self._raw(handle, tactic, timeout))
 
     def _raw(self, handle: Any, tactic: str, timeout: float | None) -> TacResult:
         """One tactic in the live session. Restarts the session after a timeout or a crash."""
@@ -182,23 +179,6 @@ class LeanDojoEnv:
             return TacResult.error(out.error)
         return TacResult.new_state(ProofState(out.pp, (), handle=(self._generation, out)))
 
-    def run_tac(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacResult:
-        try:
-            handle = self._handle(state, timeout)
-        except _ReplayFailed as exc:
-            return TacResult.error(str(exc))
-        res = self._raw(handle, tactic, timeout)
-        path = state.path + (tactic,)
-        if res.kind is TacOutcome.PROVED:
-            return TacResult.proved(path)
-        if res.kind is TacOutcome.STATE:
-            self._cache[path] = res.state.handle[1]
-            return TacResult.new_state(ProofState(res.state.text, path, handle=res.state.handle))
-        return res
-
-
-class _ReplayFailed(Exception):
-    pass
 
 
 def _killed_for_memory(proc: Any) -> bool:

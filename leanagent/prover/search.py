@@ -5,6 +5,16 @@ Each expansion asks the generator for `num_sampled_tactics` tactics, checks
 each against the safety policy, and runs the allowed ones in the environment.
 Time is split three ways: in the model, in Lean (the environment), and in the
 search itself (everything else: tree, heap, policy).
+
+Batching: a generator is far faster per state on a batch (a GPU most of all),
+but expanding several nodes at once would change the order of a best-first
+search. So the order stays strictly best-first, and the generator is asked
+ahead instead: when the node to expand has no proposals yet, one call gets
+them for it and for the next `expand_batch - 1` best open nodes, whose
+proposals wait in a cache until those nodes are expanded (an open node stays
+open until it is popped). For a generator whose answer for a state does not
+depend on the rest of its batch, the search is identical to the unbatched one;
+the cost is the proposals of nodes never expanded once a proof is found.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from leanagent.data import Target
 from leanagent.errors import ProverError
 from leanagent.generator.base import TacticGenerator
 from leanagent.prover.env import ProofEnv, TheoremRef
@@ -22,7 +33,8 @@ from leanagent.prover.tree import SearchTree
 
 log = logging.getLogger("leanagent.prover")
 
-OUTCOMES = ("proved", "failed", "timeout", "error")
+# `rejected`: a proof was found tactic by tactic but its file does not elaborate with it (prover/recheck.py).
+OUTCOMES = ("proved", "failed", "timeout", "error", "rejected")
 
 
 @dataclass(frozen=True)
@@ -37,8 +49,9 @@ class SearchConfig:
     """Expanded nodes per theorem; None = only the timeout limits the search."""
     tactic_timeout: float = 5.0
     """Seconds one tactic may run in Lean."""
-    expand_batch: int = 1
-    """Nodes expanded together, so the generator sees a batch of states (1 = strict best-first)."""
+    expand_batch: int | None = None
+    """Open nodes proposed for in one generator call, best first (the expansion order stays best-first; see
+    the module docstring). None: per device, 8 on a GPU and 1 on the CPU (`leanagent.device`)."""
 
     def budget(self) -> str:
         """Canonical text: the same budget always gives the same string (for skipping repeats)."""
@@ -61,6 +74,9 @@ class SearchResult:
     rejected: int = 0
     nodes: int = 0
     error: str | None = None
+    check_status: str | None = None   # verified | rejected | unchecked: the whole-file re-check (prover/recheck.py)
+    checked_by: str | None = None     # repl | lake, when a re-check ran
+    check_message: str | None = None  # Lean's messages when rejected; why no check ran when unchecked
 
     @property
     def total_time(self) -> float:
@@ -117,31 +133,40 @@ class BestFirstSearch:
 
     def _loop(self, tree: SearchTree, res: SearchResult, deadline: float) -> None:
         cfg, clock = self.config, self.clock
+        thm = res.theorem
+        target = Target(thm.id, thm.file_path, thm.start, thm.full_name)
+        batch = max(1, cfg.expand_batch or 1)
+        ahead: dict[int, list] = {}  # open node id -> its proposals, asked for ahead of its expansion
         while not tree.proved:
             if clock() >= deadline:
                 res.outcome = "timeout"
                 return
-            nodes = []
-            while len(nodes) < cfg.expand_batch and (
-                    cfg.max_expansions is None or res.expansions + len(nodes) < cfg.max_expansions):
-                node = tree.pop_best()
-                if node is None:
-                    break
-                nodes.append(node)
-            if not nodes:
-                return  # frontier exhausted or expansions used up: failed
+            left = None if cfg.max_expansions is None else cfg.max_expansions - res.expansions
+            if left is not None and left <= 0:
+                return  # expansions used up: failed
+            node = tree.pop_best()
+            if node is None:
+                return  # frontier exhausted: failed
             self._step(tree)
-            t = clock()
-            proposals = self.generator.generate([n.state.text for n in nodes], cfg.num_sampled_tactics)
-            res.time_model += clock() - t
-            for node, cands in zip(nodes, proposals):
-                res.expansions += 1
-                for tactic, logprob in cands:
-                    if tree.proved or clock() >= deadline:
-                        break
-                    self._try(tree, node, tactic, logprob, res, deadline)
-                tree.finish_expansion(node)
-                self._step(tree)
+            cands = ahead.pop(node.id, None)
+            if cands is None:
+                want = batch - 1 if left is None else min(batch, left) - 1
+                more = [n for n in tree.peek_best(want + len(ahead)) if n.id not in ahead][:want]
+                nodes = [node] + more
+                t = clock()
+                # Every state is the theorem's own: the proposers leave its recorded steps out.
+                proposals = self.generator.generate([n.state.text for n in nodes], cfg.num_sampled_tactics,
+                                                    targets=[target] * len(nodes))
+                res.time_model += clock() - t
+                cands = proposals[0]
+                ahead.update((n.id, p) for n, p in zip(more, proposals[1:]))
+            res.expansions += 1
+            for tactic, logprob in cands:
+                if tree.proved or clock() >= deadline:
+                    break
+                self._try(tree, node, tactic, logprob, res, deadline)
+            tree.finish_expansion(node)
+            self._step(tree)
 
     def _try(self, tree: SearchTree, node, tactic: str, logprob: float, res: SearchResult,
              deadline: float) -> None:

@@ -104,6 +104,10 @@ class SearchTree:
             heapq.heappush(self._heap, (-logprob, next(self._tie), node.id))
         return node
 
+    def peek_best(self, k: int) -> list[Node]:
+        """The k OPEN nodes that `pop_best` would return next if nothing changed, best first (no change)."""
+        return [self.nodes[nid] for _, _, nid in heapq.nsmallest(k, self._heap)] if k > 0 else []
+
     def pop_best(self) -> Node | None:
         """Take the OPEN node with the highest cumulative log-probability and start expanding it."""
         if not self._heap:

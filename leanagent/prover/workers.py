@@ -3,8 +3,10 @@
 `prove_theorems` hands theorems to workers and passes every finished
 `SearchResult` to `on_result` in the calling process: that callback is the one
 writer to the database. With `workers=0` everything runs in-process (tests,
-debugging); otherwise each worker is a Ray actor of one CPU (local Ray by
-default, a cluster when an address is given).
+debugging); otherwise each worker is a Ray actor of one CPU and a share of a
+GPU (`gpus_per_worker`, by default the cluster's GPUs shared evenly, so that
+several workers share one GPU and a cluster spreads over all of them), local
+Ray by default, a cluster when an address is given.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
+from leanagent.device import device_spec, gpus_per_worker, placement
 from leanagent.errors import ProverError
 from leanagent.prover.env import ProofEnv, TheoremRef
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.prover.safety import SafetyPolicy
 from leanagent.prover.search import BestFirstSearch, SearchConfig, SearchResult
 
-ENVS = ("replay", "leandojo")
+ENVS = ("replay", "leandojo", "leaninteract")
 #: Theorems queued per worker, so that a worker never waits for the driver.
 IN_FLIGHT = 2
 
@@ -31,12 +34,20 @@ class WorkerSpec:
 
     env: str
     db_url: str
-    proposer: object  # leanagent.generator.factory.ProposerOptions
+    proposer: object  # leanagent.generator.options.ProposerOptions
     search: SearchConfig = field(default_factory=SearchConfig)
     policy: SafetyPolicy = field(default_factory=SafetyPolicy)
     limits: LeanLimits = field(default_factory=LeanLimits)
     threads: int | None = None
     """Torch/BLAS threads per worker (None: 1 in a Ray worker, unchanged in-process)."""
+    repl: object = None
+    """ReplOptions for the LeanInteract backend (None: the defaults)."""
+    device: str = "auto"
+    """Where the worker's models run (`leanagent.device`). In a Ray worker, `cuda` is the GPU share Ray
+    assigned to it (Ray renumbers the GPUs each worker sees), so `cuda:N` counts only in-process."""
+    gpus_per_worker: float | None = None
+    """Ray's `num_gpus` per worker (None: the cluster's GPUs shared evenly over the workers, at most one
+    each; 0 with --device cpu)."""
 
 
 def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
@@ -48,6 +59,10 @@ def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
         from leanagent.prover.leandojo_env import LeanDojoEnv
 
         return LeanDojoEnv(spec.limits)
+    if spec.env == "leaninteract":
+        from leanagent.prover.leaninteract_env import LeanInteractEnv
+
+        return LeanInteractEnv(spec.limits, spec.repl, db_url=spec.db_url)
     raise ProverError(f"unknown environment {spec.env!r}", fix=f"use one of {', '.join(ENVS)}")
 
 
@@ -63,30 +78,49 @@ class ProverWorker:
     def __init__(self, spec: WorkerSpec):
         import torch
 
-        from leanagent.generator.factory import build_proposer
+        from leanagent.prover.proposers import load_proposer
 
         if spec.threads is not None:
             os.environ.setdefault("OMP_NUM_THREADS", str(spec.threads))
             torch.set_num_threads(spec.threads)
+        where = placement(spec.device)
         db = _open(spec.db_url)
         try:
             self.env = make_env(spec, db)
-            self.generator = build_proposer(spec.proposer, db)
+            self.generator = load_proposer(spec.proposer, db, device=where)
         finally:
             db.dispose()
-        self.search = BestFirstSearch(self.generator, self.env, spec.policy, spec.search)
+        search = spec.search
+        if search.expand_batch is None:  # the device decides how many states one generator call takes
+            search = replace(search, expand_batch=where.expand_batch())
+        self.search = BestFirstSearch(self.generator, self.env, spec.policy, search)
+        self.rechecker = _rechecker(spec, self.env)
 
     def prove(self, theorem: TheoremRef) -> SearchResult:
         try:
-            return self.search.search(theorem)
+            res = self.search.search(theorem)
         except ProverError as exc:
             return SearchResult(theorem=theorem, outcome="error", error=exc.message)
+        # Every proof found tactic by tactic is re-checked as a whole file here, in the worker that
+        # holds the Lean process, before the driver stores it (prover/recheck.py).
+        return self.rechecker.apply(res)
 
     def ready(self) -> bool:
         return True
 
     def close(self) -> None:
         self.env.close()
+
+
+def _rechecker(spec: WorkerSpec, env: ProofEnv):
+    from functools import partial
+
+    from leanagent.prover.leaninteract_env import db_source
+    from leanagent.prover.recheck import Rechecker
+
+    sources = getattr(env, "source", None) or partial(db_source, spec.db_url)
+    lake = getattr(spec.repl, "lake", "lake") if spec.repl is not None else "lake"
+    return Rechecker(env, sources, lake=lake, timeout=spec.limits.init_timeout)
 
 
 def prove_theorems(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result: Callable[[SearchResult], None],
@@ -114,7 +148,12 @@ def init_ray(workers: int, address: str | None, threads: int = 1) -> None:
     if ray.is_initialized():
         return
     env_vars = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                "TOKENIZERS_PARALLELISM": "false"}
+                "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    # Ray announces its default token authentication on every local start, in the middle of the progress
+    # bar; the secure default is not news. Warnings that matter still come from the other Ray loggers.
+    import logging
+
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     try:
         if address:
             ray.init(address=address, runtime_env={"env_vars": env_vars}, log_to_driver=False)
@@ -133,7 +172,8 @@ def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result,
     if spec.threads is None:
         spec = replace(spec, threads=1)  # one CPU per actor: one thread, no oversubscription
     init_ray(workers, address, spec.threads)
-    actor_cls = ray.remote(num_cpus=1)(ProverWorker)
+    spec, gpus = _gpu_share(spec, workers, ray.cluster_resources().get("GPU", 0.0))
+    actor_cls = ray.remote(num_cpus=1, num_gpus=gpus)(ProverWorker)
     t0 = time.perf_counter()
     actors = [actor_cls.remote(spec) for _ in range(workers)]
     try:
@@ -167,6 +207,26 @@ def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result,
         for actor in actors:
             ray.kill(actor)
     return {"startup_seconds": t1 - t0, "prove_seconds": time.perf_counter() - t1}
+
+
+def _gpu_share(spec: WorkerSpec, workers: int, cluster_gpus: float) -> tuple[WorkerSpec, float]:
+    """(the spec each Ray worker gets, its num_gpus): the device policy applied to Ray's GPU shares."""
+    from leanagent.errors import ConfigError
+
+    device = device_spec(spec.device)  # not resolved here: the driver may have no GPU, the cluster does
+    if spec.gpus_per_worker is not None:
+        gpus = spec.gpus_per_worker
+    else:
+        gpus = 0.0 if device == "cpu" else gpus_per_worker(cluster_gpus, workers)
+    if gpus < 0 or (gpus > 1 and gpus != int(gpus)):
+        raise ConfigError(f"--gpus-per-worker {gpus}: Ray takes a fraction up to 1 or a whole number of GPUs")
+    if gpus > 0 and device == "cpu":
+        raise ConfigError("--gpus-per-worker > 0 with --device cpu", fix="drop one of them")
+    if gpus == 0 and device.startswith("cuda"):
+        raise ConfigError(f"--device {device}: the Ray workers get no GPU ({cluster_gpus:g} in the cluster)",
+                          fix="use --device auto or cpu, or give the workers GPUs with --gpus-per-worker")
+    # Inside a worker Ray shows only its assigned GPUs, renumbered from 0; without a share it shows none.
+    return replace(spec, device="cuda" if gpus > 0 else "cpu"), gpus
 
 
 def _first_line(exc: Exception) -> str:

@@ -1,7 +1,9 @@
 """Which premises a theorem may use: earlier in its own file, or in a transitively imported file.
 
 When the import graph does not know the theorem's file (as in the shared
-sample, which has no corpus), every premise is accessible.
+sample, which has no corpus), every premise of another file counts as
+accessible, but a premise at or after the theorem in its own file (the theorem
+itself included) still does not.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from leanagent.db.records import module_of_path
-from leanagent.db.training_data import ImportGraph, PremiseItem
+from leanagent.text import module_of_path
+from leanagent.data import ImportGraph, PremiseItem
 
 
 def transitive_imports(module: str, imports: dict[str, list[str] | None]) -> set[str]:
@@ -54,14 +56,17 @@ class Accessibility:
         """Bool mask over `rows` (corpus row numbers), or None when every premise is accessible."""
         if file_path is None:
             return None
+        rows = np.asarray(rows, dtype=np.int64)
+        pos = (theorem_start[0] << 20) + theorem_start[1] if theorem_start else 1 << 62
+        in_file = self.row_path[rows] == file_path
         closure = self._closure(module_of_path(file_path))
         if closure is None:
-            return None
-        rows = np.asarray(rows, dtype=np.int64)
+            # Imports unknown: everything outside the file may be imported, but a declaration at or after
+            # the theorem in its own file (the theorem itself included) never is.
+            later = in_file & (self.row_pos[rows] >= pos)
+            return ~later if later.any() else None
         imported = np.isin(self.row_module[rows], closure)
-        pos = (theorem_start[0] << 20) + theorem_start[1] if theorem_start else 1 << 62
-        same_file = (self.row_path[rows] == file_path) & (self.row_pos[rows] < pos)
-        return imported | same_file
+        return imported | (in_file & (self.row_pos[rows] < pos))
 
     def mask(self, file_path: str | None, theorem_start: tuple[int, int] | None) -> np.ndarray | None:
         """Bool mask over all rows, or None when every premise is accessible."""

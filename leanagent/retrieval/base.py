@@ -13,7 +13,14 @@ class Query:
     state: str
     file_path: str | None = None
     theorem_start: tuple[int, int] | None = None
-    key: int | None = None  # the tactic step id when the state is a recorded one (kNN leave-one-out)
+    theorem_id: int | None = None  # the theorem the state belongs to: recorded states of it never vote
+
+    @classmethod
+    def at(cls, state: str, target) -> Query:
+        """The query for `state` of `target` (a `leanagent.data.Target`, or None when unknown)."""
+        if target is None:
+            return cls(state)
+        return cls(state, target.file_path, target.start, target.theorem_id)
 
 
 @dataclass(frozen=True)

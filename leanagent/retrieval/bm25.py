@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from leanagent.db.training_data import PremiseItem
+from leanagent.data import PremiseItem
 from leanagent.retrieval.access import Accessibility
 from leanagent.retrieval.base import Hit, Query
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from leanagent.db.training_data import PremiseItem
+from leanagent.data import ImportGraph, PremiseItem
 from leanagent.retrieval.access import Accessibility
 from leanagent.retrieval.base import Hit, Query
-from leanagent.retrieval.index import PremiseIndex
+from leanagent.retrieval.index import IndexOptions, PremiseIndex, load_or_build
 from leanagent.retrieval.knn import KnnPrior, mix_scores
-from leanagent.retrieval.model import DualEncoder
+from leanagent.retrieval.model import DualEncoder, RetrieverOptions
+
+#: The premise index lives in this subfolder of a retriever checkpoint.
+INDEX_DIR = "index"
 
 #: With the prior on, the dense search proposes this many times k candidates before mixing.
 PRIOR_CANDIDATES = 10
@@ -45,7 +49,7 @@ class DenseRetriever:
         if not use_prior:
             return [[Hit(int(self.index.ids[r]), float(s)) for s, r in zip(sr, rr) if r >= 0]
                     for sr, rr in zip(scores, rows)]
-        votes = self.prior.votes(q, [x.key for x in queries])
+        votes = self.prior.votes(q, [x.theorem_id for x in queries])
         emb = self.premise_embeddings()  # (N, d)
         out = []
         for qi, query in enumerate(queries):
@@ -75,3 +79,28 @@ class DenseRetriever:
             else:
                 self._premise_emb = self.model.embed_premises(self.model.texts)
         return self._premise_emb
+
+
+def open_dense(folder: Path, corpus: Sequence[PremiseItem], graph: ImportGraph | None = None,
+               index_options: IndexOptions | None = None, model: DualEncoder | None = None,
+               device=None) -> DenseRetriever:
+    """A ready retriever from a checkpoint folder; the index is rebuilt only if model or premises changed.
+
+    The encoder runs on `device` (the device policy, `leanagent.device`): a `model` passed in (one being
+    trained) is moved there as it is, one loaded here is also cast for inference (bf16 on a bf16 GPU),
+    after its weights' digest is taken, so the index's stamp does not depend on the precision.
+    """
+    from leanagent.device import placement
+
+    where = placement(device)
+    access = Accessibility(corpus, graph)
+    if model is None:
+        model = DualEncoder.create(corpus, RetrieverOptions(), access, from_folder=folder)
+        digest = model.digest()
+        where.put(model, inference=True)
+    else:
+        digest = where.put(model).digest()
+    index, _ = load_or_build(Path(folder) / INDEX_DIR, digest, [p.id for p in corpus],
+                             [p.text for p in corpus], model.embed_premises, index_options,
+                             model_name=model.options.encoder)
+    return DenseRetriever(model, corpus, index, access)

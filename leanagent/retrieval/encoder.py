@@ -6,6 +6,10 @@ Names (`EncoderSpec.encoder`):
 - `byt5` — ReProver's retriever `kaiyuy/leandojo-lean4-retriever-byt5-small`
   (T5 encoder + byte tokenizer, which needs no files): the GPU choice. Found in the
   local HF cache or downloaded when the hub is reachable.
+- `auto` — `byt5` when the models run on a GPU, else `minilm`. When ReProver's
+  weights cannot be loaded (no hub, not cached: most cluster nodes), `auto`
+  falls back to the packaged MiniLM with a one-line notice saying how to get
+  them; asking for `byt5` by name fails instead.
 - `tiny-bert`, `tiny-t5` — randomly initialised 2-layer width-8 models with the
   byte tokenizer, for tests; they need no files at all.
 - anything else — a local folder or a hub name readable by `from_pretrained`.
@@ -16,16 +20,21 @@ that inner product = cosine similarity in the FAISS index.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 
+from leanagent.device import Placement, autocast_for, placement
 from leanagent.errors import ModelError
 from leanagent.retrieval.options import EncoderSpec  # noqa: F401  (re-exported)
+
+log = logging.getLogger("leanagent.retrieval")
 
 BYT5_RETRIEVER = "kaiyuy/leandojo-lean4-retriever-byt5-small"
 DEFAULT_CPU_ENCODER = "minilm"
@@ -36,9 +45,16 @@ _T5_TYPES = ("t5", "mt5", "umt5")
 
 
 
-def default_encoder_name() -> str:
+def default_encoder_name(device: "str | Placement | None" = None) -> str:
     """ByT5 on GPU (ReProver's setting), the packaged MiniLM on CPU."""
-    return DEFAULT_GPU_ENCODER if torch.cuda.is_available() else DEFAULT_CPU_ENCODER
+    return DEFAULT_GPU_ENCODER if placement(device).is_cuda else DEFAULT_CPU_ENCODER
+
+
+#: The one-line notice of the `auto` fallback: what was used instead, and how to get ReProver's weights.
+FALLBACK_NOTICE = ("notice: ReProver's retriever {name} could not be loaded ({why}); using the packaged MiniLM "
+                   "(all-MiniLM-L6-v2) instead. For ReProver's weights run `huggingface-cli download {name}` "
+                   "where the hub is reachable and copy the Hugging Face cache here (or set HF_HOME), or pass "
+                   "--encoder with a local folder")
 
 
 def minilm_path() -> Path:
@@ -81,10 +97,27 @@ def _source(name: str) -> tuple[str, bool]:
     return name, os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
 
 
-def load_pretrained(name: str):
-    """(model, tokenizer) for an encoder name; see the module docstring for the names."""
+@lru_cache(maxsize=None)
+def _notice(text: str) -> None:
+    """Log a notice once per process (a run loads its starting encoder several times)."""
+    log.warning(text)
+
+
+def load_pretrained(name: str, device: "str | Placement | None" = None, *, cache_only: bool = False):
+    """(model, tokenizer) for an encoder name; see the module docstring for the names (`auto` resolves
+    against `device`)."""
     if name == "auto":
-        name = default_encoder_name()
+        name = default_encoder_name(device)
+        if name == DEFAULT_GPU_ENCODER:
+            try:
+                try:  # the local cache first: no network wait on a node that has the weights
+                    return load_pretrained(name, cache_only=True)
+                except ModelError:
+                    return load_pretrained(name)
+            except ModelError as exc:
+                # An air-gapped GPU node must still get a working run, never a failure at the first step.
+                _notice(FALLBACK_NOTICE.format(name=BYT5_RETRIEVER, why=exc.message.split(": ", 1)[-1]))
+                name = DEFAULT_CPU_ENCODER
     if name in TINY:
         return _tiny(name)
     from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
@@ -92,6 +125,7 @@ def load_pretrained(name: str):
 
     hf_logging.disable_progress_bar()
     src, local = _source(name)
+    local = local or cache_only
     try:
         config = AutoConfig.from_pretrained(src, local_files_only=local)
         # A T5 checkpoint (ReProver's) also holds a decoder; only the encoder is used.
@@ -115,8 +149,9 @@ class Encoder(torch.nn.Module):
         self.spec = spec
 
     @classmethod
-    def load(cls, spec: EncoderSpec) -> "Encoder":
-        model, tokenizer = load_pretrained(spec.encoder)
+    def load(cls, spec: EncoderSpec, device: "str | Placement | None" = None) -> "Encoder":
+        """The encoder `spec` names (`auto` resolved for `device`), still on the CPU: the caller places it."""
+        model, tokenizer = load_pretrained(spec.encoder, device)
         return cls(model, tokenizer, spec)
 
     @property
@@ -129,9 +164,11 @@ class Encoder(torch.nn.Module):
         return next(self.model.parameters()).device
 
     def tokenize(self, texts: Sequence[str], max_len: int) -> dict[str, torch.Tensor]:
+        from leanagent.device import inputs_to
+
         batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=max_len,
                                return_tensors="pt")
-        return {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+        return inputs_to(self.model, {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")})
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, L, d)
@@ -145,18 +182,23 @@ class Encoder(torch.nn.Module):
         return self(**self.tokenize(texts, max_len))
 
     @torch.no_grad()
-    def embed(self, texts: Sequence[str], max_len: int, batch_size: int = 64):
-        """Embeddings (N, d) as a float32 numpy array, without gradients (indexing, queries)."""
+    def embed(self, texts: Sequence[str], max_len: int, batch_size: int | None = None):
+        """Embeddings (N, d) as a float32 numpy array, without gradients (indexing, queries).
+
+        Runs where the encoder was placed, in bf16 on a bf16 GPU; batches of 64 on the CPU, 512 on a GPU.
+        """
         import numpy as np
 
+        batch_size = batch_size or (512 if self.device.type == "cuda" else 64)
         was_training = self.training
         self.eval()
         out = []
         # Sorting by length keeps padding small; the order is restored at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for i in range(0, len(order), batch_size):
-            chunk = [texts[j] for j in order[i:i + batch_size]]
-            out.append(self.encode(chunk, max_len).cpu().numpy())
+        with autocast_for(self.model):
+            for i in range(0, len(order), batch_size):
+                chunk = [texts[j] for j in order[i:i + batch_size]]
+                out.append(self.encode(chunk, max_len).cpu().numpy())
         self.train(was_training)
         if not out:
             return np.zeros((0, self.dim), dtype="float32")

@@ -1,11 +1,11 @@
-"""Evaluate any `Retriever` on the recorded tactic steps of some repositories."""
+"""Evaluate any `Retriever` on recorded tactic steps (the database query lives in `leanagent.training.evaluation`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Sequence
 
-from leanagent.db.engine import Database
-from leanagent.db.training_data import StepExample, step_examples
+from leanagent.data import StepExample
 from leanagent.retrieval.base import Query, Retriever
 from leanagent.retrieval.metrics import aggregate
 
@@ -14,21 +14,21 @@ EVAL_K = 100
 
 
 def queries_for(examples: Sequence[StepExample]) -> list[Query]:
-    return [Query(e.state, e.file_path, e.theorem_start, e.step_id) for e in examples]
+    return [Query(e.state, e.file_path, e.theorem_start, e.theorem_id) for e in examples]
 
 
 def evaluate_examples(retriever: Retriever, examples: Sequence[StepExample], k: int = EVAL_K,
-                      batch_size: int = 256) -> dict:
+                      batch_size: int = 256, deadline: float | None = None) -> dict:
+    """R@1, R@10, MRR over `examples`; with a `deadline` (time.monotonic()), no batch starts that would
+    end after it (judging by the previous one) and the figures are over the steps evaluated."""
     results = []
+    last = 0.0  # seconds the previous batch took
     for i in range(0, len(examples), batch_size):
+        if deadline is not None and time.monotonic() + last >= deadline:
+            break
         chunk = examples[i:i + batch_size]
+        started = time.monotonic()
         hits = retriever.retrieve(queries_for(chunk), k)
+        last = time.monotonic() - started
         results.extend((e.repo, [h.premise_id for h in hs], e.premise_ids) for e, hs in zip(chunk, hits))
     return aggregate(results)
-
-
-def evaluate(retriever: Retriever, db: Database, repos: Sequence[str], split: str = "test",
-             k: int = EVAL_K) -> dict:
-    """{"R@1", "R@10", "MRR" (percentages), "steps", "per_repo": {...}} over steps with gold premises."""
-    examples = [e for repo in repos for e in step_examples(db, repo, split)]
-    return evaluate_examples(retriever, examples, k)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from leanagent.db.training_data import PremiseItem, StepExample
+from leanagent.data import PremiseItem, StepExample
 from leanagent.errors import ModelError
 from leanagent.retrieval.access import Accessibility
 from leanagent.retrieval.encoder import Encoder, EncoderSpec
@@ -85,14 +85,15 @@ class DualEncoder(torch.nn.Module):
     # -- building and saving -------------------------------------------------------------
     @classmethod
     def create(cls, corpus, options: RetrieverOptions, access=None, seed: int = 0,
-               from_folder: Path | None = None) -> "DualEncoder":
-        """A new dual encoder from `options.encoder`, or from a saved retriever folder."""
+               from_folder: Path | None = None, device=None) -> "DualEncoder":
+        """A new dual encoder from `options.encoder` (`auto` resolved for `device`, the device policy), or
+        from a saved retriever folder. It is built on the CPU: the caller places it."""
         if from_folder is not None:
             spec = load_options(from_folder)
             options = RetrieverOptions(**{**asdict(options), "encoder": str(Path(from_folder) / ENCODER_DIR),
                                           "max_state_len": spec.max_state_len,
                                           "max_premise_len": spec.max_premise_len})
-        return cls(Encoder.load(options), corpus, options, access, seed)
+        return cls(Encoder.load(options, device), corpus, options, access, seed)
 
     def save(self, folder: Path) -> None:
         self.encoder.save(folder / ENCODER_DIR)

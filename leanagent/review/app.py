@@ -32,6 +32,7 @@ from leanagent.db.review import (
 )
 from leanagent.errors import LeanAgentError
 from leanagent.review.export import export_patch
+from leanagent.review.flags import check_export, proof_flags, upstream_summary
 from leanagent.review.patch import PatchError
 from leanagent.review.security import (
     CSRF_COOKIE,
@@ -168,6 +169,7 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
         if f.page > result.pages and result.total:
             raise PageError(404, f"page {f.page} is past the last page ({result.pages})")
         return page(request, "proofs.html", f=f, result=result, choices=filter_choices(db),
+                    flags=proof_flags(db, [r.id for r in result.rows]),
                     query=_filter_query(f), prev_query=_filter_query(f, page=f.page - 1) if f.page > 1 else None,
                     next_query=_filter_query(f, page=f.page + 1) if f.page < result.pages else None)
 
@@ -179,6 +181,7 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
         reviewer = unquote(request.cookies.get(REVIEWER_COOKIE, ""))
         saved = request.query_params.get("saved")
         return page(request, "proof.html", d=detail, preview=build_preview(detail), reviewer=reviewer,
+                    flags=proof_flags(db, [proof_id]).get(proof_id, []), upstream=upstream_summary(detail.upstream),
                     saved=saved if saved in STATUS_LABELS else None)
 
     @app.post("/proofs/{proof_id:int}/review")
@@ -205,7 +208,9 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
     def patch(request: Request):
         repo = request.query_params.get("repo", "")
         status = request.query_params.get("status", ReviewStatus.ACCEPTED.value)
+        force = request.query_params.get("force") == "1"  # download flagged proofs too, as --force does
         try:
+            check_export(db, repo, status, force=force)
             result = export_patch(db, repo, status)
         except ReviewInputError as exc:
             raise PageError(404 if isinstance(exc, NotFoundError) else 400, exc.one_line()) from None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from leanagent.db.engine import Database
 from leanagent.db.models import ReviewStatus
+from leanagent.db.proof_text import current_text
 from leanagent.db.review import ReviewInputError, export_rows, source_texts
 from leanagent.review.patch import (
     ExportItem,
@@ -16,16 +17,6 @@ from leanagent.review.patch import (
     read_checkout_file,
     safe_relpath,
 )
-
-
-def current_text(repo_path: str | None, stored: str | None, rel: str) -> str | None:
-    """The file as it is now: the local checkout when there is one, else the stored text."""
-    rel = safe_relpath(rel)
-    if repo_path:
-        text = read_checkout_file(repo_path, rel)
-        if text is not None:
-            return text
-    return stored
 
 
 def export_patch(db: Database, repo_name: str, status: ReviewStatus | str = ReviewStatus.ACCEPTED) -> PatchResult:

@@ -24,9 +24,9 @@ from leanagent.db.records import (
     RepoRecord,
     StepRecord,
     TheoremRecord,
-    module_of_path,
 )
 from leanagent.errors import DatasetError
+from leanagent.text import module_of_path
 
 SPLIT_DIRS = ("random", "novel_premises")
 SPLIT_FILES = ("train.json", "val.json", "test.json")
@@ -171,12 +171,19 @@ def _read_corpus(path: Path) -> tuple[list[FileRecord], list[PremiseRecord]]:
 
 def read_dataset(path: str | Path, name: str | None = None, include: Iterable[str] = (),
                  exclude: Iterable[str] = (), *,
-                 is_known: Callable[[str, str], bool] | None = None) -> RepoRecord:
+                 is_known: Callable[[str, str], bool] | None = None, split: str = "hash") -> RepoRecord:
     """Read a LeanDojo dataset directory.
+
+    `split` is the repository's split policy (`leanagent.db.splits.SPLIT_POLICIES`); each theorem
+    also remembers which split file it came from, for the `dataset` policy.
 
     When `is_known(name, digest)` says the database already holds this exact
     input, the record comes back without theorems and with `parsed=False`.
     """
+    from leanagent.db.splits import SPLIT_POLICIES
+
+    if split not in SPLIT_POLICIES:
+        raise DatasetError(f"unknown split policy {split!r}", fix=f"use one of {', '.join(SPLIT_POLICIES)}")
     root = Path(path)
     files = check_dataset_dir(root)
     include, exclude = list(include), list(exclude)
@@ -189,10 +196,12 @@ def read_dataset(path: str | Path, name: str | None = None, include: Iterable[st
     url, commit = from_repo.get("url"), from_repo.get("commit")
     repo_name = name or (url.rstrip("/").rsplit("/", 1)[-1] if url else root.resolve().name)
     record = RepoRecord(name=repo_name, kind="traced", url=url, path=str(root.resolve()), commit=commit,
+                        split_policy=split,
                         lean_version=meta.get("lean_version") if isinstance(meta.get("lean_version"), str) else None)
     # The digest covers what this repository keeps (metadata, corpus, the selected records), so
     # an edit elsewhere in a shared dataset leaves the other repositories cut from it unchanged.
-    h = hashlib.sha256(repr((repo_name, include, exclude)).encode())
+    # The split policy joins the digest only when it is not the default, so older digests stay valid.
+    h = hashlib.sha256(repr((repo_name, include, exclude) + ((split,) if split != "hash" else ())).encode())
     _hash_file(h, root / "metadata.json")
     _hash_file(h, root / "corpus.jsonl")
     seen: set = set()
@@ -208,6 +217,7 @@ def read_dataset(path: str | Path, name: str | None = None, include: Iterable[st
             if thm.key in seen:  # the same theorem listed twice: keep the first
                 continue
             seen.add(thm.key)
+            thm.dataset_split = f.stem  # train | val | test
             h.update(repr(rec).encode())
             record.theorems.append(thm)
     record.digest = h.hexdigest()

@@ -1,17 +1,14 @@
 """Find declarations whose proofs contain `sorry` or `admit`, without Lean.
 
-The scanner reads `.lean` text in three passes:
+(Over 400 lines: one declaration walker serves both `scan_text` and `declarations`; split it and the
+scope/indentation rules would live twice.)
 
-1. `mask` blanks out comments (line, nested block, doc) and string/char
-   literals, keeping every offset and newline, so later passes never see a
-   `sorry` that Lean would not see.
-2. `_tokens` splits the masked text into identifiers and punctuation with
-   (line, column) positions.
-3. `scan_text` walks the tokens: `namespace`/`section`/`mutual`/`end` keep a
-   scope stack for full names; a declaration starts at a line whose first token
-   is a modifier, an attribute `@[` or one of theorem/lemma/def/instance/
-   example/abbrev, and runs until the next command at the same or a smaller
-   indentation.
+The lexer (`leanagent.sources.lean_lexer`) masks comments and literals and
+splits the text into tokens with positions. `scan_text` then walks the tokens:
+`namespace`/`section`/`mutual`/`end` keep a scope stack for full names; a
+declaration starts at a line whose first token is a modifier, an attribute
+`@[` or one of theorem/lemma/def/instance/example/abbrev, and runs until the
+next command at the same or a smaller indentation.
 
 Tactic vs term mode: a `sorry` is in tactic mode when it sits inside a `by`
 block. A `by` block ends when its bracket closes, at a `,` of its bracket
@@ -28,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from leanagent.db.records import FileRecord, RepoRecord, TheoremRecord, module_of_path
+from leanagent.db.records import FileRecord, RepoRecord, TheoremRecord
+from leanagent.text import module_of_path
 from leanagent.errors import SourceError
 from leanagent.sources.leandojo_format import path_selected
+from leanagent.sources.lean_lexer import _ID, Token, _tokens, mask  # noqa: F401  (mask is re-exported)
 
 DECL_KINDS = ("theorem", "lemma", "def", "instance", "example", "abbrev")
 MODIFIERS = {"private", "protected", "noncomputable", "partial", "unsafe", "nonrec", "scoped", "local"}
@@ -46,122 +45,6 @@ _OPEN = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⦃": "⦄", "@[": "]", "%
 _CLOSE = set(_OPEN.values())
 _SORRY = {"sorry", "admit"}
 _TACTIC_OPENERS = {"by", "decreasing_by"}  # what follows is a tactic block
-
-# Identifiers: letters (incl. Greek, subscripts), digits, _, ', !, ? and dotted parts.
-_ID = r"[^\W\d][\w'!?₀-₉ₐ-ₜᵢ-ᵪⱼ]*"
-_TOKEN = re.compile(rf"(?P<id>#?{_ID}(?:\.{_ID})*)|(?P<num>\d[\w.]*)|(?P<sym>:=|@\[|%\[|[^\s\w])", re.UNICODE)
-
-
-# ---------------------------------------------------------------------------------------------
-# Pass 1: masking
-
-
-def mask(text: str) -> str:
-    """`text` with comments and literal contents replaced by spaces (newlines kept)."""
-    out = list(text)
-    n, i = len(text), 0
-
-    def blank(a: int, b: int) -> None:
-        for k in range(a, min(b, n)):
-            if out[k] != "\n":
-                out[k] = " "
-
-    while i < n:
-        c = text[i]
-        if c == "-" and text.startswith("--", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            blank(i, j)
-            i = j
-        elif c == "/" and text.startswith("/-", i):
-            depth, j = 1, i + 2  # block comments nest: /- /- -/ -/
-            while j < n and depth:
-                if text.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            blank(i, j)
-            i = j
-        elif c == '"' or (c == "r" and re.match(r'r#*"', text[i:i + 8]) and not _ident_before(text, i)):
-            j = _string_end(text, i)
-            blank(i + 1, j - 1)
-            i = j
-        elif c == "'" and not _ident_before(text, i):
-            m = re.match(r"'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|.)|[^\\'\n])'", text[i:i + 16])
-            if m:
-                blank(i + 1, i + m.end() - 1)
-                i += m.end()
-            else:
-                i += 1
-        elif c == "«":
-            j = text.find("»", i)
-            j = n if j < 0 else j + 1
-            for k in range(i + 1, j - 1):  # keep it one identifier: «a sorry b» -> «_______»
-                if out[k] != "\n":
-                    out[k] = "_"
-            i = j
-        else:
-            i += 1
-    return "".join(out)
-
-
-def _ident_before(text: str, i: int) -> bool:
-    return i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_'!?.")
-
-
-def _string_end(text: str, i: int) -> int:
-    """Offset just past the string literal that starts at `i` (`"..."` or `r#"..."#`)."""
-    if text[i] == "r":
-        m = re.match(r'r(#*)"', text[i:])
-        closing = '"' + m.group(1)
-        j = text.find(closing, i + m.end())
-        return len(text) if j < 0 else j + len(closing)
-    j = i + 1
-    while j < len(text):
-        if text[j] == "\\":
-            j += 2
-        elif text[j] == '"':
-            return j + 1
-        else:
-            j += 1
-    return len(text)
-
-
-# ---------------------------------------------------------------------------------------------
-# Pass 2: tokens
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    offset: int
-    line: int       # 1-based
-    col: int        # 0-based
-    first: bool     # first token on its line
-    indent: int     # indentation of its line
-
-
-def _tokens(masked: str) -> list[Token]:
-    lines = masked.split("\n")
-    starts, off = [], 0
-    for ln in lines:
-        starts.append(off)
-        off += len(ln) + 1
-    indents = [len(ln) - len(ln.lstrip(" \t")) for ln in lines]
-    toks: list[Token] = []
-    line_idx, last_line = 0, -1
-    for m in _TOKEN.finditer(masked):
-        off = m.start()
-        while line_idx + 1 < len(starts) and starts[line_idx + 1] <= off:
-            line_idx += 1
-        col = off - starts[line_idx]
-        toks.append(Token(m.group(), off, line_idx + 1, col, line_idx != last_line and col == indents[line_idx],
-                          indents[line_idx]))
-        last_line = line_idx
-    return toks
-
 
 # ---------------------------------------------------------------------------------------------
 # Pass 3: declarations
@@ -197,10 +80,22 @@ def _qualify(prefix: list[str], name: str) -> str:
 
 def scan_text(text: str, file: str = "<text>") -> list[SorryDecl]:
     """Every declaration in one Lean file whose body uses `sorry` or `admit`."""
-    masked = mask(text)
-    toks = _tokens(masked)
-    scopes: list[tuple[str, str | None]] = []  # (namespace|section|mutual, name)
+    toks = _tokens(mask(text))
     found: list[SorryDecl] = []
+    for i, end, scopes in _declaration_commands(toks):
+        decl = _declaration(text, toks, i, end, scopes, file)
+        if decl is not None:
+            found.append(decl)
+    return found
+
+
+def _declaration_commands(toks: list[Token]) -> Iterator[tuple[int, int, list]]:
+    """(first token, token after the end, open scopes) of every command that may be a declaration.
+
+    `namespace`/`section`/`mutual`/`end` keep the scope stack; the scopes are a
+    snapshot at the command.
+    """
+    scopes: list[tuple[str, str | None]] = []  # (namespace|section|mutual, name)
     i = 0
     while i < len(toks):
         t = toks[i]
@@ -231,13 +126,10 @@ def scan_text(text: str, file: str = "<text>") -> list[SorryDecl]:
             continue
         if word in MODIFIERS or word in DECL_KINDS or word == "@[":
             end = _command_end(toks, i)
-            decl = _declaration(text, toks, i, end, scopes, file)
-            if decl is not None:
-                found.append(decl)
+            yield i, end, list(scopes)
             i = end
             continue
         i += 1
-    return found
 
 
 def _line_head(toks: list[Token], i: int) -> Token:
@@ -296,9 +188,10 @@ def _leading_part(toks: list[Token], i: int, j: int) -> bool:
     return True
 
 
-def _declaration(text: str, toks: list[Token], i: int, end: int, scopes: list, file: str) -> SorryDecl | None:
+def _skip_modifiers(toks: list[Token], i: int, end: int) -> int:
+    """The index of the first token after a command's attributes (`@[...]`) and modifiers."""
     depth, k = 0, i
-    while k < end:  # skip attributes and modifiers
+    while k < end:
         t = toks[k]
         if t.text in _OPEN:
             depth += 1
@@ -307,6 +200,11 @@ def _declaration(text: str, toks: list[Token], i: int, end: int, scopes: list, f
         elif depth == 0 and t.text not in MODIFIERS:
             break
         k += 1
+    return k
+
+
+def _declaration(text: str, toks: list[Token], i: int, end: int, scopes: list, file: str) -> SorryDecl | None:
+    k = _skip_modifiers(toks, i, end)
     if k >= end or toks[k].text not in DECL_KINDS:
         return None
     kw = toks[k]
@@ -391,6 +289,70 @@ def _modes(toks: list[Token], body: int, end: int, sorries: set[int]) -> set[str
         elif m in sorries:
             modes.add("tactic" if blocks or s == "admit" else "term")
     return modes
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """Where one declaration sits in a file (character offsets into the original text).
+
+    The prover opens a theorem by elaborating the file up to `start` and then the
+    statement with `:= by sorry`; the re-check replaces the proof after `body`.
+    """
+
+    kind: str                # theorem | lemma | def | instance | example | abbrev
+    name: str | None
+    full_name: str
+    start: int               # the command: a doc comment just before it, attributes, modifiers
+    keyword: int             # the `theorem`/`lemma`/... keyword
+    body: int | None         # the `:=`, `where` or `|` that starts the body (None: no body)
+    end: int                 # just past the last token
+    line: int                # 1-based line of the keyword
+    start_line: int          # 1-based line of `start`
+    end_line: int            # 1-based line of the last token
+    body_token: str | None = None  # `:=`, `where` or `|`
+
+    @property
+    def assigns(self) -> bool:
+        """True when the body is `:= ...` (the only kind a tactic proof can replace)."""
+        return self.body_token == ":="
+
+
+def declarations(text: str) -> list[Declaration]:
+    """Every declaration of a Lean file with or without `sorry`, in file order."""
+    masked = mask(text)
+    toks = _tokens(masked)
+    out: list[Declaration] = []
+    for i, end, scopes in _declaration_commands(toks):
+        k = _skip_modifiers(toks, i, end)
+        if k >= end or toks[k].text not in DECL_KINDS:
+            continue
+        kw = toks[k]
+        name, k_name = _decl_name(toks, k, end)
+        body = _body_start(toks, k_name, end)
+        prefix = [n for kind, n in scopes if kind == "namespace" and n]
+        full_name = _qualify(prefix, name) if name else _qualify(prefix, f"<{kw.text}@{kw.line}>")
+        start = _doc_comment_start(text, masked, toks[i].offset)
+        last = toks[end - 1]
+        out.append(Declaration(kind=kw.text, name=name, full_name=full_name, start=start, keyword=kw.offset,
+                               body=toks[body].offset if body is not None else None,
+                               end=last.offset + len(last.text), line=kw.line,
+                               start_line=text.count("\n", 0, start) + 1, end_line=last.line,
+                               body_token=toks[body].text if body is not None else None))
+    return out
+
+
+def _doc_comment_start(text: str, masked: str, offset: int) -> int:
+    """`offset` moved back over a `/-- doc -/` comment that directly precedes it (it belongs to the
+    declaration: a chunk of the file cut between the two would end in a dangling doc comment)."""
+    j = offset
+    while j > 0 and text[j - 1] in " \t\r\n":
+        j -= 1
+    if not text.startswith("-/", j - 2):
+        return offset
+    at = text.rfind("/--", 0, j)
+    if at < 0 or masked[at:j].strip():  # not one comment: code between
+        return offset
+    return at
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@
 - `url` + `commit`: clone/fetch into the cache, check the Lean version, trace with lean-dojo, store.
 - `path`: trace with lean-dojo when a toolchain is installed (and the folder is a git work tree);
   otherwise scan the sources for `sorry` theorems and store those only, saying so.
+- A `path` or git entry on a Lean that LeanDojo cannot run (4.12 and later, `lean_versions`) is not
+  traced: the scanner finds the files with `sorry` and the Lean REPL confirms each theorem and
+  reports its goal (`repl_sorries`), so the LeanInteract backend can prove them. Without a working
+  REPL it falls back to the scanner alone, saying why.
 
 Everything ends in `leanagent.db.ingest.store_repo`. An entry already stored at the same
 commit from the same input is skipped before any clone, build or parse.
@@ -58,11 +62,11 @@ def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | No
     if not entry.enabled:
         return SyncResult(name, entry.kind, "disabled", "enabled: false in repos.yaml")
     if isinstance(entry, TracedEntry):
-        from leanagent.sources.leandojo_format import read_dataset
+        from leanagent.sources.source_text import read_traced
 
         say(name, READ)
-        record = read_dataset(entry.traced, name=name, include=entry.include, exclude=entry.exclude,
-                              is_known=holds(db))
+        record = read_traced(entry.traced, name=name, include=entry.include, exclude=entry.exclude,
+                             is_known=holds(db), split=entry.split, source=entry.source)
         if record.parsed and not record.theorems and (entry.include or entry.exclude):
             raise DatasetError(f"{name}: no theorem of {entry.traced} matches the include/exclude globs",
                                fix="check the globs against the records' file_path, e.g. 'Mathlib/Data/**'")
@@ -89,6 +93,13 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
     co = checkout(entry.url, entry.commit, cache)
     if known(name, trace_digest(entry.url, co.commit, entry.include, entry.exclude)):
         return SyncResult(name, "git", "unchanged", f"already traced at {co.commit[:12]}")
+    if _repl_instead_of_tracing(co.lean_version):
+        say(name, SCAN)
+        record, message = _repl_or_scan(co.path, name, entry.include, entry.exclude, url=entry.url,
+                                        commit=co.commit, lean_version=co.lean_version, kind="git")
+        say(name, STORE)
+        result = store_repo(db, record)
+        return SyncResult(name, "git", result.action, message, ingest=result.as_dict())
     check_supported(co.lean_version, f"{name} ({entry.url} at {co.commit[:12]})")
     say(name, TRACE)
     record = trace_repo(co.path, co.commit, name, include=entry.include, exclude=entry.exclude, kind="git",
@@ -117,7 +128,11 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
         toolchain_note = None
     except ToolchainError as exc:
         toolchain_note = f"no Lean toolchain ({exc.fix})"
-    if toolchain_note is None and commit is not None:
+    if toolchain_note is None and _repl_instead_of_tracing(version):
+        say(name, SCAN)
+        record, message = _repl_or_scan(root, name, entry.include, entry.exclude, commit=commit,
+                                        lean_version=version)
+    elif toolchain_note is None and commit is not None:
         if holds(db)(name, trace_digest(str(root), commit, entry.include, entry.exclude)):
             return SyncResult(name, "path", "unchanged", f"already traced at {commit[:12]}")
         check_supported(version, f"{name} ({root})")
@@ -133,6 +148,34 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
     say(name, STORE)
     result = store_repo(db, record)
     return SyncResult(name, "path", result.action, message, ingest=result.as_dict())
+
+
+def _repl_instead_of_tracing(version: str | None) -> bool:
+    """LeanDojo cannot run this Lean but the REPL can: no trace (see the module docstring)."""
+    from leanagent.sources.lean_versions import leandojo_supports, leaninteract_supports
+
+    return version is not None and not leandojo_supports(version) and leaninteract_supports(version)
+
+
+def _repl_or_scan(root: Path, name: str, include, exclude, *, url: str | None = None, commit: str | None = None,
+                  lean_version: str | None = None, kind: str = "path"):
+    """(record, message): sorry theorems confirmed by the Lean REPL, or by the scanner alone when the
+    REPL cannot run (no lean-interact, no REPL build, the project does not elaborate)."""
+    from leanagent.errors import LeanAgentError
+    from leanagent.sources.repl_sorries import repl_records
+    from leanagent.sources.scan import scan_records
+
+    try:
+        record, n = repl_records(root, name, include, exclude, url=url, commit=commit, lean_version=lean_version,
+                                 kind=kind)
+    except LeanAgentError as exc:
+        record = scan_records(root, name, include, exclude, url=url, commit=commit, lean_version=lean_version)
+        record.kind = kind
+        return record, (f"scan only: stored {len(record.theorems)} sorry theorems; Lean {lean_version} is past "
+                        f"LeanDojo and the Lean REPL did not run: {exc.one_line()}")
+    return record, (f"Lean REPL (not traced: Lean {lean_version} is past LeanDojo): stored {len(record.theorems)} "
+                    f"sorry theorems, {n['confirmed']} confirmed by Lean ({n['goals']} with their goal), "
+                    f"{n['dropped']} dropped as not sorry")
 
 
 def sync_all(db: Database, config: ReposConfig, *, home: Path, stage: Stage | None = None,

@@ -21,7 +21,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
-from leanagent.db.records import FileRecord, PremiseRecord, RepoRecord, StepRecord, TheoremRecord, module_of_path
+from leanagent.db.records import FileRecord, PremiseRecord, RepoRecord, StepRecord, TheoremRecord
+from leanagent.text import module_of_path
 from leanagent.errors import SourceError, ToolchainError
 from leanagent.sources.leandojo_format import path_selected
 from leanagent.sources.scan import scan_text, sorry_theorem

@@ -23,23 +23,34 @@ def _params(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
 
 
 def compute_fisher(model: torch.nn.Module, examples: Sequence, batch_size: int, max_batches: int,
-                   seed: int = 0) -> dict[str, torch.Tensor]:
+                   seed: int = 0, batches: Sequence[Sequence[int]] | None = None) -> dict[str, torch.Tensor]:
     """Diagonal empirical Fisher: the mean squared gradient of the loss over up to `max_batches` batches.
 
     Batch gradients (not per-example ones) are used: it is the usual cheap
     approximation, and the same model code computes it without a special path.
+    It runs where the model is (the training loop has placed it), in bf16
+    autocast on a bf16 GPU. `batches` (lists of example indices, e.g. the
+    token-budgeted ones of `leanagent.training.buckets`) replace the default
+    `batch_size` batches of a seeded shuffle.
     """
+    from leanagent.device import autocast_for
+
     params = _params(model)
     fisher = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
+    if batches is None:
+        order = list(range(len(examples)))
+        random.Random(seed).shuffle(order)
+        order = order[:batch_size * max_batches]
+        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     was_training = model.training
     model.train(True)
     n = 0
-    for start in range(0, min(len(order), batch_size * max_batches), batch_size):
-        batch = model.collate([examples[i] for i in order[start:start + batch_size]])
+    for idx in list(batches)[:max_batches]:
+        batch = model.collate([examples[i] for i in idx])
         model.zero_grad(set_to_none=True)
-        model.loss(batch).backward()
+        with autocast_for(model):
+            loss = model.loss(batch)
+        loss.backward()
         for name, p in params.items():
             if p.grad is not None:
                 fisher[name] += p.grad.detach().float() ** 2
@@ -68,8 +79,11 @@ class EwcState:
         for name, p in _params(model).items():
             if name not in self.fisher:
                 continue
-            f = self.fisher[name].to(p.device)
-            term = (f * (p.float() - self.anchor[name].to(p.device)) ** 2).sum()
+            if self.fisher[name].device != p.device:  # once: a stored state is loaded on the CPU
+                self.fisher[name] = self.fisher[name].to(p.device)
+                self.anchor[name] = self.anchor[name].to(p.device)
+            f = self.fisher[name]
+            term = (f * (p.float() - self.anchor[name]) ** 2).sum()
             total = term if total is None else total + term
         if total is None:
             return torch.zeros(())

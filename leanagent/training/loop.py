@@ -12,6 +12,16 @@ Write a `torch.nn.Module` that satisfies the `Trainable` protocol below:
         def save(self, folder: Path) -> None:           # HF `save_pretrained` of your weights
             ...
 
+Two optional methods make training faster (the generator has both):
+`example_sizes(examples) -> (N, parts)` token counts turn fixed-size batches
+into length-bucketed ones under `TrainOptions.batch_tokens`
+(`leanagent.training.buckets`), and `collator()` returns a picklable collate
+function that DataLoader worker processes run.
+
+Where it trains is the device policy's (`device=`, see `leanagent.device`);
+the model is left there after training (Lightning would leave it on the CPU),
+for the stage-end evaluation, EWC's Fisher and whatever comes next.
+
 Then either train it once on a list of examples,
 
     fit(model, examples, TrainOptions(epochs=1))
@@ -45,6 +55,8 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import torch
 
+from leanagent.device import Placement, placement as resolve_device
+from leanagent.training.budget import TimeBudget
 from leanagent.training.ewc import EwcState, compute_fisher
 from leanagent.training.options import TrainOptions, to_dict  # TrainOptions is re-exported
 from leanagent.training.replay import ReplayBatchSampler
@@ -65,11 +77,23 @@ class Trainable(Protocol):
 
 
 
-def resolve_precision(option: str) -> str:
+#: Per device kind: the token budget per batch and the DataLoader workers when the options say None.
+BATCH_TOKENS = {"cuda": 32768, "cpu": 16384}
+LOADER_WORKERS = {"cuda": 4, "cpu": 0}
+
+
+def resolve_precision(option: str, device: "str | Placement | None" = None) -> str:
     """bf16 on GPU (where it is fast and safe), full fp32 on CPU (where bf16 is slow and lossy)."""
-    if option != "auto":
-        return option
-    return "bf16-mixed" if torch.cuda.is_available() else "32-true"
+    return resolve_device(device).train_precision(option)
+
+
+def batch_tokens(options: TrainOptions, where: Placement) -> int:
+    """The token budget per batch (0: fixed batch_size batches)."""
+    return BATCH_TOKENS[where.kind] if options.batch_tokens is None else options.batch_tokens
+
+
+def loader_workers(options: TrainOptions, where: Placement) -> int:
+    return LOADER_WORKERS[where.kind] if options.loader_workers is None else options.loader_workers
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
@@ -96,10 +120,11 @@ class _LitWrapper(_lightning().LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = self.model.loss(batch)
-        self.log("loss", loss.detach(), prog_bar=True, batch_size=self.options.batch_size)
+        size = _batch_size(batch, self.options.batch_size)
+        self.log("loss", loss.detach(), prog_bar=True, batch_size=size)
         if self.ewc is not None and self.options.ewc_lambda > 0:
             penalty = self.ewc.penalty(self.model)
-            self.log("ewc", penalty.detach(), batch_size=self.options.batch_size)
+            self.log("ewc", penalty.detach(), batch_size=size)
             loss = loss + self.options.ewc_lambda * penalty
         return loss
 
@@ -117,7 +142,15 @@ class _LitWrapper(_lightning().LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-def make_trainer(options: TrainOptions):
+def _batch_size(batch, default: int) -> int:
+    """Examples in a batch (for Lightning's averaging): the rows of its first tensor, when it has one."""
+    first = next(iter(batch.values()), None) if isinstance(batch, dict) else None
+    return int(first.shape[0]) if isinstance(first, torch.Tensor) and first.dim() else default
+
+
+def make_trainer(options: TrainOptions, where: Placement | None = None, max_seconds: float | None = None):
+    """A Lightning Trainer on `where` (default: the device policy's auto), stopping after `max_seconds`
+    (default: options.max_minutes)."""
     import logging
 
     pl = _lightning()
@@ -125,46 +158,100 @@ def make_trainer(options: TrainOptions):
         # Lightning's banners ("GPU available: ...") go to stderr on every stage; keep the CLI quiet.
         for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    where = resolve_device(where)
+    accelerator, devices = where.lightning()
     kwargs: dict[str, Any] = dict(
-        accelerator="auto", devices=1, precision=resolve_precision(options.precision),
+        accelerator=accelerator, devices=devices, precision=where.train_precision(options.precision),
         max_epochs=options.epochs, max_steps=options.max_steps, logger=False,
         enable_checkpointing=False,  # checkpoints are ours: HF folders, written atomically
         enable_progress_bar=options.progress_bar, enable_model_summary=False,
         gradient_clip_val=options.grad_clip or None, num_sanity_val_steps=0)
-    if options.max_minutes is not None:
-        kwargs["max_time"] = {"seconds": max(1, int(options.max_minutes * 60))}
+    if max_seconds is None and options.max_minutes is not None:
+        max_seconds = options.max_minutes * 60
+    if max_seconds is not None:
+        kwargs["max_time"] = {"seconds": max(1, int(max_seconds))}
     return pl.Trainer(**kwargs)
 
 
+def _fit_interruptibly(trainer, module, loader) -> None:
+    """`trainer.fit`, except that Ctrl-C stays a KeyboardInterrupt.
+
+    Lightning turns Ctrl-C into a "graceful shutdown": it ignores SIGINT from then on and calls
+    `sys.exit(1)`, so the CLI would end silently with code 1 and the run would look failed. Give the
+    caller its KeyboardInterrupt back (the run is recorded `interrupted` and resumes) and restore the
+    Ctrl-C handler that Lightning switched off.
+    """
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, loader)
+    except SystemExit:
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if signal.getsignal(signal.SIGINT) is not handler:
+            try:
+                signal.signal(signal.SIGINT, handler)
+            except ValueError:  # not the main thread: Lightning could not have changed it either
+                pass
+
+
+def batch_sampler(model: torch.nn.Module, examples: Sequence, replay: Sequence, options: TrainOptions,
+                  where: Placement, seed: int):
+    """Token-budgeted, length-bucketed batches for a model that reports example sizes (`example_sizes`);
+    fixed `batch_size` batches otherwise (see `leanagent.training.buckets`)."""
+    budget = batch_tokens(options, where)
+    sizes = getattr(model, "example_sizes", None)
+    if sizes is not None and budget > 0:
+        from leanagent.training.buckets import BucketBatchSampler
+
+        return BucketBatchSampler(sizes(examples), sizes(replay), budget, options.replay_fraction, seed=seed)
+    return ReplayBatchSampler(len(examples), len(replay), options.batch_size, options.replay_fraction, seed=seed)
+
+
 def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, replay: Sequence = (),
-        ewc: EwcState | None = None, seed_offset: int = 0) -> dict:
-    """Train `model` in place on `examples` (+ `replay` mixed into every batch). Returns stats."""
+        ewc: EwcState | None = None, seed_offset: int = 0, device: "str | Placement | None" = None,
+        max_seconds: float | None = None) -> dict:
+    """Train `model` in place on `examples` (+ `replay` mixed into every batch), on `device` (the device
+    policy; default auto), for at most `max_seconds` (default: options.max_minutes). Returns stats.
+
+    The model is left on `device` in eval mode (Lightning moves it to the CPU when it finishes).
+    """
     from torch.utils.data import DataLoader
 
     options.check()
     if not isinstance(model, Trainable):
         raise TypeError(f"{type(model).__name__} lacks collate/loss/save (see leanagent.training.loop)")
+    where = resolve_device(device)
     pl = _lightning()
     pl.seed_everything(options.seed + seed_offset, verbose=False)
     data = list(examples) + list(replay)
-    sampler = ReplayBatchSampler(len(examples), len(replay), options.batch_size,
-                                 options.replay_fraction, seed=options.seed + seed_offset)
-    loader = DataLoader(data, batch_sampler=sampler, collate_fn=model.collate)
+    sampler = batch_sampler(model, examples, replay, options, where, options.seed + seed_offset)
+    # A model with a picklable collator (tokenising into tensors) collates in worker processes, overlapping
+    # with the GPU; other models collate in-process (the retriever's collate samples negatives from its rng).
+    collator = model.collator() if hasattr(model, "collator") else model.collate
+    workers = loader_workers(options, where) if hasattr(model, "collator") else 0
+    loader = DataLoader(data, batch_sampler=sampler, collate_fn=collator, num_workers=workers,
+                        pin_memory=where.is_cuda, persistent_workers=workers > 0)
     # from_pretrained returns modules in eval mode and Lightning keeps each module's mode as it
     # finds it, so switch to training mode here (dropout on) for every model that plugs in.
     model.train(True)
     wrapper = _LitWrapper(model, options, ewc)
-    trainer = make_trainer(options)
+    trainer = make_trainer(options, where, max_seconds)
     started = time.monotonic()
     with warnings.catch_warnings():
-        # Lightning's hint to add DataLoader workers: strings are collated in-process on purpose.
+        # Lightning's hint to add DataLoader workers: on the CPU they would take cores from training.
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
-        trainer.fit(wrapper, loader)
+        _fit_interruptibly(trainer, wrapper, loader)
     model.train(False)
+    where.put(model)  # Lightning's teardown moved it to the CPU; evaluation, EWC and proving run here
     loss = trainer.callback_metrics.get("loss")
     return {"steps": int(trainer.global_step), "seconds": round(time.monotonic() - started, 1),
-            "last_loss": float(loss) if loss is not None else None, "batches_per_epoch": len(sampler)}
+            "last_loss": float(loss) if loss is not None else None, "batches_per_epoch": len(sampler),
+            "device": where.device}
 
 
 @dataclass
@@ -182,6 +269,17 @@ class StageResult:
     folder: Path
     skipped: bool
     stats: dict = field(default_factory=dict)
+
+
+def _fisher_plan(model, examples: Sequence, options: TrainOptions, where: Placement, seed: int):
+    """EWC's Fisher batches under the training token budget (None: fixed batch_size batches)."""
+    budget = batch_tokens(options, where)
+    sizes = getattr(model, "example_sizes", None)
+    if sizes is None or budget <= 0:
+        return None
+    from leanagent.training.buckets import fisher_batches
+
+    return fisher_batches(sizes(examples), budget, options.ewc_batches, seed)
 
 
 def stage_folder(out_dir: Path, index: int, name: str) -> Path:
@@ -209,9 +307,18 @@ def train_progressive(build: Callable[[Path | None], torch.nn.Module], stages: S
                       options: TrainOptions, out_dir: Path, *, start_from: Path | None = None,
                       extra_config: dict | None = None,
                       on_stage_end: Callable[[torch.nn.Module, int, Stage, Path], dict | None] | None = None,
-                      ) -> list[StageResult]:
-    """Train stage k from stage k-1's checkpoint; see the module docstring."""
+                      device: "str | Placement | None" = None, budget: TimeBudget | None = None,
+                      evaluates: bool | None = None) -> list[StageResult]:
+    """Train stage k from stage k-1's checkpoint; see the module docstring.
+
+    Every stage trains on `device` (the device policy). `budget` (default: one made from
+    options.max_minutes now) bounds the whole call: each stage trains for its share of what is left
+    and, when `evaluates` (default: when there is an `on_stage_end`), leaves a share to the evaluation
+    in `on_stage_end` (see `leanagent.training.budget`).
+    """
     options.check()
+    where = resolve_device(device)
+    budget = budget if budget is not None else TimeBudget(options.max_minutes)
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[StageResult] = []
     model: torch.nn.Module | None = None
@@ -226,14 +333,18 @@ def train_progressive(build: Callable[[Path | None], torch.nn.Module], stages: S
             results.append(StageResult(k, stage.name, folder, skipped=True))
             continue
         if model is None:
-            model = build(prev)
+            model = where.put(build(prev))
         replay = [ex for s in stages[:k] for ex in s.examples] if options.replay_fraction > 0 else []
-        stats = fit(model, stage.examples, options, replay=replay, ewc=ewc, seed_offset=k) \
-            if len(stage.examples) else {"steps": 0, "note": "no training examples"}
+        left = sum(not (stage_folder(out_dir, j, s.name) / DONE_MARKER).is_file() for j, s in enumerate(stages)
+                   if j >= k)
+        seconds = budget.next_stage(left, evaluates=on_stage_end is not None if evaluates is None else evaluates)
+        stats = fit(model, stage.examples, options, replay=replay, ewc=ewc, seed_offset=k, device=where,
+                    max_seconds=seconds) if len(stage.examples) else {"steps": 0, "note": "no training examples"}
         if options.ewc_lambda > 0 and len(stage.examples):
             # Online EWC: Fishers of successive repositories add up, the anchor is the latest weights.
             fisher = compute_fisher(model, stage.examples, options.batch_size, options.ewc_batches,
-                                    seed=options.seed + k)
+                                    seed=options.seed + k, batches=_fisher_plan(model, stage.examples, options,
+                                                                                where, options.seed + k))
             ewc = EwcState.combine(ewc, fisher, model)
 
         def write(tmp: Path, model=model, stage=stage, stats=stats, k=k, ewc=ewc) -> None:

@@ -66,9 +66,11 @@ def _flag(name: str, prefix: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, *, prefix: str = "",
-                  skip: tuple[str, ...] = (), title: str | None = None) -> None:
+                  skip: tuple[str, ...] = (), title: str | None = None, base: Any = None) -> None:
     """Add one option per dataclass field. Defaults are SUPPRESSed, so that `from_args`
-    can tell "given on the command line" from "not given" (and a YAML value wins over a default)."""
+    can tell "given on the command line" from "not given" (and a YAML value wins over a default).
+    `base` is the instance the command starts from when it is not `cls()` (learn's CPU sizes):
+    --help then shows its values, the defaults that actually apply."""
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     group = parser.add_argument_group(title or f"{cls.__name__} options")
@@ -78,6 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, *, prefix: str = "
         tp, optional = _base_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        if base is not None:
+            default = getattr(base, f.name)
         help_text = f"{docs.get(f.name, '')} (default: {default})".strip()
         kwargs: dict[str, Any] = {"dest": prefix + f.name, "default": argparse.SUPPRESS, "help": help_text}
         if tp is bool:
@@ -133,6 +137,14 @@ class TrainOptions:
     """Epochs per repository. LeanAgent trains one epoch per repository."""
     batch_size: int = 16
     """Examples per batch, replayed ones included."""
+    batch_tokens: int | None = None
+    """Token budget per batch for models that report example sizes (the generator: input + target bytes):
+    batches of similar lengths whose padded size stays under it, so memory is bounded by the budget, not by
+    the longest example; batch_size then does not apply. None: 32768 on a GPU, 16384 on the CPU; 0: fixed
+    batch_size batches (the retriever always uses those)."""
+    loader_workers: int | None = None
+    """DataLoader worker processes that collate batches (None: 4 on a GPU, 0 on the CPU, where they would
+    take cores from training). Used for models with a picklable collator (the generator)."""
     lr: float = 5e-5
     """Peak learning rate of AdamW."""
     weight_decay: float = 0.01
@@ -148,7 +160,8 @@ class TrainOptions:
     ewc_batches: int = 32
     """Batches used to estimate the diagonal Fisher information at the end of a repository."""
     max_minutes: float | None = None
-    """Wall-clock limit of training per repository, in minutes (None: no limit)."""
+    """Wall-clock limit of the whole training command, in minutes: every repository's training and the
+    evaluation after each (None: no limit). Each stage trains for its share and leaves time to evaluate."""
     max_steps: int = -1
     """Stop after this many optimizer steps per repository (-1: no limit)."""
     seed: int = 3407
@@ -163,6 +176,11 @@ class TrainOptions:
 
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
+        if (self.batch_tokens is not None and self.batch_tokens < 0) or \
+                (self.loader_workers is not None and self.loader_workers < 0):
+            raise ConfigError("batch_tokens and loader_workers must be >= 0")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ConfigError(f"max_minutes must be > 0, got {self.max_minutes}")
         if not 0.0 <= self.replay_fraction < 1.0:
             raise ConfigError(f"replay_fraction must be in [0, 1), got {self.replay_fraction}")
         if self.ewc_lambda < 0:

@@ -1,11 +1,10 @@
-"""Progressive retriever training over repositories, with the lifelong R@10[i][j] matrix.
+"""Progressive retriever training over repositories.
 
 Stage i trains on repository i's train split (from stage i-1's weights, with
 replay and optional EWC: see `leanagent.training.loop`). At the end of each
-stage the premise index is built into the checkpoint folder and the retriever
-is evaluated on the test split of every repository seen so far; each value is
-stored as an `Evaluation` row (metric R@10, trained index i, evaluated repo j),
-and the whole table goes to `metrics.json` next to the weights.
+stage the premise index is built into the checkpoint folder; evaluation is the
+caller's (`evaluate`, normally `leanagent.training.evaluation.fill_matrix`,
+which stores the lifelong matrix cells).
 """
 
 from __future__ import annotations
@@ -16,92 +15,76 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from leanagent.db.engine import Database
-from leanagent.db.training_data import (
-    finish_run,
-    import_graph,
-    premise_corpus,
-    record_checkpoint,
-    start_run,
-    step_examples,
-    store_evaluation,
-)
+from leanagent.db.runs import finish_run, record_checkpoint, start_run
+from leanagent.db.training_data import import_graph, premise_corpus, step_examples
 from leanagent.retrieval.access import Accessibility
-from leanagent.retrieval.dense import DenseRetriever
-from leanagent.retrieval.evaluate import evaluate
-from leanagent.retrieval.index import IndexOptions, load_or_build
+from leanagent.retrieval.dense import DenseRetriever, open_dense
+from leanagent.retrieval.index import IndexOptions
 from leanagent.retrieval.knn import KnnPrior
 from leanagent.retrieval.model import DualEncoder, RetrieverOptions, training_pairs
 from leanagent.training.loop import Stage, TrainOptions, train_progressive
 from leanagent.training.options import to_dict
 
-INDEX_DIR = "index"
-#: Metrics stored per lifelong matrix cell.
-MATRIX_METRICS = ("R@1", "R@10", "MRR")
+#: Called after each stage with (run id, stage index, repository, the stage's ready DenseRetriever);
+#: what it returns is written to the stage's metrics.json.
+StageEval = Callable[[int, int, str, DenseRetriever], "dict | None"]
 
 
 def open_retriever(db: Database, folder: Path, index_options: IndexOptions | None = None,
-                   model: DualEncoder | None = None) -> DenseRetriever:
-    """A ready retriever from a checkpoint folder; the index is rebuilt only if model or premises changed."""
-    corpus = premise_corpus(db)
-    access = Accessibility(corpus, import_graph(db))
-    if model is None:
-        model = DualEncoder.create(corpus, RetrieverOptions(), access, from_folder=folder)
-    index, _ = load_or_build(Path(folder) / INDEX_DIR, model.digest(), [p.id for p in corpus],
-                             [p.text for p in corpus], model.embed_premises, index_options,
-                             model_name=model.options.encoder)
-    return DenseRetriever(model, corpus, index, access)
+                   model: DualEncoder | None = None, device=None) -> DenseRetriever:
+    """A ready retriever from a checkpoint folder over the database's premise corpus, on `device`."""
+    return open_dense(folder, premise_corpus(db), import_graph(db), index_options, model=model, device=device)
 
 
 def attach_knn_prior(retriever: DenseRetriever, db: Database, repos: Sequence[str], weight: float,
                      neighbours: int = 10) -> int:
     """Give `retriever` a kNN premise prior over the train-split states of `repos`. Returns their number.
 
-    Leave-one-out keys are the step ids, so evaluating on the train split never lets a state vote for itself.
+    Each recorded state carries its theorem id, so a query never gets votes from its own theorem's states.
     """
     examples = [e for repo in repos for e in step_examples(db, repo, "train")]
     rows = [[retriever.row_of[p] for p in e.premise_ids if p in retriever.row_of] for e in examples]
     retriever.prior = KnnPrior(retriever.model.embed_states([e.state for e in examples]), rows,
-                               [e.step_id for e in examples], neighbours=neighbours)
+                               [e.theorem_id for e in examples], neighbours=neighbours)
     retriever.prior_weight = weight
     return len(examples)
 
 
 def train_retriever(db: Database, repos: Sequence[str], options: RetrieverOptions, train: TrainOptions,
                     out_dir: Path, *, start_from: Path | None = None, run_name: str | None = None,
-                    eval_split: str | None = "test", index_options: IndexOptions | None = None,
-                    log: Callable[..., None] | None = None) -> dict:
-    """Train over `repos` in order; returns {"run_id", "stages": [{"repo", "folder", "metrics"}]}."""
-    corpus = premise_corpus(db)
-    access = Accessibility(corpus, import_graph(db))
+                    index_options: IndexOptions | None = None, evaluate: StageEval | None = None,
+                    log: Callable[..., None] | None = None, device=None, budget=None) -> dict:
+    """Train over `repos` in order; returns {"run_id", "stages": [...], "by_repo": {repo: stage}}.
+
+    Each stage's checkpoint gets its premise index built; `evaluate`, when given, then sees the
+    ready retriever (see `leanagent.training.evaluation.fill_matrix`). Everything runs on `device`
+    (the device policy); `budget` (a `leanagent.training.budget.TimeBudget`, default: one from
+    train.max_minutes) bounds training and evaluation together.
+    """
+    corpus, graph = premise_corpus(db), import_graph(db)
+    access = Accessibility(corpus, graph)
     row_of = {p.id: r for r, p in enumerate(corpus)}
     stages = [Stage(repo, training_pairs(step_examples(db, repo, "train"), row_of)) for repo in repos]
     config = {"retriever": asdict(options), "train": to_dict(train), "repos": list(repos),
-              "from": str(start_from) if start_from else None, "eval_split": eval_split}
+              "from": str(start_from) if start_from else None}
     run_id = start_run(db, "train", run_name or "retriever", config)
     log = log or (lambda **_: None)
 
     def build(prev: Path | None) -> DualEncoder:
-        return DualEncoder.create(corpus, options, access, seed=train.seed, from_folder=prev)
+        return DualEncoder.create(corpus, options, access, seed=train.seed, from_folder=prev, device=device)
 
-    def on_stage_end(model: DualEncoder, k: int, stage: Stage, folder: Path) -> dict:
-        retriever = open_retriever(db, folder, index_options, model=model)  # builds the checkpoint's index
-        if eval_split is None:  # the caller evaluates (e.g. `learn` fills the whole matrix itself)
-            return {"split": None, "trained_index": k, "trained_repo": stage.name, "per_repo": {}}
-        per_repo = {}
-        for repo in repos[:k + 1]:
-            m = evaluate(retriever, db, [repo], eval_split)
-            for metric in MATRIX_METRICS:
-                store_evaluation(db, run_id, metric, k, stage.name, repo, m[metric])
-            per_repo[repo] = {key: m[key] for key in (*MATRIX_METRICS, "steps")}
-            log(event="evaluated", trained=stage.name, index=k, repo=repo, **per_repo[repo])
-        return {"split": eval_split, "trained_index": k, "trained_repo": stage.name, "per_repo": per_repo}
+    def on_stage_end(model: DualEncoder, k: int, stage: Stage, folder: Path) -> dict | None:
+        # Builds the checkpoint's index, on the device the model was trained on.
+        retriever = open_dense(folder, corpus, graph, index_options, model=model, device=device)
+        return evaluate(run_id, k, stage.name, retriever) if evaluate is not None else None
 
     ok = False
     try:
         results = train_progressive(build, stages, train, out_dir, start_from=start_from,
                                     extra_config={"retriever": asdict(options), "run_id": run_id,
                                                   "repos": list(repos)},
-                                    on_stage_end=on_stage_end)
+                                    on_stage_end=on_stage_end, device=device, budget=budget,
+                                    evaluates=evaluate is not None)
         ok = True
     finally:
         finish_run(db, run_id, ok)
@@ -114,4 +97,4 @@ def train_retriever(db: Database, repos: Sequence[str], options: RetrieverOption
         log(event="stage", repo=r.name, folder=str(r.folder), skipped=r.skipped, **r.stats)
         out.append({"repo": r.name, "folder": str(r.folder), "skipped": r.skipped, "stats": r.stats,
                     "metrics": metrics})
-    return {"run_id": run_id, "stages": out}
+    return {"run_id": run_id, "stages": out, "by_repo": {st["repo"]: st for st in out}}

@@ -34,11 +34,11 @@ def test_help_lists_every_subcommand(capsys):
 def test_import_then_stats_json(run_cli, db_url, example_path):
     code, out, err = run_cli("--db", db_url, "import", example_path)
     assert code == 0, err
-    assert "created repository nat-list: 43 theorems" in out
+    assert "created repository nat-list: 150 theorems" in out
     code, out, _ = run_cli("db", "stats", "--db", db_url, "--json")
     row = json.loads(out)["repositories"][0]
     assert (row["repository"], row["theorems"], row["sorry"], row["steps"], row["with_proofs"]) == \
-        ("nat-list", 43, 2, 52, 41)
+        ("nat-list", 150, 2, 199, 148)
     code, out, _ = run_cli("--db", db_url, "import", example_path)
     assert code == 0 and out.startswith("unchanged repository nat-list")
 
@@ -48,7 +48,7 @@ def test_import_include_as_separate_repository(run_cli, db_url, example_path):
                              "--include", "NatList/Nat/**")
     assert code == 0, err
     data = json.loads(out)
-    assert data["repo"] == "nat-only" and data["theorems"] == 26
+    assert data["repo"] == "nat-only" and data["theorems"] == 98
 
 
 def test_export_writes_leandojo_format_with_deterministic_splits(run_cli, any_db_url, example_path, tmp_path):
@@ -58,8 +58,8 @@ def test_export_writes_leandojo_format_with_deterministic_splits(run_cli, any_db
     code, out, err = run_cli("--db", db_url, "--json", "export", tmp_path / "a", "--seed", "7")
     assert code == 0, err
     summary = json.loads(out)
-    assert summary["theorems"] == 41  # open sorry theorems are left out
-    assert sum(summary["random"].values()) == 41
+    assert summary["theorems"] == 148  # open sorry theorems are left out
+    assert sum(summary["random"].values()) == 148
     run_cli("--db", db_url, "export", tmp_path / "b", "--seed", "7")
     for kind in ("random", "novel_premises"):
         for split in ("train", "val", "test"):
@@ -68,7 +68,7 @@ def test_export_writes_leandojo_format_with_deterministic_splits(run_cli, any_db
     # The export reads back as a dataset.
     code, out, err = run_cli("--db", f"sqlite:///{tmp_path / 'round.sqlite'}", "import", tmp_path / "a")
     assert code == 0, err
-    assert "41 theorems" in out
+    assert "148 theorems" in out
 
 
 @pytest.mark.parametrize("case", ["missing", "not_dataset", "truncated", "no_full_name", "bad_tactics"])
@@ -102,7 +102,7 @@ def test_bad_input_is_one_line_and_changes_nothing(case, run_cli, db_url, exampl
     assert expect in err and err.count("\n") == 1 and "Traceback" not in err
     if case not in ("missing", "not_dataset"):
         assert "train.json" in err
-    assert _count(db_url) == 43
+    assert _count(db_url) == 150
 
 
 def test_unknown_db_scheme(run_cli, example_path):
@@ -137,8 +137,49 @@ def test_migrate_upgrades_an_older_database(run_cli, db_url, example_path):
     code, out, err = run_cli("--db", db_url, "import", example_path)
     assert code == 1 and "leanagent db migrate" in err
     code, out, err = run_cli("--db", db_url, "db", "migrate")
-    assert code == 0 and "upgraded from schema 0001 to 0002" in out
+    from leanagent.db.engine import head_revision
+
+    assert code == 0 and f"upgraded from schema 0001 to {head_revision()}" in out
     code, out, err = run_cli("--db", db_url, "import", example_path)
     assert code == 0, err
     code, out, err = run_cli("--db", db_url, "db", "migrate")
     assert "already at the latest schema" in out
+
+
+def test_stats_in_a_pipe_keeps_whole_headers(run_cli, db_url, example_path):
+    """rich assumed 80 columns when stdout was not a terminal and cut `agent proofs` in two."""
+    assert run_cli("--db", db_url, "import", example_path)[0] == 0
+    code, out, _ = run_cli("--db", db_url, "db", "stats")
+    assert code == 0
+    header = next(line for line in out.splitlines() if "repository" in line)
+    assert "with proofs" in header and "agent proofs" in header
+
+
+def test_export_folder_is_readable_by_others(run_cli, db_url, example_path, tmp_path):
+    import os
+    import stat
+
+    assert run_cli("--db", db_url, "import", example_path)[0] == 0
+    old = os.umask(0o022)
+    try:
+        code, _, err = run_cli("--db", db_url, "export", tmp_path / "out", "--split", "random")
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    # mkdtemp's 0700 used to survive the rename into place.
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "out" / "corpus.jsonl").stat().st_mode) == 0o644
+
+
+def test_import_with_its_sources_stores_the_files(run_cli, db_url, example_path):
+    code, out, err = run_cli("--db", db_url, "import", example_path, "--source", example_path.parent / "nat-list-src")
+    assert code == 0, err
+    db = open_db(db_url)
+    try:
+        from leanagent.db.models import SourceFile
+
+        with db.session() as s:
+            stored = {f.path for f in s.scalars(select(SourceFile)) if f.content}
+    finally:
+        db.dispose()
+    assert stored == {"NatList/Nat/Basic.lean", "NatList/Nat/Order.lean", "NatList/List/Basic.lean"}

@@ -48,3 +48,15 @@ def test_generator_subcommands_are_attached(capsys):
         except SystemExit:
             pass
         assert "generator" in capsys.readouterr().out
+
+
+def test_eval_table_says_its_figures_are_percentages(example_db, db_url, capsys):
+    code = main(["--db", db_url, "eval", "retrieval", "--baseline", "bm25", "--split", "all"])
+    out = capsys.readouterr().out
+    assert code == 0 and "R@1, R@10 and MRR in percent" in out.splitlines()[0]
+
+
+def test_eval_without_a_database_says_so_and_creates_nothing(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'db' / 'none.sqlite'}"
+    assert main(["--db", url, "eval", "retrieval", "--baseline", "bm25"]) == 1
+    assert "no database at" in capsys.readouterr().err and not (tmp_path / "db").exists()

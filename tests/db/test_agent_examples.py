@@ -3,7 +3,7 @@ from sqlalchemy import select
 from leanagent.db.models import Theorem, TheoremStatus
 from leanagent.db.proofs import AttemptRecord, agent_proof_examples, record_attempt
 from leanagent.db.splits import random_split
-from leanagent.generator.train import examples_for
+from leanagent.training.generator import examples_for
 
 
 def _prove(db, thm, tactics, states):
@@ -14,6 +14,7 @@ def _prove(db, thm, tactics, states):
 def test_agent_proofs_become_training_examples_with_states(example_db):
     with example_db.session() as s:
         sorry = s.scalar(select(Theorem).where(Theorem.full_name == "NatList.Nat.add_comm_three"))
+        sorry.split = "train"  # agent proofs teach only when their theorem is in a train split
         held = next(t for t in s.scalars(select(Theorem).where(Theorem.status == TheoremStatus.PROVEN))
                     if random_split(("nat-list", t.file_path, t.full_name, t.start_line, t.start_col)) == "test")
     _prove(example_db, sorry, ["rw [Nat.add_comm a b]", "omega"],
@@ -27,3 +28,12 @@ def test_agent_proofs_become_training_examples_with_states(example_db):
     assert {"rw [Nat.add_comm a b]", "omega"} <= {e.tactic for e in train}
     assert "⊢ held" not in {e.state for e in train}  # a held-out theorem's proof stays out of training
     assert "omega" not in {e.tactic for e in examples_for(example_db, "nat-list", "test") if e.step_id < 0}
+
+
+def test_agent_proofs_of_held_out_sorry_theorems_never_become_training_data(example_db):
+    with example_db.session() as s:
+        sorry = s.scalar(select(Theorem).where(Theorem.full_name == "NatList.Nat.add_comm_three"))
+        sorry.split = "test"
+    _prove(example_db, sorry, ["omega"], ["a b c : Nat\n⊢ a + b + c = c + b + a", "no goals"])
+    assert agent_proof_examples(example_db, "nat-list") == []
+    assert "omega" not in {e.tactic for e in examples_for(example_db, "nat-list", "train") if e.step_id < 0}

@@ -28,7 +28,7 @@ def _repo(commit, theorems, name="r"):
 
 def test_example_import_counts(example_db):
     with example_db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Theorem)) == 43
+        assert s.scalar(select(func.count()).select_from(Theorem)) == 150
         sorry = s.scalars(select(Theorem.full_name).where(Theorem.status == TheoremStatus.SORRY)).all()
         assert sorted(sorry) == ["NatList.List.length_reverse_append", "NatList.Nat.add_comm_three"]
         thm = s.scalar(select(Theorem).where(Theorem.full_name == "NatList.List.length_append_comm"))
@@ -102,7 +102,7 @@ def test_sample_imports(db, sample_path):
 def test_same_code_path_on_postgres_and_sqlite(any_db_url, example_path):
     db = open_db(any_db_url)
     try:
-        assert store_repo(db, read_dataset(example_path)).theorems == 43
+        assert store_repo(db, read_dataset(example_path)).theorems == 150
         assert store_repo(db, read_dataset(example_path)).action == "unchanged"
         with db.session() as s:
             assert s.scalar(select(func.count()).select_from(StepPremise)) > 0

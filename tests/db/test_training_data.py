@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 
 from leanagent.db.splits import random_split
-from leanagent.db.training_data import (
-    evaluation_matrix,
-    import_graph,
-    premise_corpus,
-    premise_text,
-    resolve_repos,
-    start_run,
-    step_examples,
-    store_evaluation,
-)
+from leanagent.db.runs import evaluation_matrix, start_run, store_evaluation
+from leanagent.db.training_data import import_graph, premise_corpus, premise_text, resolve_repos, step_examples
 from leanagent.errors import DatasetError
 
 
@@ -61,3 +53,22 @@ def test_evaluation_cells_are_replaced_not_duplicated(example_db):
     store_evaluation(example_db, run, "R@10", 1, "nat-list", "nat-list", 20.0)
     assert evaluation_matrix(example_db, run, "R@10") == {(0, "nat-list"): 12.5, (1, "nat-list"): 20.0}
     assert evaluation_matrix(example_db, run, "MRR") == {}
+
+
+def test_a_run_ended_by_ctrl_c_is_interrupted_not_failed(db):
+    """`prove` or `train` stopped by Ctrl-C used to be recorded `failed`."""
+    from leanagent.db.models import Run, StepStatus
+    from leanagent.db.runs import finish_run, start_run
+
+    ids = [start_run(db, "prove", "p", {}) for _ in range(3)]
+    for run_id, error in zip(ids, (KeyboardInterrupt, ValueError)):
+        try:
+            try:
+                raise error
+            finally:
+                finish_run(db, run_id, ok=False)
+        except (KeyboardInterrupt, ValueError):
+            pass
+    finish_run(db, ids[2], ok=True)
+    with db.session() as s:
+        assert [s.get(Run, i).status for i in ids] == [StepStatus.INTERRUPTED, StepStatus.FAILED, StepStatus.DONE]

@@ -18,7 +18,7 @@ def test_train_then_eval_then_prove_with_the_checkpoint(example_db, db_url, tmp_
     result = lines[-1]
     (stage,) = result["stages"]
     assert stage["examples"] > 0 and (out / "00-nat-list" / "generator.json").is_file()
-    assert set(stage["metrics"]["per_repo"]["nat-list"]) == {"exact_match", "top_k", "k", "steps"}
+    assert set(stage["metrics"]["per_repo"]["nat-list"]) == {"tactic_acc", "tactic_top_k"}
     # The checkpoint is recorded: `eval generator --proposer model` finds it.
     assert main(["eval", "generator", "--db", db_url, "--proposer", "model", "--k", "2", "--limit", "3",
                  "--json"]) == 0

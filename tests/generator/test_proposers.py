@@ -7,7 +7,8 @@ import pytest
 
 from leanagent.generator.base import TacticGenerator, dedupe_top
 from leanagent.generator.frequency import FrequencyProposer
-from leanagent.generator.knn import KnnProposer, RecordedStep
+from leanagent.data import RecordedStep, Target
+from leanagent.generator.knn import KnnProposer
 from leanagent.generator.merged import MergedProposer, mix
 
 
@@ -23,8 +24,11 @@ def _onehot_embed(vocab):
     return embed
 
 
-STEPS = [RecordedStep(1, "nat n", "simp"), RecordedStep(2, "nat m", "simp"), RecordedStep(3, "nat k", "omega"),
-         RecordedStep(4, "list l", "induction l"), RecordedStep(5, "nat z", "sorry")]
+# (step id, state, tactic, annotated, theorem id): steps 4 and 6 belong to theorem 40.
+STEPS = [RecordedStep(1, "nat n", "simp", None, 10), RecordedStep(2, "nat m", "simp", None, 20),
+         RecordedStep(3, "nat k", "omega", None, 30), RecordedStep(4, "list l", "induction l", None, 40),
+         RecordedStep(5, "nat z", "sorry", None, 50), RecordedStep(6, "list l ++ []", "simp [List.append_nil]",
+                                                                  None, 40)]
 
 
 def test_frequency_proposes_most_common_with_log_shares():
@@ -46,12 +50,22 @@ def test_knn_proposes_neighbour_tactics_as_a_distribution():
     assert lst[0][0] == "induction l"
 
 
-def test_knn_leave_one_out_never_retrieves_its_own_step():
+def test_knn_leave_one_out_never_uses_any_step_of_the_target_theorem():
     knn = KnnProposer(_onehot_embed(["nat", "list"]), STEPS, neighbours=1)
-    (own,) = knn.generate(["list l"], 3, keys=[4])
-    assert all(t != "induction l" for t, _ in own)
-    (with_self,) = knn.generate(["list l"], 3)
-    assert with_self[0][0] == "induction l"
+    (own,) = knn.generate(["list l"], 3, targets=[Target(40)])
+    # Both of theorem 40's steps are out, not just the one at this state: the neighbour is a nat step.
+    assert own and all(t not in ("induction l", "simp [List.append_nil]") for t, _ in own)
+    (other,) = knn.generate(["list l"], 3, targets=[Target(99)])
+    assert other[0][0] == "induction l"
+
+
+def test_frequency_leaves_the_target_theorems_own_tactics_out():
+    steps = [RecordedStep(1, "a", "ring", None, 1), RecordedStep(2, "b", "ring", None, 1),
+             RecordedStep(3, "c", "simp", None, 2)]
+    gen = FrequencyProposer(steps, top=5)
+    assert [t for t, _ in gen.generate(["x"], 5)[0]] == ["ring", "simp"]
+    assert gen.generate(["x"], 5, targets=[Target(1)]) == [[("simp", 0.0)]]
+    assert [t for t, _ in gen.generate(["x"], 5, targets=[Target(2)])[0]] == ["ring"]
 
 
 def test_mix_is_a_mixture_of_distributions():
@@ -77,7 +91,7 @@ def test_dedupe_top_keeps_best_score_per_normalised_tactic():
 
 
 def test_cached_embed_computes_once_and_keys_on_texts(tmp_path):
-    from leanagent.generator.factory import cached_embed
+    from leanagent.generator.build import cached_embed
 
     calls = []
 

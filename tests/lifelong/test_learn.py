@@ -22,8 +22,8 @@ generator: {d_model: 8, num_layers: 2, num_heads: 2, d_ff: 16, max_output_bytes:
 """
 
 
-def _learn(workdir: Path, *extra: str, kill_at: str | None = None):
-    """Run `leanagent --json learn` in a subprocess; with kill_at, SIGKILL it when that step starts."""
+def _learn(workdir: Path, *extra: str, kill_at: str | None = None, sig: int = signal.SIGKILL):
+    """Run `leanagent --json learn` in a subprocess; with kill_at, send `sig` when that step starts."""
     cmd = [sys.executable, "-m", "leanagent", "--json", "learn", "--repos", str(ROOT / "examples" / "repos.yaml"),
            "--config", str(workdir / "tiny.yaml"), *extra]
     env = {**os.environ, "LEANAGENT_HOME": str(workdir / "checkpoints"), "PYTHONUNBUFFERED": "1"}
@@ -33,8 +33,9 @@ def _learn(workdir: Path, *extra: str, kill_at: str | None = None):
         event = json.loads(line)
         events.append(event)
         if kill_at and event.get("event") == "step" and event.get("key") == kill_at and event["status"] == "start":
-            proc.send_signal(signal.SIGKILL)
-            break
+            proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                break
     proc.wait()
     return proc.returncode, events, proc.stderr.read()
 
@@ -116,3 +117,26 @@ def test_sigkill_then_rerun_matches_an_uninterrupted_run(kill_at, workdir, refer
     for key in ("steps", "evaluations", "attempts", "proofs"):
         assert got[key] == want[key], key
     assert _report(workdir, got) == _report(reference, want)
+
+
+def test_ctrl_c_prints_one_line_and_the_run_resumes_as_interrupted(workdir, reference):
+    """Ctrl-C during training used to end silently with code 1; `runs` then said `running`, and a
+    `train failed` run was left behind."""
+    code, events, err = _learn(workdir, kill_at="00-nat/train-generator", sig=signal.SIGINT)
+    assert code == 130, err
+    assert events[-1]["event"] == "interrupted" and events[-1]["exit_code"] == 130
+    state = _state(workdir)
+    assert ("00-nat/train-generator", "interrupted") in state["steps"] and state["report"] is None
+    assert ("01-list/prove", "pending") in state["steps"]  # planned steps are counted
+    db = open_db(f"sqlite:///{workdir / 'db' / 'leanagent.sqlite'}")
+    try:
+        with db.session() as s:
+            statuses = {(r.kind, r.status.value) for r in s.scalars(select(Run))}
+    finally:
+        db.dispose()
+    assert ("learn", "interrupted") in statuses and ("train", "failed") not in statuses
+    code, events, err = _learn(workdir)
+    assert code == 0, err
+    got, want = _state(workdir), _state(reference)
+    for key in ("steps", "evaluations", "attempts", "proofs"):
+        assert got[key] == want[key], key

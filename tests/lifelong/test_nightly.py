@@ -69,4 +69,6 @@ def test_nightly_reports_what_changed_and_retrains_only_that(run_cli, setup):
 def test_second_nightly_exits_2_while_the_lock_is_held(run_cli, setup):
     with RunLock(setup / "home" / "nightly.lock"):
         code, out, err = _nightly(run_cli, setup)
-    assert code == 2 and "another run holds" in err and err.count("\n") == 1
+    # Under --json the error is one JSON object on stdout, with the exit code cron sees.
+    error = json.loads(out.splitlines()[-1])
+    assert code == 2 and error["exit_code"] == 2 and "another run holds" in error["error"] and err == ""

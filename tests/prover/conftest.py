@@ -70,6 +70,6 @@ class ScriptedGenerator:
         self.default = list(default)
         self.calls: list[list[str]] = []
 
-    def generate(self, states, num):
+    def generate(self, states, num, targets=None):
         self.calls.append(list(states))
         return [list(self.table.get(s, self.default))[:num] for s in states]

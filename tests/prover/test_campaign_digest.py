@@ -1,7 +1,7 @@
 from leanagent.db.ingest import store_repo
 from leanagent.db.models import Proof
 from leanagent.db.records import RepoRecord, StepRecord, TheoremRecord, file_digest
-from leanagent.generator.factory import ProposerOptions
+from leanagent.generator.options import ProposerOptions
 from leanagent.prover.campaign import Campaign, run_campaign
 
 
@@ -11,11 +11,14 @@ def test_proofs_record_the_digest_of_the_file_they_were_found_in(db, tmp_path):
     text = "theorem t (n : Nat) : n + 0 = n := by\n  rfl\n"
     (checkout / "A" / "B.lean").write_text(text)
     steps = [StepRecord(tactic="rfl", state_before="n : Nat\n⊢ n + 0 = n", state_after="no goals")]
+    # A second theorem also closed by `rfl`: frequency may propose it to `t` (never `t`'s own step).
+    other = [StepRecord(tactic="rfl", state_before="⊢ 0 = 0", state_after="no goals")]
     store_repo(db, RepoRecord(name="proj", kind="path", path=str(checkout), commit="c", digest="d", theorems=[
-        TheoremRecord(file_path="A/B.lean", full_name="t", start=(1, 1), end=(2, 6), steps=steps)]))
+        TheoremRecord(file_path="A/B.lean", full_name="t", start=(1, 1), end=(2, 6), steps=steps),
+        TheoremRecord(file_path="A/C.lean", full_name="u", start=(1, 1), end=(2, 6), steps=other)]))
     result = run_campaign(db, Campaign(env="replay", theorems="all", proposer=ProposerOptions(proposer="frequency",
                                                                                                source_split="all")))
-    assert result.proved == 1
+    assert result.proved == 2
     with db.session() as s:
-        proof = s.query(Proof).one()
+        proof = s.query(Proof).filter(Proof.theorem_id == 1).one()
         assert proof.file_digest == file_digest(text)

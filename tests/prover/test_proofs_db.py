@@ -18,7 +18,7 @@ def test_select_theorem_sets(toy_db):
     everything = select_theorems(toy_db, "all", repo="toy")
     assert len(everything) == 6
     test = select_theorems(toy_db, "test")
-    assert [t.id for t in test] == [t.id for t in everything if random_split(t.split_key) == "test"]
+    assert [t.id for t in test] == [t.id for t in everything if random_split((t.repo, t.file_path, t.full_name, t.start_line, t.start_col)) == "test"]
     with pytest.raises(DatabaseError, match="no repository"):
         select_theorems(toy_db, "all", repo="nope")
     with pytest.raises(DatabaseError, match="unknown theorem set"):
@@ -54,3 +54,25 @@ def test_proof_must_carry_its_states(toy_db):
     with pytest.raises(DatabaseError, match="len\\(states\\)"):
         record_attempt(toy_db, AttemptRecord(theorem_id=toy_db.toy_ids["two_eq"], model="m", budget="b",
                                              env="replay", outcome="proved", tactics=["a"], states=["s"]))
+
+
+def test_the_same_proof_found_again_is_stored_once(toy_db):
+    """Proving again (another model or budget) used to store the same proof once per run: the review
+    app then listed the theorem several times, each needing its own review."""
+    tid = toy_db.toy_ids["two_eq"]
+    states = ["⊢ 1 + 1 = 2", "no goals"]
+    first = record_attempt(toy_db, AttemptRecord(theorem_id=tid, model="m1", budget="b1", env="replay",
+                                                 outcome="proved", tactics=["norm_num"], states=states,
+                                                 file_digest="d1"))
+    again = record_attempt(toy_db, AttemptRecord(theorem_id=tid, model="m2", budget="b2", env="leandojo",
+                                                 outcome="proved", tactics=["norm_num "], states=states,
+                                                 file_digest="d2"))
+    other = record_attempt(toy_db, AttemptRecord(theorem_id=tid, model="m3", budget="b1", env="replay",
+                                                 outcome="proved", tactics=["decide"], states=states))
+    assert again == first and other != first
+    with toy_db.session() as s:
+        proofs = s.scalars(select(Proof).where(Proof.theorem_id == tid).order_by(Proof.id)).all()
+        assert [p.tactics for p in proofs] == [["norm_num"], ["decide"]]
+        # The refound proof now records the newer file and the stronger checker; both attempts point at it.
+        assert (proofs[0].file_digest, proofs[0].env) == ("d2", "leandojo")
+        assert [a.proof_id for a in s.scalars(select(ProofAttempt).order_by(ProofAttempt.id))] == [first, first, other]

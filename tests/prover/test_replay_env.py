@@ -48,4 +48,4 @@ def test_replay_index_by_repo_and_first_answer_wins():
     idx = ReplayIndex.from_steps([(7, 1, "b", "s1", "no goals"), (7, 0, "a", "s0", "s1"),
                                   (8, 0, "a", "s0", "other")])
     assert idx.first_state == {7: "s0", 8: "s0"}
-    assert idx.moves["s0"]["a"] == "s1" and len(idx) == 2
+    assert [m.after for m in idx.moves["s0"]["a"]] == ["s1", "other"] and len(idx) == 2

@@ -89,7 +89,7 @@ def test_time_is_split_between_model_lean_and_search():
     class SlowGen:
         name = "slow"
 
-        def generate(self, states, num):
+        def generate(self, states, num, targets=None):
             clock.t += 1.0
             return [[("t", -0.1)] for _ in states]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from leanagent.errors import ProverError
-from leanagent.generator.factory import ProposerOptions
+from leanagent.generator.options import ProposerOptions
 from leanagent.prover.env import TheoremRef
 from leanagent.prover.search import SearchConfig
 from leanagent.prover.workers import WorkerSpec, make_env, prove_theorems
@@ -16,7 +16,9 @@ def test_in_process_workers_report_every_theorem(toy_db, db_url):
     results = []
     stats = prove_theorems(spec, refs, results.append, workers=0)
     assert [r.theorem.full_name for r in results] == ["add_zero'", "no_steps", "two_eq"]
-    assert [r.outcome for r in results] == ["proved", "error", "proved"]
+    # add_zero' is the only theorem that used `simp`: leave-one-out takes it away, so frequency cannot
+    # prove it from its own record. two_eq is proved by `norm_num`, recorded in another theorem (one_add_one).
+    assert [r.outcome for r in results] == ["failed", "error", "proved"]
     assert stats["prove_seconds"] >= 0 and stats["startup_seconds"] >= 0
 
 

@@ -1,10 +1,10 @@
-"""Accessible premises: same file before the theorem, or transitively imported; unknown -> all."""
+"""Accessible premises: same file before the theorem, or transitively imported; unknown imports -> other files."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from leanagent.db.training_data import ImportGraph, PremiseItem
+from leanagent.data import ImportGraph, PremiseItem
 from leanagent.retrieval.access import Accessibility, transitive_imports
 
 CORPUS = [
@@ -29,7 +29,10 @@ def test_mask_same_file_before_and_imported():
     assert acc.allowed("C.lean", (10, 1), np.array([3, 1])).tolist() == [False, True]
 
 
-def test_unknown_imports_make_everything_accessible():
-    assert Accessibility(CORPUS, ImportGraph()).mask("C.lean", (10, 1)) is None
+def test_unknown_imports_make_other_files_accessible_but_not_later_declarations():
+    # Without an import graph, only C.later (after the theorem in its own file) is out.
+    assert Accessibility(CORPUS, ImportGraph()).mask("C.lean", (10, 1)).tolist() == [True, True, True, False, True]
+    # The theorem's own declaration (same position) is never accessible to itself.
+    assert Accessibility(CORPUS, ImportGraph()).mask("C.lean", (3, 1)).tolist() == [True, True, False, False, True]
     assert Accessibility(CORPUS, GRAPH).mask("Z.lean", (1, 1)) is None
     assert Accessibility(CORPUS, GRAPH).mask(None, None) is None

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from leanagent.db.training_data import PremiseItem
+from leanagent.data import PremiseItem
 from leanagent.retrieval.encoder import Encoder, EncoderSpec
 from leanagent.retrieval.model import DualEncoder, RetrieverOptions, TrainPair, multi_positive_loss
 

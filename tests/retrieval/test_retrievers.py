@@ -9,7 +9,8 @@ from leanagent.retrieval.access import Accessibility
 from leanagent.retrieval.base import Query, Retriever
 from leanagent.retrieval.bm25 import Bm25Retriever
 from leanagent.retrieval.dense import DenseRetriever
-from leanagent.retrieval.evaluate import evaluate, queries_for
+from leanagent.retrieval.evaluate import queries_for
+from leanagent.training.evaluation import retrieval_metrics as evaluate
 from leanagent.retrieval.index import PremiseIndex
 from leanagent.retrieval.knn import KnnPrior
 from leanagent.retrieval.model import DualEncoder, RetrieverOptions

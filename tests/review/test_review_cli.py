@@ -57,7 +57,9 @@ def test_export_writes_patch_and_reports(run_cli, db, db_url, demo, tmp_path):
     out = tmp_path / "demo.patch"
     code, stdout, err = run_cli("--db", db_url, "export-proofs", "--repo", "demo", "--out", out)
     assert code == 0, err
-    assert stdout.strip() == f"wrote 1 proof(s) in 1 file(s) to {out}"
+    first, checks = stdout.strip().splitlines()
+    assert first == f"wrote 1 proof(s) in 1 file(s) to {out}"
+    assert checks == "whole-file re-check: 1 found before re-checks existed"  # which check each proof passed
     assert out.read_text().startswith("diff --git a/Demo/Basic.lean b/Demo/Basic.lean\n")
     code, stdout, _ = run_cli("--db", db_url, "--json", "export-proofs", "--repo", "demo", "--status", "new",
                               "--out", tmp_path / "new.patch")

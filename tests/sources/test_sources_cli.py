@@ -13,9 +13,9 @@ EXAMPLES = ROOT / "examples" / "repos.yaml"
 def test_trace_examples_twice(run_cli, db_url):
     code, out, err = run_cli("--db", db_url, "trace", "--repos", EXAMPLES)
     assert code == 0, err
-    assert "nat: created, 26 theorems" in out and "list: created, 17 theorems" in out
+    assert "nat: created, 98 theorems" in out and "list: created, 52 theorems" in out
     code, out, _ = run_cli("--db", db_url, "trace", "--repos", EXAMPLES, "--only", "list")
-    assert code == 0 and out.strip() == "list: unchanged, 17 theorems"
+    assert code == 0 and out.strip() == "list: unchanged, 52 theorems"
     code, out, _ = run_cli("--db", db_url, "--json", "trace", "--repos", EXAMPLES)
     last = json.loads(out.strip().splitlines()[-1])
     assert [r["action"] for r in last["repos"]] == ["unchanged", "unchanged"]
@@ -52,6 +52,17 @@ def test_scan(run_cli, tmp_path):
         ("N.t", "theorem", "tactic", 2), ("N.d", "def", "term", 4)]
     code, _, err = run_cli("scan", tmp_path / "missing")
     assert code == 1 and "no such file or directory" in err
+
+
+def test_scan_include_that_selects_nothing_says_why(run_cli, tmp_path):
+    """`scan examples --include 'NatList/List/**'` used to print [] silently: globs are relative to PATH."""
+    (tmp_path / "proj" / "P").mkdir(parents=True)
+    (tmp_path / "proj" / "P" / "A.lean").write_text("theorem t : P := by\n  sorry\n")
+    code, out, err = run_cli("scan", tmp_path, "--include", "P/**")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "globs match paths relative to PATH, such as proj/P/A.lean" in err and "--include 'proj/P/**'" in err
+    code, out, _ = run_cli("scan", tmp_path, "--include", "proj/P/**")
+    assert code == 0 and out.startswith("proj/P/A.lean:1: theorem t")
 
 
 def test_curriculum_examples(run_cli, db_url):

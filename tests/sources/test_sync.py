@@ -29,11 +29,36 @@ def no_toolchain(tmp_path, monkeypatch):
 def test_traced_entry_created_then_unchanged(db, example_path):
     entry = TracedEntry(traced=example_path, name="nat", include=["NatList/Nat/**"])
     first = sync_entry(db, entry, cache=Path("unused"))
-    assert (first.action, first.ingest["theorems"]) == ("created", 26)
+    assert (first.action, first.ingest["theorems"]) == ("created", 98)
     assert sync_entry(db, entry, cache=Path("unused")).action == "unchanged"
     with pytest.raises(DatasetError, match="no theorem of .* matches the include/exclude globs"):
         sync_entry(db, TracedEntry(traced=example_path, name="none", include=["Nope/**"]), cache=Path("unused"))
     assert sync_entry(db, TracedEntry(traced=example_path, enabled=False), cache=Path("x")).action == "disabled"
+
+
+def test_traced_entry_with_its_sources_stores_files_and_original_proofs(db, example_path):
+    """Without the sources, review said "Original proof: Not recorded" and the patch export had no file text."""
+    from sqlalchemy import select
+
+    from leanagent.db.models import Repository, SourceFile, Theorem
+
+    source = example_path.parent / "nat-list-src"
+    plain = TracedEntry(traced=example_path, name="nat", include=["NatList/Nat/**"])
+    assert sync_entry(db, plain, cache=Path("unused")).action == "created"
+    # Adding `source:` to an entry already imported stores it again, now with the files.
+    with_source = TracedEntry(traced=example_path, name="nat", include=["NatList/Nat/**"], source=source)
+    assert sync_entry(db, with_source, cache=Path("unused")).action == "updated"
+    assert sync_entry(db, with_source, cache=Path("unused")).action == "unchanged"
+    with db.session() as s:
+        assert s.scalar(select(Repository.path).where(Repository.name == "nat")) == str(source.resolve())
+        proofs = dict(s.execute(select(Theorem.full_name, Theorem.proof_text)).all())
+        content = s.scalar(select(SourceFile.content).where(SourceFile.path == "NatList/Nat/Order.lean"))
+    assert proofs["NatList.Nat.max_self'"] == "by\n  simp"
+    assert proofs["NatList.Nat.le_succ_of_le'_imp"] == "by\n  intro h\n  omega"
+    assert proofs["NatList.Nat.add_comm_three"] == "by\n  sorry"
+    assert content == (source / "NatList" / "Nat" / "Order.lean").read_text()
+    with pytest.raises(SourceError, match="`source:` folder does not exist"):
+        sync_entry(db, TracedEntry(traced=example_path, name="x", source=source / "nope"), cache=Path("unused"))
 
 
 def test_git_entry_without_toolchain_fails_before_cloning(db, lean_project, tmp_path, no_toolchain):

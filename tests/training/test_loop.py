@@ -101,3 +101,27 @@ def test_replay_mixes_earlier_repositories_into_every_batch(toy, tmp_path):
     first, second = Recording.batches[:4], Recording.batches[4:]
     assert all(ex == (0.0, 1.0) for batch in first for ex in batch)  # nothing to replay on the first repo
     assert len(second) == 6 and all(sum(ex == (0.0, 1.0) for ex in batch) == 1 for batch in second)
+
+
+def test_ctrl_c_during_training_stays_a_keyboard_interrupt(toy):
+    """Lightning turned Ctrl-C into sys.exit(1) and ignored SIGINT from then on: `learn` ended silently
+    with code 1 and the run looked failed."""
+    import signal
+
+    import pytest
+
+    model = toy()
+    calls = []
+    real_loss = model.loss
+
+    def loss(batch):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_loss(batch)
+
+    model.loss = loss
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, _line(2.0), TrainOptions(epochs=5, batch_size=8, lr=0.1, warmup_steps=0))
+    assert signal.getsignal(signal.SIGINT) is handler  # Ctrl-C works again afterwards

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from leanagent.db.ingest import store_repo
-from leanagent.db.training_data import evaluation_matrix, latest_checkpoint
+from leanagent.db.runs import evaluation_matrix, latest_checkpoint
 from leanagent.retrieval.index import stored_meta
 from leanagent.retrieval.model import RetrieverOptions
 from leanagent.sources.leandojo_format import read_dataset
+from leanagent.training.evaluation import stage_evaluator
 from leanagent.training.loop import TrainOptions
 from leanagent.training.retriever import open_retriever, train_retriever
 
@@ -16,9 +17,11 @@ from leanagent.training.retriever import open_retriever, train_retriever
 def test_two_repositories_fill_the_lifelong_matrix(example_db, example_path, tmp_path):
     store_repo(example_db, read_dataset(example_path, name="nat-list-b"))
     events = []
-    out = train_retriever(example_db, ["nat-list", "nat-list-b"], RetrieverOptions(encoder="tiny-bert"),
+    repos = ["nat-list", "nat-list-b"]
+    evaluate = stage_evaluator(example_db, repos, model="retriever", log=lambda **e: events.append(e))
+    out = train_retriever(example_db, repos, RetrieverOptions(encoder="tiny-bert"),
                           TrainOptions(max_steps=2, batch_size=4, ewc_lambda=0.1, ewc_batches=2),
-                          tmp_path / "run", log=lambda **e: events.append(e))
+                          tmp_path / "run", evaluate=evaluate, log=lambda **e: events.append(e))
     cells = evaluation_matrix(example_db, out["run_id"], "R@10")
     assert set(cells) == {(0, "nat-list"), (1, "nat-list"), (1, "nat-list-b")}
     assert all(0.0 <= v <= 100.0 for v in cells.values())
@@ -29,7 +32,7 @@ def test_two_repositories_fill_the_lifelong_matrix(example_db, example_path, tmp
     metrics = json.loads((last / "metrics.json").read_text())
     assert set(metrics["per_repo"]) == {"nat-list", "nat-list-b"}
     assert latest_checkpoint(example_db, "retriever") == str(last.resolve())
-    assert [e["event"] for e in events].count("evaluated") == 3
+    assert [e["event"] for e in events].count("evaluated") == 2  # one per stage, each a whole matrix row
 
     # Reopening the checkpoint reuses the saved index (same model digest and premise set).
     before = stored_meta(last / "index")

@@ -11,14 +11,23 @@ namespace NatList.List
 theorem append_nil' (l : List α) : l ++ [] = l := by
   simp
 
+theorem append_nil_xs (xs : List α) : xs ++ [] = xs := by
+  rw [List.append_nil]
+
 theorem nil_append' (l : List α) : [] ++ l = l := by
   rfl
 
 theorem length_append' (l₁ l₂ : List α) : (l₁ ++ l₂).length = l₁.length + l₂.length := by
   exact List.length_append l₁ l₂
 
+theorem length_append_xs (xs ys : List α) : (xs ++ ys).length = xs.length + ys.length := by
+  rw [List.length_append]
+
 theorem reverse_reverse' (l : List α) : l.reverse.reverse = l := by
   simp
+
+theorem reverse_reverse_xs (xs : List α) : xs.reverse.reverse = xs := by
+  rw [List.reverse_reverse]
 
 theorem map_id'' (l : List α) : l.map id = l := by
   simp
@@ -26,11 +35,20 @@ theorem map_id'' (l : List α) : l.map id = l := by
 theorem length_map' (l : List α) (f : α → β) : (l.map f).length = l.length := by
   rw [List.length_map]
 
+theorem length_map_xs (xs : List α) (g : α → β) : (xs.map g).length = xs.length := by
+  exact List.length_map xs g
+
 theorem append_assoc' (a b c : List α) : a ++ b ++ c = a ++ (b ++ c) := by
   rw [List.append_assoc]
 
+theorem append_assoc_xs (xs ys zs : List α) : xs ++ ys ++ zs = xs ++ (ys ++ zs) := by
+  exact List.append_assoc xs ys zs
+
 theorem length_reverse' (l : List α) : l.reverse.length = l.length := by
   exact List.length_reverse l
+
+theorem length_reverse_xs (xs : List α) : xs.reverse.length = xs.length := by
+  rw [List.length_reverse]
 
 theorem mem_singleton_self' (a : α) : a ∈ [a] := by
   simp
@@ -38,12 +56,48 @@ theorem mem_singleton_self' (a : α) : a ∈ [a] := by
 theorem length_cons' (a : α) (l : List α) : (a :: l).length = l.length + 1 := by
   rfl
 
+theorem length_nil' : ([] : List α).length = 0 := by
+  rfl
+
 theorem filter_nil' (p : α → Bool) : [].filter p = [] := by
   rfl
+
+theorem map_nil' (f : α → β) : [].map f = [] := by
+  rfl
+
+theorem map_append' (f : α → β) (l₁ l₂ : List α) : (l₁ ++ l₂).map f = l₁.map f ++ l₂.map f := by
+  rw [List.map_append]
+
+theorem map_append_xs (g : α → β) (xs ys : List α) : (xs ++ ys).map g = xs.map g ++ ys.map g := by
+  exact List.map_append g xs ys
+
+theorem reverse_append' (l₁ l₂ : List α) : (l₁ ++ l₂).reverse = l₂.reverse ++ l₁.reverse := by
+  rw [List.reverse_append]
+
+theorem length_replicate' (n : Nat) (a : α) : (List.replicate n a).length = n := by
+  exact List.length_replicate n a
+
+theorem length_replicate_m (m : Nat) (b : α) : (List.replicate m b).length = m := by
+  simp
+
+theorem length_filter_le' (p : α → Bool) (l : List α) : (l.filter p).length ≤ l.length := by
+  exact List.length_filter_le p l
 
 theorem length_append_comm (l₁ l₂ : List α) : (l₁ ++ l₂).length = (l₂ ++ l₁).length := by
   rw [List.length_append, List.length_append]
   exact Nat.add_comm _ _
+
+theorem length_le_append (l₁ l₂ : List α) : l₁.length ≤ (l₁ ++ l₂).length := by
+  rw [List.length_append]
+  omega
+
+theorem length_le_append_right (l₁ l₂ : List α) : l₂.length ≤ (l₁ ++ l₂).length := by
+  rw [List.length_append]
+  omega
+
+theorem length_lt_cons (a : α) (l : List α) : l.length < (a :: l).length := by
+  rw [List.length_cons]
+  omega
 
 theorem map_map'' (f : α → β) (g : β → γ) (l : List α) : (l.map f).map g = l.map (g ∘ f) := by
   simp [List.map_map]
@@ -59,6 +113,76 @@ theorem ne_nil_of_length_pos' {l : List α} (h : 0 < l.length) : l ≠ [] := by
 
 theorem append_ne_nil_left {l₁ : List α} (l₂ : List α) (h : l₁ ≠ []) : l₁ ++ l₂ ≠ [] := by
   simp [h]
+
+theorem length_eq_zero_of_eq_nil (l : List α) (h : l = []) : l.length = 0 := by
+  subst h
+  rfl
+
+theorem length_eq_zero_of_eq_nil_imp (l : List α) : l = [] → l.length = 0 := by
+  intro h
+  simp [h]
+
+theorem map_eq_nil_of_eq_nil (f : α → β) (l : List α) (h : l = []) : List.map f l = [] := by
+  subst h
+  rfl
+
+theorem map_eq_nil_of_eq_nil_imp (f : α → β) (l : List α) : l = [] → List.map f l = [] := by
+  intro h
+  simp [h]
+
+theorem reverse_eq_nil_of_eq_nil (l : List α) (h : l = []) : l.reverse = [] := by
+  simp [h]
+
+theorem reverse_eq_nil_of_eq_nil_imp (l : List α) : l = [] → l.reverse = [] := by
+  intro h
+  subst h
+  rfl
+
+theorem mem_append_left' (a : α) (l₁ l₂ : List α) (h : a ∈ l₁) : a ∈ l₁ ++ l₂ := by
+  exact List.mem_append_left l₂ h
+
+theorem mem_append_left'_imp (a : α) (l₁ l₂ : List α) : a ∈ l₁ → a ∈ l₁ ++ l₂ := by
+  intro h
+  simp [h]
+
+theorem mem_append_right' (a : α) (l₁ l₂ : List α) (h : a ∈ l₂) : a ∈ l₁ ++ l₂ := by
+  exact List.mem_append_right l₁ h
+
+theorem mem_append_right'_imp (a : α) (l₁ l₂ : List α) : a ∈ l₂ → a ∈ l₁ ++ l₂ := by
+  intro h
+  simp [h]
+
+theorem ne_nil_of_mem' (a : α) (l : List α) (h : a ∈ l) : l ≠ [] := by
+  exact List.ne_nil_of_mem h
+
+theorem ne_nil_of_mem'_imp (a : α) (l : List α) : a ∈ l → l ≠ [] := by
+  intro h
+  intro hl
+  simp [hl] at h
+
+theorem length_pos_of_ne_nil' (l : List α) (h : l ≠ []) : 0 < l.length := by
+  exact List.length_pos.mpr h
+
+theorem length_pos_of_ne_nil'_imp (l : List α) : l ≠ [] → 0 < l.length := by
+  intro h
+  exact List.length_pos.mpr h
+
+theorem length_append_pos (l₁ l₂ : List α) (h : 0 < l₁.length) : 0 < (l₁ ++ l₂).length := by
+  rw [List.length_append]
+  omega
+
+theorem length_append_pos_imp (l₁ l₂ : List α) : 0 < l₁.length → 0 < (l₁ ++ l₂).length := by
+  intro h
+  rw [List.length_append]
+  omega
+
+theorem append_eq_nil_left (l₁ l₂ : List α) (h : l₁ ++ l₂ = []) : l₁ = [] := by
+  simp at h
+  exact h.1
+
+theorem append_eq_nil_left_imp (l₁ l₂ : List α) : l₁ ++ l₂ = [] → l₁ = [] := by
+  intro h
+  exact (List.append_eq_nil.mp h).1
 
 theorem length_reverse_append (l₁ l₂ : List α) : (l₁.reverse ++ l₂).length = l₁.length + l₂.length := by
   sorry

@@ -14,17 +14,44 @@ theorem zero_add_left (n : Nat) : 0 + n = n := by
 theorem add_comm' (a b : Nat) : a + b = b + a := by
   rw [Nat.add_comm]
 
+theorem add_comm_mn (m n : Nat) : m + n = n + m := by
+  exact Nat.add_comm m n
+
 theorem add_assoc' (a b c : Nat) : a + b + c = a + (b + c) := by
   rw [Nat.add_assoc]
+
+theorem add_assoc_xyz (x y z : Nat) : x + y + z = x + (y + z) := by
+  exact Nat.add_assoc x y z
+
+theorem add_left_comm' (a b c : Nat) : a + (b + c) = b + (a + c) := by
+  rw [Nat.add_left_comm]
+
+theorem add_right_comm' (a b c : Nat) : a + b + c = a + c + b := by
+  exact Nat.add_right_comm a b c
 
 theorem mul_comm' (a b : Nat) : a * b = b * a := by
   exact Nat.mul_comm a b
 
+theorem mul_comm_mn (m n : Nat) : m * n = n * m := by
+  rw [Nat.mul_comm]
+
+theorem mul_assoc' (a b c : Nat) : a * b * c = a * (b * c) := by
+  rw [Nat.mul_assoc]
+
+theorem mul_assoc_xyz (x y z : Nat) : x * y * z = x * (y * z) := by
+  exact Nat.mul_assoc x y z
+
 theorem mul_one' (n : Nat) : n * 1 = n := by
   simp
 
+theorem mul_one_m (m : Nat) : m * 1 = m := by
+  rw [Nat.mul_one]
+
 theorem one_mul' (n : Nat) : 1 * n = n := by
   rw [Nat.one_mul]
+
+theorem one_mul_m (m : Nat) : 1 * m = m := by
+  exact Nat.one_mul m
 
 theorem mul_zero' (n : Nat) : n * 0 = 0 := by
   exact Nat.mul_zero n
@@ -32,20 +59,95 @@ theorem mul_zero' (n : Nat) : n * 0 = 0 := by
 theorem zero_mul' (n : Nat) : 0 * n = 0 := by
   simp
 
+theorem zero_mul_m (m : Nat) : 0 * m = 0 := by
+  rw [Nat.zero_mul]
+
 theorem two_mul' (n : Nat) : 2 * n = n + n := by
   rw [Nat.two_mul]
+
+theorem mul_two' (n : Nat) : n * 2 = n + n := by
+  rw [Nat.mul_two]
+
+theorem two_mul_m (m : Nat) : 2 * m = m + m := by
+  omega
+
+theorem left_distrib' (a b c : Nat) : a * (b + c) = a * b + a * c := by
+  rw [Nat.left_distrib]
+
+theorem mul_add_xyz (x y z : Nat) : x * (y + z) = x * y + x * z := by
+  exact Nat.left_distrib x y z
+
+theorem right_distrib' (a b c : Nat) : (a + b) * c = a * c + b * c := by
+  rw [Nat.right_distrib]
+
+theorem pow_two' (n : Nat) : n ^ 2 = n * n := by
+  rw [Nat.pow_two]
 
 theorem succ_ne_zero' (n : Nat) : n + 1 ≠ 0 := by
   exact Nat.succ_ne_zero n
 
-theorem add_right_cancel' {a b c : Nat} (h : a + c = b + c) : a = b := by
-  omega
-
-theorem pos_of_ne_zero' {n : Nat} (h : n ≠ 0) : 0 < n := by
+theorem add_one_ne_zero (m : Nat) : m + 1 ≠ 0 := by
   omega
 
 theorem max_self' (n : Nat) : max n n = n := by
   simp
+
+theorem min_self' (n : Nat) : min n n = n := by
+  simp
+
+theorem max_comm' (a b : Nat) : max a b = max b a := by
+  exact Nat.max_comm a b
+
+theorem min_comm' (a b : Nat) : min a b = min b a := by
+  exact Nat.min_comm a b
+
+theorem sub_self' (n : Nat) : n - n = 0 := by
+  simp
+
+theorem add_sub_cancel' (a b : Nat) : a + b - b = a := by
+  omega
+
+theorem two_add_two : 2 + 2 = 4 := by
+  decide
+
+theorem three_mul_two : 3 * 2 = 6 := by
+  decide
+
+theorem add_one_congr (a b : Nat) (h : a = b) : a + 1 = b + 1 := by
+  rw [h]
+
+theorem add_one_congr_imp (a b : Nat) : a = b → a + 1 = b + 1 := by
+  intro h
+  omega
+
+theorem eq_of_add_eq (a b c : Nat) (h : a + c = b + c) : a = b := by
+  exact Nat.add_right_cancel h
+
+theorem eq_of_add_eq_imp (a b c : Nat) : a + c = b + c → a = b := by
+  intro h
+  omega
+
+theorem eq_zero_of_add_eq_zero (a b : Nat) (h : a + b = 0) : a = 0 := by
+  omega
+
+theorem eq_zero_of_add_eq_zero_imp (a b : Nat) : a + b = 0 → a = 0 := by
+  intro h
+  omega
+
+theorem mul_congr_right (a b c : Nat) (h : a = b) : a * c = b * c := by
+  rw [h]
+
+theorem mul_congr_right_imp (a b c : Nat) : a = b → a * c = b * c := by
+  intro h
+  subst h
+  rfl
+
+theorem sub_add_cancel' (a b : Nat) (h : b ≤ a) : a - b + b = a := by
+  exact Nat.sub_add_cancel h
+
+theorem sub_add_cancel'_imp (a b : Nat) : b ≤ a → a - b + b = a := by
+  intro h
+  omega
 
 theorem add_comm_three (a b c : Nat) : a + b + c = c + b + a := by
   sorry

@@ -11,14 +11,14 @@ namespace NatList.Nat
 theorem le_refl' (n : Nat) : n ≤ n := by
   exact Nat.le_refl n
 
+theorem le_refl_m (m : Nat) : m ≤ m := by
+  apply Nat.le_refl
+
 theorem zero_le' (n : Nat) : 0 ≤ n := by
   exact Nat.zero_le n
 
-theorem le_trans' {a b c : Nat} (h₁ : a ≤ b) (h₂ : b ≤ c) : a ≤ c := by
-  exact Nat.le_trans h₁ h₂
-
-theorem succ_le_succ' {a b : Nat} (h : a ≤ b) : a + 1 ≤ b + 1 := by
-  exact Nat.succ_le_succ h
+theorem zero_le_m (m : Nat) : 0 ≤ m := by
+  omega
 
 theorem lt_irrefl' (n : Nat) : ¬n < n := by
   exact Nat.lt_irrefl n
@@ -26,12 +26,150 @@ theorem lt_irrefl' (n : Nat) : ¬n < n := by
 theorem le_add_self (a b : Nat) : a ≤ a + b := by
   apply Nat.le_add_right
 
-theorem le_succ_of_le' {a b : Nat} : a ≤ b → a ≤ b + 1 := by
-  intro h
+theorem le_add_right' (m n : Nat) : m ≤ m + n := by
+  exact Nat.le_add_right m n
+
+theorem le_add_left' (a b : Nat) : a ≤ b + a := by
+  exact Nat.le_add_left a b
+
+theorem lt_add_one' (n : Nat) : n < n + 1 := by
+  omega
+
+theorem lt_succ_self' (m : Nat) : m < m + 1 := by
+  exact Nat.lt_succ_self m
+
+theorem le_succ' (n : Nat) : n ≤ n + 1 := by
+  exact Nat.le_succ n
+
+theorem le_max_left' (a b : Nat) : a ≤ max a b := by
+  exact Nat.le_max_left a b
+
+theorem le_max_right' (a b : Nat) : b ≤ max a b := by
+  exact Nat.le_max_right a b
+
+theorem min_le_left' (a b : Nat) : min a b ≤ a := by
+  exact Nat.min_le_left a b
+
+theorem min_le_right' (a b : Nat) : min a b ≤ b := by
+  omega
+
+theorem sub_le' (a b : Nat) : a - b ≤ a := by
+  exact Nat.sub_le a b
+
+theorem three_lt_five : 3 < 5 := by
+  decide
+
+theorem le_succ_of_le' (a b : Nat) (h : a ≤ b) : a ≤ b + 1 := by
   exact Nat.le_succ_of_le h
 
-theorem add_le_add' {a b c d : Nat} (h₁ : a ≤ b) (h₂ : c ≤ d) : a + c ≤ b + d := by
+theorem le_succ_of_le'_imp (a b : Nat) : a ≤ b → a ≤ b + 1 := by
+  intro h
+  omega
+
+theorem le_trans' (a b c : Nat) (h₁ : a ≤ b) (h₂ : b ≤ c) : a ≤ c := by
+  exact Nat.le_trans h₁ h₂
+
+theorem le_trans'_imp (a b c : Nat) : a ≤ b → b ≤ c → a ≤ c := by
+  intro h₁ h₂
+  omega
+
+theorem lt_of_lt_of_le' (a b c : Nat) (h₁ : a < b) (h₂ : b ≤ c) : a < c := by
+  exact Nat.lt_of_lt_of_le h₁ h₂
+
+theorem lt_of_lt_of_le'_imp (a b c : Nat) : a < b → b ≤ c → a < c := by
+  intro h₁ h₂
+  omega
+
+theorem lt_of_le_of_lt' (a b c : Nat) (h₁ : a ≤ b) (h₂ : b < c) : a < c := by
+  omega
+
+theorem lt_of_le_of_lt'_imp (a b c : Nat) : a ≤ b → b < c → a < c := by
+  intro h₁ h₂
+  exact Nat.lt_of_le_of_lt h₁ h₂
+
+theorem lt_trans' (a b c : Nat) (h₁ : a < b) (h₂ : b < c) : a < c := by
+  exact Nat.lt_trans h₁ h₂
+
+theorem lt_trans'_imp (a b c : Nat) : a < b → b < c → a < c := by
+  intro h₁ h₂
+  omega
+
+theorem le_of_lt' (a b : Nat) (h : a < b) : a ≤ b := by
+  exact Nat.le_of_lt h
+
+theorem le_of_lt'_imp (a b : Nat) : a < b → a ≤ b := by
+  intro h
+  omega
+
+theorem succ_le_succ' (a b : Nat) (h : a ≤ b) : a + 1 ≤ b + 1 := by
+  exact Nat.succ_le_succ h
+
+theorem succ_le_succ'_imp (a b : Nat) : a ≤ b → a + 1 ≤ b + 1 := by
+  intro h
+  omega
+
+theorem add_le_add' (a b c d : Nat) (h₁ : a ≤ b) (h₂ : c ≤ d) : a + c ≤ b + d := by
   exact Nat.add_le_add h₁ h₂
+
+theorem add_le_add'_imp (a b c d : Nat) : a ≤ b → c ≤ d → a + c ≤ b + d := by
+  intro h₁ h₂
+  omega
+
+theorem add_le_add_right' (a b c : Nat) (h : a ≤ b) : a + c ≤ b + c := by
+  exact Nat.add_le_add_right h c
+
+theorem add_le_add_right'_imp (a b c : Nat) : a ≤ b → a + c ≤ b + c := by
+  intro h
+  omega
+
+theorem add_le_add_left' (a b c : Nat) (h : a ≤ b) : c + a ≤ c + b := by
+  omega
+
+theorem add_le_add_left'_imp (a b c : Nat) : a ≤ b → c + a ≤ c + b := by
+  intro h
+  exact Nat.add_le_add_left h c
+
+theorem add_lt_add_right' (a b c : Nat) (h : a < b) : a + c < b + c := by
+  exact Nat.add_lt_add_right h c
+
+theorem add_lt_add_right'_imp (a b c : Nat) : a < b → a + c < b + c := by
+  intro h
+  omega
+
+theorem le_antisymm' (a b : Nat) (h₁ : a ≤ b) (h₂ : b ≤ a) : a = b := by
+  exact Nat.le_antisymm h₁ h₂
+
+theorem le_antisymm'_imp (a b : Nat) : a ≤ b → b ≤ a → a = b := by
+  intro h₁ h₂
+  omega
+
+theorem pos_of_ne_zero' (n : Nat) (h : n ≠ 0) : 0 < n := by
+  exact Nat.pos_of_ne_zero h
+
+theorem pos_of_ne_zero'_imp (n : Nat) : n ≠ 0 → 0 < n := by
+  intro h
+  omega
+
+theorem ne_of_lt' (a b : Nat) (h : a < b) : a ≠ b := by
+  exact Nat.ne_of_lt h
+
+theorem ne_of_lt'_imp (a b : Nat) : a < b → a ≠ b := by
+  intro h
+  omega
+
+theorem eq_zero_of_le_zero' (n : Nat) (h : n ≤ 0) : n = 0 := by
+  exact Nat.eq_zero_of_le_zero h
+
+theorem eq_zero_of_le_zero'_imp (n : Nat) : n ≤ 0 → n = 0 := by
+  intro h
+  omega
+
+theorem mul_le_mul_left' (a b c : Nat) (h : a ≤ b) : c * a ≤ c * b := by
+  exact Nat.mul_le_mul_left c h
+
+theorem mul_le_mul_left'_imp (a b c : Nat) : a ≤ b → c * a ≤ c * b := by
+  intro h
+  exact Nat.mul_le_mul_left c h
 
 theorem le_add_both (a b c : Nat) (h : a ≤ b) : a + c ≤ b + c + 1 := by
   have h' : a + c ≤ b + c := Nat.add_le_add_right h c
@@ -42,8 +180,5 @@ theorem eq_and_self (p : Prop) (n : Nat) (h : p) : n = n ∧ p := by
   constructor
   rfl
   exact h
-
-theorem lt_add_one' (n : Nat) : n < n + 1 := by
-  omega
 
 end NatList.Nat

@@ -1,0 +1,89 @@
+"""The queries behind real-Lean proving: where a theorem's file is, and how each proof was checked.
+
+- `theorem_sources`: the project folder, the file and the position of each theorem, which the
+  LeanInteract backend needs to open it and the whole-file re-check needs to place a proof.
+- `repo_lean_versions`: the Lean version per repository, from which the backend is chosen.
+- `set_upstream`: what the upstream branch head says about a proof's theorem (review flags).
+
+Check statuses of a proof (`Proof.check_status`):
+- `verified`: the proof was put into its file and the whole file elaborated without error;
+  `Proof.checked_by` says how (`repl`: a LeanInteract REPL command, `lake`: `lake env lean`).
+- `rejected`: the tactics were accepted one by one, but the file with the proof does not elaborate;
+  `Proof.check_message` holds Lean's message. The theorem stays `sorry`.
+- `unchecked`: no whole-file check ran (replay, or no checkout/toolchain); the message says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import select
+
+from leanagent.db.engine import Database
+from leanagent.db.models import Proof, Repository, SourceFile, Theorem
+
+VERIFIED, REJECTED, UNCHECKED = "verified", "rejected", "unchecked"
+CHECK_STATUSES = (VERIFIED, REJECTED, UNCHECKED)
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class TheoremSource:
+    """Where one theorem lives, as plain data."""
+
+    theorem_id: int
+    repo: str
+    repo_kind: str
+    repo_path: str | None      # the local project folder (a `path` entry, or the clone of a git entry)
+    lean_version: str | None
+    file_path: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+    proof_text: str | None
+    stored_text: str | None    # SourceFile.content, when stored
+
+    def text(self) -> str | None:
+        """The file as it is now: the checkout when it has the file, else the stored text (as the
+        patch export reads it, so that what is checked is what will be patched)."""
+        from leanagent.db.proof_text import read_checkout_file
+
+        if self.repo_path:
+            found = read_checkout_file(self.repo_path, self.file_path)
+            if found is not None:
+                return found
+        return self.stored_text
+
+
+def theorem_sources(db: Database, theorem_ids: Iterable[int]) -> dict[int, TheoremSource]:
+    ids = list(theorem_ids)
+    out: dict[int, TheoremSource] = {}
+    with db.session() as s:
+        for i in range(0, len(ids), _CHUNK):
+            rows = s.execute(
+                select(Theorem.id, Repository.name, Repository.kind, Repository.path, Repository.lean_version,
+                       Theorem.file_path, Theorem.start_line, Theorem.start_col, Theorem.end_line, Theorem.end_col,
+                       Theorem.proof_text, SourceFile.content)
+                .join(Repository, Repository.id == Theorem.repo_id)
+                .outerjoin(SourceFile, (SourceFile.repo_id == Theorem.repo_id) & (SourceFile.path == Theorem.file_path))
+                .where(Theorem.id.in_(ids[i:i + _CHUNK])))
+            for r in rows:
+                out[r[0]] = TheoremSource(r[0], r[1], r[2], r[3], r[4], r[5], (r[6], r[7]), (r[8], r[9]), r[10], r[11])
+    return out
+
+
+def repo_lean_versions(db: Database, names: Iterable[str] | None = None) -> dict[str, str | None]:
+    """{repository name: Lean version (e.g. v4.15.0) or None}."""
+    q = select(Repository.name, Repository.lean_version).order_by(Repository.name)
+    if names is not None:
+        q = q.where(Repository.name.in_(list(names)))
+    with db.session() as s:
+        return {name: version for name, version in s.execute(q)}
+
+
+def set_upstream(db: Database, proof_id: int, info: dict) -> None:
+    """Store what the upstream branch head says about this proof (see `leanagent.sources.upstream`)."""
+    with db.session() as s:
+        proof = s.get(Proof, proof_id)
+        if proof is not None:
+            proof.upstream = info

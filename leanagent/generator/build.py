@@ -1,0 +1,129 @@
+"""Building a proposer from its options and plain data: one place for every choice.
+
+The default is `merged`: the tactic model (when a checkpoint exists) mixed with
+the kNN proposer. The data come from the caller (`leanagent.prover.proposers`
+loads them from the database): the recorded steps the scope allows, each with
+its theorem id for leave-one-out, the premise corpus and the import graph for
+accessibility, and the checkpoints to use. Every model it builds (the tactic
+model, the kNN encoder, a dense retriever) is placed on the device the caller
+names (`leanagent.device`), in the inference precision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leanagent.data import ImportGraph, PremiseItem, RecordedStep
+from leanagent.device import Placement, placement
+from leanagent.errors import ModelError
+from leanagent.generator.options import ProposerOptions, proposer_name
+
+log = logging.getLogger("leanagent.generator")
+
+
+@dataclass
+class ProposerData:
+    """What a proposer is built from (plain data; see `leanagent.prover.proposers.proposer_data`)."""
+
+    steps: list[RecordedStep] = field(default_factory=list)
+    corpus: list[PremiseItem] = field(default_factory=list)
+    graph: ImportGraph | None = None
+    dense_folder: str | None = None   # the newest retriever checkpoint, for retrieval `dense`
+    cache_dir: Path | None = None     # where kNN state embeddings are cached
+
+
+def cached_embed(embed, name: str, texts: list, cache_dir: Path | None):
+    """`embed(texts)` through a .npy cache keyed by the encoder name and the exact texts.
+
+    Every Ray worker builds its own kNN index over the same recorded states;
+    the cache makes that one encoder pass instead of one per worker. Written
+    atomically (temporary file + rename), so concurrent workers are safe.
+    """
+    import numpy as np
+
+    if cache_dir is None:
+        return np.asarray(embed(texts), dtype="float32")
+    h = hashlib.blake2b(name.encode(), digest_size=16)
+    for t in texts:
+        h.update(t.encode() + b"\x00")
+    folder = Path(cache_dir)
+    path = folder / f"{h.hexdigest()}.npy"
+    if path.is_file():
+        emb = np.load(path)
+        if emb.shape[0] == len(texts):
+            return emb
+    emb = np.asarray(embed(texts), dtype="float32")  # (N, d)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            np.save(fh, emb)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home only costs speed
+        log.warning("cannot cache kNN embeddings in %s: %s", folder, exc)
+    return emb
+
+
+def _retriever(kind: str, data: ProposerData, where: Placement):
+    from leanagent.retrieval.build import make_retriever
+
+    return make_retriever(kind, data.corpus, data.graph, data.dense_folder, device=where)
+
+
+def build_model_generator(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
+    from leanagent.generator.model import RetrievalAugmentedGenerator, TacticModel
+
+    if options.checkpoint is None:
+        raise ModelError("no generator checkpoint", fix="train one with `leanagent train generator`")
+    where = placement(device)
+    model = where.put(TacticModel.load(options.checkpoint), inference=True)
+    if options.num_premises is not None:
+        model.options.num_premises = options.num_premises
+    retriever, texts = _retriever(options.retrieval if model.options.num_premises > 0 else "none", data, where)
+    return RetrievalAugmentedGenerator(model, retriever, texts)
+
+
+def build_knn(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
+    from leanagent.generator.knn import KnnProposer
+    from leanagent.retrieval.encoder import Encoder, EncoderSpec
+
+    where = placement(device)
+    encoder = where.put(Encoder.load(EncoderSpec(encoder=options.knn_encoder), where), inference=True)
+    max_len = encoder.spec.max_state_len
+
+    def embed(texts):
+        return encoder.embed(texts, max_len)
+
+    state_emb = cached_embed(embed, f"{options.knn_encoder}:{max_len}", [s.state for s in data.steps],
+                             data.cache_dir)
+    retriever, texts = _retriever(options.retrieval, data, where)
+    return KnnProposer(embed, data.steps, neighbours=options.knn_neighbours, state_embeddings=state_emb,
+                       retriever=retriever, premise_names={pid: name for pid, (name, _) in texts.items()})
+
+
+def build_proposer(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
+    """A `TacticGenerator` for resolved options (the checkpoint already chosen) over `data`, its models
+    on `device` (the device policy; default auto)."""
+    from leanagent.generator.frequency import FrequencyProposer
+    from leanagent.generator.merged import MergedProposer
+
+    options.check()
+    where = placement(device)
+    if options.proposer == "frequency":
+        gen = FrequencyProposer(data.steps, options.frequency_top)
+    elif options.proposer == "knn":
+        gen = build_knn(options, data, where)
+    elif options.proposer == "model":
+        gen = build_model_generator(options, data, where)
+    elif options.checkpoint is None:
+        log.warning("no generator checkpoint: the merged proposer is kNN alone")
+        gen = MergedProposer([build_knn(options, data, where)])
+    else:
+        gen = MergedProposer([build_model_generator(options, data, where), build_knn(options, data, where)],
+                             [1.0 - options.knn_weight, options.knn_weight])
+    gen.name = proposer_name(options)
+    return gen

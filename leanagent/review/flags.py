@@ -1,0 +1,245 @@
+"""Review flags: the reasons maintainers gave when they declined LeanAgent's proofs, found beforehand.
+
+| flag               | what it means                                                  | declined in                  |
+| ------------------ | -------------------------------------------------------------- | ---------------------------- |
+| `placeholder-def`  | the statement uses a definition that is itself `sorry`         | teorth/pfr#226               |
+| `exercise`         | the file is an exercise sheet (path or header: exercises, solutions) | avigad/mathematics_in_lean_source#247 |
+| `proven-upstream`  | the theorem has no `sorry` any more at the upstream branch head | fpvandoorn/carleson#145     |
+| `trivial-proof`    | the whole proof is one `exact`/`apply` of an existing lemma    | mo271/FormalBook#67          |
+| `stale-commit`     | found on a commit far behind the upstream head (how far)       | m4lvin/lean4-pdl#6           |
+| `recheck-failed`   | Lean refused the file with the proof in it (whole-file re-check) | Pantograph issue 1         |
+
+The review app shows them on the list and the proof page; `export-proofs` (and the download
+button) refuse a flagged proof unless forced. This package reads the database only: the upstream
+facts are stored per proof by `leanagent.sources.upstream.refresh_upstream`, which `leanagent review`
+and `leanagent export-proofs` run first; when upstream is unknown nothing is flagged from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from leanagent.db.engine import Database
+from leanagent.db.models import Proof, Repository, ReviewStatus, SourceFile, Theorem, TheoremStatus
+from leanagent.db.proof_text import PatchError
+from leanagent.text import identifiers
+
+#: Commits between the proof's commit and the upstream head from which the proof counts as stale.
+STALE_COMMITS = 50
+
+FLAGS = {  # code -> (short label, the maintainers' discussion)
+    "placeholder-def": ("placeholder definition", "teorth/pfr#226"),
+    "exercise": ("exercise file", "avigad/mathematics_in_lean_source#247"),
+    "proven-upstream": ("already proven upstream", "fpvandoorn/carleson#145"),
+    "trivial-proof": ("one exact/apply", "mo271/FormalBook#67"),
+    "stale-commit": ("stale commit", "m4lvin/lean4-pdl#6"),
+    "recheck-failed": ("failed the re-check", "Pantograph issue 1"),
+}
+
+_DEF = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)*(?:(?:private|protected|noncomputable|partial|unsafe|scoped)\s+)*"
+                  r"(def|abbrev|instance|opaque)\b")
+_EXERCISE_PATH = re.compile(r"(?i)exercis|solution")
+_EXERCISE_WORDS = re.compile(r"(?i)\b(exercises?|solutions?)\b")
+# Mathematics in Lean's sources mark their sheets with comment lines like `/- EXAMPLES:` and `-- SOLUTIONS:`.
+_EXERCISE_MARKER = re.compile(r"(?m)^\s*(?:/-|--)\s*(?:EXERCISES?|SOLUTIONS?)\b")
+_FIRST_DECL = re.compile(r"(?m)^\s*(?:@\[[^\]]*\]\s*)*(?:(?:private|protected|noncomputable)\s+)*"
+                         r"(?:theorem|lemma|def|example|instance|abbrev|structure|inductive|class)\b")
+_ONE_LEMMA = re.compile(r"^(exact|apply)\s+@?(?P<name>[^\s()⟨⟩\[\]{},:;]+)(?:\s+[^;<>]*)?$")
+_NOT_A_LEMMA = {"fun", "by", "λ", "show", "if", "match", "let", "have"}
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str    # a key of FLAGS
+    detail: str  # what was found, for this proof
+
+    @property
+    def label(self) -> str:
+        return FLAGS[self.code][0]
+
+    @property
+    def source(self) -> str:
+        return FLAGS[self.code][1]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.detail} ({self.source})"
+
+
+# -- the rules, one pure function each ------------------------------------------------------------
+
+
+def placeholder_defs(statement: str | None, sorry_defs: list[str]) -> list[str]:
+    """The `sorry` definitions (full names) that `statement` mentions, by full name or a dotted suffix
+    (`Foo.bar` or `bar` for `A.Foo.bar`). One-letter names are not matched (they are binders)."""
+    if not statement or not sorry_defs:
+        return []
+    used = identifiers(statement)
+    found = []
+    for full in sorry_defs:
+        parts = full.split(".")
+        names = {".".join(parts[i:]) for i in range(len(parts))}
+        if any(n in used for n in names if len(n) > 1):
+            found.append(full)
+    return found
+
+
+def exercise_reason(file_path: str, text: str | None) -> str | None:
+    """Why the file looks like exercises (its path, its header, MIL-style markers), or None."""
+    if _EXERCISE_PATH.search(file_path):
+        return f"the path {file_path} names exercises or solutions"
+    if not text:
+        return None
+    m = _FIRST_DECL.search(text)
+    header = text[: m.start()] if m else text
+    if w := _EXERCISE_WORDS.search(header):
+        return f"the file header mentions {w.group(0).lower()}"
+    if w := _EXERCISE_MARKER.search(text):
+        return f"the file has exercise markers ({w.group(0).strip()})"
+    return None
+
+
+def trivial_lemma(tactics: list[str], statement: str | None = None) -> str | None:
+    """The lemma when the whole proof is one `exact`/`apply` of it, else None.
+
+    A hypothesis is not a lemma: names bound in the statement (`(h : p)`), `this`, and short names
+    without a dot or underscore (`h`, `hx`, `h₁`) are taken for local hypotheses."""
+    lines = [t.strip() for t in tactics if t.strip()]
+    if len(lines) != 1 or "\n" in lines[0]:
+        return None
+    m = _ONE_LEMMA.match(lines[0])
+    if not m:
+        return None
+    name = m["name"]
+    if name in _NOT_A_LEMMA or name[:1].isdigit() or name == "this":
+        return None
+    if statement and re.search(rf"[(\[{{⦃][^:)]*(?<![\w.']){re.escape(name)}(?![\w'])[^:)]*:", statement):
+        return None  # bound in the statement
+    if "." not in name and "_" not in name and len(name) <= 3:
+        return None
+    return name
+
+
+def upstream_flags(upstream: dict | None, file_path: str, stale_after: int = STALE_COMMITS) -> list[Flag]:
+    if not upstream or upstream.get("state") != "known":
+        return []
+    out = []
+    at = f"{upstream.get('branch')} ({(upstream.get('head') or '')[:12]})"
+    if upstream.get("present") is False:
+        out.append(Flag("proven-upstream", f"the theorem is no longer in {file_path} at {at}"))
+    elif upstream.get("sorry_at_head") is False:
+        out.append(Flag("proven-upstream", f"it has no `sorry` at {at}"))
+    behind = upstream.get("behind")
+    if behind is not None and behind >= stale_after:
+        out.append(Flag("stale-commit", f"found on {(upstream.get('found_commit') or '?')[:12]}, "
+                                        f"{behind} commits behind {at}"))
+    return out
+
+
+def upstream_summary(upstream: dict | None) -> str:
+    """One line for the proof page: what upstream says, or why nobody knows."""
+    if not upstream:
+        return "upstream not checked yet (run `leanagent review` or `export-proofs`)"
+    if upstream.get("state") != "known":
+        return f"upstream unknown: {upstream.get('reason')}"
+    behind = upstream.get("behind")
+    sorry = ("the theorem is not in its file" if upstream.get("present") is False
+             else {True: "still `sorry`", False: "no `sorry`", None: "unknown"}[upstream.get("sorry_at_head")])
+    return (f"upstream {upstream.get('branch')} at {(upstream.get('head') or '')[:12]}: {sorry} there; "
+            + (f"{behind} commits after the proof's commit" if behind is not None
+               else f"commits behind unknown ({upstream.get('reason') or 'no commit recorded'})")
+            + f"; checked {upstream.get('checked_at', '')}")
+
+
+# -- over the database ----------------------------------------------------------------------------
+
+
+def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_COMMITS) -> dict[int, list[Flag]]:
+    """{proof id: its flags} (an empty list for a clean proof)."""
+    from leanagent.review.export import current_text
+
+    ids = list(proof_ids)
+    if not ids:
+        return {}
+    with db.session() as s:
+        rows = s.execute(
+            select(Proof.id, Theorem.repo_id, Theorem.full_name, Theorem.file_path, Theorem.statement, Proof.tactics,
+                   Proof.check_status, Proof.check_message, Proof.upstream, Repository.path, SourceFile.content)
+            .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
+            .outerjoin(SourceFile, (SourceFile.repo_id == Theorem.repo_id) & (SourceFile.path == Theorem.file_path))
+            .where(Proof.id.in_(ids))).all()
+        repo_ids = sorted({r[1] for r in rows})
+        defs = s.execute(select(Theorem.repo_id, Theorem.full_name, Theorem.statement).where(
+            Theorem.repo_id.in_(repo_ids),
+            Theorem.status.in_([TheoremStatus.SORRY, TheoremStatus.PROVED_BY_AGENT]))).all()
+    sorry_defs: dict[int, list[str]] = {}
+    for repo_id, name, statement in defs:
+        if statement and _DEF.match(statement) and "<" not in name:  # `<instance@12>`: anonymous
+            sorry_defs.setdefault(repo_id, []).append(name)
+    texts: dict[tuple, str | None] = {}
+    out: dict[int, list[Flag]] = {}
+    for pid, repo_id, full_name, file_path, statement, tactics, check, message, upstream, repo_path, stored in rows:
+        flags = []
+        used = placeholder_defs(statement, [d for d in sorry_defs.get(repo_id, []) if d != full_name])
+        if used:
+            flags.append(Flag("placeholder-def", "the statement uses " + ", ".join(f"`{d}`" for d in used)
+                              + ", defined with `sorry`"))
+        key = (repo_path, file_path)
+        if key not in texts:
+            try:
+                texts[key] = current_text(repo_path, stored, file_path)
+            except (PatchError, OSError, UnicodeDecodeError):
+                texts[key] = stored
+        if why := exercise_reason(file_path, texts[key]):
+            flags.append(Flag("exercise", why))
+        flags += upstream_flags(upstream, file_path, stale_after)
+        if lemma := trivial_lemma(list(tactics or []), statement):
+            flags.append(Flag("trivial-proof", f"the whole proof applies `{lemma}`"))
+        if check == "rejected":
+            flags.append(Flag("recheck-failed", message or "Lean refused the file with the proof"))
+        out[pid] = flags
+    return out
+
+
+class FlaggedProofsError(PatchError):
+    """The export would include flagged proofs (see `leanagent.review.flags`)."""
+
+
+def check_export(db: Database, repo_name: str, status: ReviewStatus | str = ReviewStatus.ACCEPTED,
+                 force: bool = False) -> dict[int, list[Flag]]:
+    """The flags of the proofs an export of `repo_name` would contain; raises FlaggedProofsError
+    when any is flagged, unless `force`."""
+    from leanagent.db.review import export_rows
+
+    with db.session() as s:
+        _, rows = export_rows(s, repo_name, ReviewStatus(status))
+        names = {p.id: t.full_name for p, t in rows}
+    flags = proof_flags(db, list(names))
+    flagged = {pid: f for pid, f in flags.items() if f}
+    if flagged and not force:
+        listed = "; ".join(f"proof {pid} {names[pid]}: " + ", ".join(str(x) for x in f)
+                           for pid, f in sorted(flagged.items()))
+        raise FlaggedProofsError(f"{len(flagged)} proof(s) are flagged: {listed}",
+                                 fix="review them (`leanagent review`), or export anyway with --force")
+    return flags
+
+
+#: How each whole-file re-check status reads in summaries.
+CHECK_LABELS = {"verified": "verified (the file elaborates with the proof)", "rejected": "rejected by Lean",
+                "unchecked": "not re-checked", None: "found before re-checks existed"}
+
+
+def check_counts(db: Database, proof_ids: list[int]) -> dict[str, int]:
+    """{what the re-check said: number of proofs} for the given proofs."""
+    ids = list(proof_ids)
+    if not ids:
+        return {}
+    with db.session() as s:
+        statuses = list(s.scalars(select(Proof.check_status).where(Proof.id.in_(ids))))
+    out: dict[str, int] = {}
+    for st in statuses:
+        label = CHECK_LABELS.get(st, st)
+        out[label] = out.get(label, 0) + 1
+    return out

@@ -1,0 +1,79 @@
+"""Lean versions, and which Lean backend can run a repository on one: one rule for every command.
+
+- LeanDojo (`leandojo`): its tactic interaction works from Lean v4.3.0-rc2 (the oldest release
+  lean-dojo supports) through v4.11; from v4.12 its REPL fails (LeanDojo issue 211, open, not to be
+  fixed soon).
+- LeanInteract (`leaninteract`): the Lean REPL, for Lean v4.8.0-rc1 through v4.29.
+
+Where both work LeanDojo is used (LeanAgent's own setup); otherwise LeanInteract. `--env` overrides
+the choice. The rule sits in `sources` because syncing uses it too: a repository that LeanDojo
+cannot run is not traced; its `sorry` theorems are found through the REPL instead
+(`leanagent.sources.repl_sorries`). The prover's side is `leanagent.prover.backend`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from leanagent.sources.git import lean_version_of
+
+#: The boundaries, named once. A `..._BEFORE` version is the first one *not* supported.
+LEANDOJO_FROM = "v4.3.0-rc2"
+LEANDOJO_BEFORE = "v4.12.0-rc1"      # LeanDojo issue 211: tactic interaction breaks from 4.12
+LEANINTERACT_FROM = "v4.8.0-rc1"
+LEANINTERACT_BEFORE = "v4.30.0-rc1"  # lean-interact's REPL covers up to v4.29.x
+
+_RELEASE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-rc(\d+))?$")
+
+
+def version_key(version: str | None) -> tuple[int, int, int, int] | None:
+    """A sortable key of a Lean release name (`v4.12.0`, `4.9.0-rc1`, `leanprover/lean4:v4.9.0`):
+    (major, minor, patch, rc) with a release after all its release candidates. None for a nightly,
+    a custom toolchain or nothing."""
+    if not version:
+        return None
+    v = lean_version_of(version) if ":" in version else version.strip()
+    m = _RELEASE.match(v or "")
+    if not m:
+        return None
+    rc = int(m[4]) if m[4] is not None else 10**6  # v4.9.0 comes after v4.9.0-rc3
+    return int(m[1]), int(m[2]), int(m[3] or 0), rc
+
+
+def _within(version: str | None, first: str, before: str) -> bool:
+    key = version_key(version)
+    return key is not None and version_key(first) <= key < version_key(before)
+
+
+def leandojo_supports(version: str | None) -> bool:
+    return _within(version, LEANDOJO_FROM, LEANDOJO_BEFORE)
+
+
+def leaninteract_supports(version: str | None) -> bool:
+    return _within(version, LEANINTERACT_FROM, LEANINTERACT_BEFORE)
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    env: str | None  # leandojo | leaninteract | None (no backend can run this version)
+    reason: str
+
+
+def choose_backend(lean_version: str | None) -> BackendChoice:
+    """The backend for a repository on `lean_version` (`v4.9.0`, `leanprover/lean4:v4.15.0`, None)."""
+    if lean_version is None:
+        # Data traced by LeanDojo without a recorded toolchain: LeanDojo traced it, so LeanDojo can run it.
+        return BackendChoice("leandojo", "no Lean version recorded (LeanDojo-traced data)")
+    if version_key(lean_version) is None:
+        return BackendChoice(None, f"Lean version {lean_version} is not a release; pass --env leandojo or "
+                                   "--env leaninteract to choose")
+    if leandojo_supports(lean_version):
+        return BackendChoice("leandojo", f"Lean {lean_version} is in LeanDojo's range "
+                                         f"({LEANDOJO_FROM} up to {LEANDOJO_BEFORE})")
+    if leaninteract_supports(lean_version):
+        return BackendChoice("leaninteract", f"Lean {lean_version} is outside LeanDojo's range (tactic "
+                                             f"interaction fails from {LEANDOJO_BEFORE}, LeanDojo issue 211); "
+                                             f"LeanInteract supports {LEANINTERACT_FROM} up to {LEANINTERACT_BEFORE}")
+    return BackendChoice(None, f"Lean {lean_version} is supported by neither LeanDojo ({LEANDOJO_FROM} up to "
+                               f"{LEANDOJO_BEFORE}) nor LeanInteract ({LEANINTERACT_FROM} up to {LEANINTERACT_BEFORE})")

@@ -1,0 +1,126 @@
+"""The CLI's promises: one line per error with the fix, exit codes, JSON errors, help that tells the truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def test_bad_option_value_is_one_line_with_the_fix(run_cli):
+    # argparse used to print ~30 lines of usage and exit 2 (which nightly uses for "lock held").
+    code, out, err = run_cli("prove", "--env", "lean")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("leanagent: error: prove: argument --env: invalid choice: 'lean'")
+    assert "(fix: see `leanagent prove --help`)" in err
+
+
+def test_unknown_option_names_the_real_one(run_cli):
+    code, _, err = run_cli("learn", "--repos", "x.yaml", "--epochs", "2")
+    assert code == 1 and err.count("\n") == 1
+    assert "learn: unrecognized arguments: --epochs 2" in err and "--train-epochs" in err.split("(fix: use ")[1]
+    code, _, err = run_cli("db", "stats", "--jsn")
+    assert code == 1 and "use --json for --jsn; see `leanagent db stats --help`" in err
+
+
+def test_errors_under_json_are_json(run_cli, tmp_path):
+    code, out, err = run_cli("--json", "learn", "--epochs", "2")
+    assert code == 1 and err == ""
+    doc = json.loads(out)
+    assert doc["event"] == "error" and doc["exit_code"] == 1 and "--repos" in doc["error"] and doc["fix"]
+    code, out, _ = run_cli("--json", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}", "runs")
+    assert code == 1 and json.loads(out)["error"].startswith("no database at")
+
+
+def test_interrupt_is_one_line_and_code_130(run_cli, monkeypatch):
+    import leanagent.commands.data as data
+
+    def interrupted(args, ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data, "run_stats", interrupted)
+    code, _, err = run_cli("db", "stats")
+    assert code == 130 and err.count("\n") == 1 and err.startswith("leanagent: interrupted;")
+    assert "run the same command again" in err
+
+
+@pytest.fixture
+def help_text(capsys):
+    from leanagent.cli import main
+
+    def text(*args: str) -> str:
+        with pytest.raises(SystemExit):
+            main([*args, "--help"])
+        return " ".join(capsys.readouterr().out.split())
+
+    return text
+
+
+def test_help_defaults_are_the_applied_ones(help_text):
+    from leanagent.lifelong.learn import cpu_defaults
+
+    train, _, generator = cpu_defaults()
+    text = help_text("learn")
+
+    def default(flag: str) -> str:  # the "(default: X)" of one option's help
+        return text.rsplit(f"{flag} ", 1)[1].split("(default: ", 1)[1].split(")", 1)[0]
+
+    assert default("--train-batch-size") == str(train.batch_size) != "16"
+    assert default("--gen-d-model") == str(generator.d_model) != "256"
+    assert default("--train-max-minutes") == str(train.max_minutes) != "None"
+
+
+def test_model_loads_show_no_progress_bars(tmp_path):
+    """transformers' `Loading weights: 100%|...|` bar came with every model load, also under --json."""
+    from leanagent.generator.model import GeneratorOptions, TacticModel
+
+    TacticModel.create(GeneratorOptions(d_model=16, num_layers=1, num_heads=2, d_ff=32)).save(tmp_path / "g")
+    code = ("from leanagent.cli import _quiet_libraries; _quiet_libraries(); "
+            "from leanagent.generator.model import TacticModel; import sys; TacticModel.load(sys.argv[1])")
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "g")], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parents[2], timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Loading weights" not in done.stderr
+
+
+def test_a_long_step_says_it_is_still_running(capsys, monkeypatch):
+    """The real sample's train-retriever step printed nothing for minutes after `start`."""
+    import time
+
+    from leanagent.cli import Context
+    from leanagent.commands.lifelong import _Progress
+
+    monkeypatch.setattr(_Progress, "HEARTBEAT", (0.05, 0.05))
+    with _Progress(Context(db_url="sqlite://", home=Path("."), json=False)) as progress:
+        progress(event="step", key="00-nat/train-retriever", status="start")
+        time.sleep(0.3)
+        progress(event="step", key="00-nat/train-retriever", status="done", seconds=0.3)
+        time.sleep(0.15)
+    lines = capsys.readouterr().err.splitlines()
+    assert "  00-nat/train-retriever: still running (0m 00s)" in lines
+    assert lines[-1] == "  00-nat/train-retriever: done (0.3s)"  # nothing after the step ended
+
+
+def test_runs_counts_planned_steps_and_folds_trainer_runs(run_cli, db_url):
+    """`runs` said `steps 3/4` for a 12-step run, and listed four `train ... steps 0/0` runs per learn."""
+    from leanagent.db.engine import open_db
+    from leanagent.db.runs import start_run
+    from leanagent.lifelong.runs import Runner
+
+    db = open_db(db_url)
+    runner = Runner.start(db, "learn", "repos.yaml", {})
+    runner.plan([f"step-{i}" for i in range(12)])
+    runner.step("step-0", lambda: {})
+    for name in ("retriever", "generator"):
+        start_run(db, "train", f"learn-{runner.run_id}-{name}", {})
+    db.dispose()
+    code, out, _ = run_cli("--db", db_url, "runs")
+    assert code == 0
+    lines = out.splitlines()
+    assert "steps 1/12 done" in lines[0] and lines[1].strip() == "2 trainer runs (2 running); --steps lists them"
+    assert len(lines) == 2

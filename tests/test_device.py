@@ -1,0 +1,74 @@
+"""The device policy (leanagent/device.py), on the CPU: a pretended GPU checks the CUDA decisions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from leanagent import device as dev
+from leanagent.device import Placement, autocast_for, device_spec, gpus_per_worker, inputs_to, placement
+from leanagent.errors import ConfigError
+
+
+@pytest.fixture
+def gpus(monkeypatch):
+    """Pretend `n` visible CUDA devices (with or without bf16)."""
+    def pretend(n: int, bf16: bool = True):
+        monkeypatch.setattr(dev, "_cuda_facts", lambda: (n, bf16))
+    return pretend
+
+
+def test_auto_is_the_first_gpu_when_there_is_one_else_the_cpu(gpus):
+    gpus(0)
+    assert placement("auto") == placement(None) == Placement("cpu")
+    gpus(2)
+    assert placement("auto") == Placement("cuda:0", True)
+    assert placement("CUDA:1") == Placement("cuda:1", True) and placement("cuda").index == 0
+    assert placement("cpu") == Placement("cpu")  # asked for: the CPU even with GPUs
+    assert placement(Placement("cuda:1")) == Placement("cuda:1")  # already resolved: unchanged
+
+
+def test_bad_specs_and_missing_gpus_are_config_errors_naming_the_fix(gpus):
+    gpus(0)
+    with pytest.raises(ConfigError, match="no CUDA device") as exc:
+        placement("cuda")
+    assert "--device cpu" in exc.value.fix
+    gpus(2)
+    with pytest.raises(ConfigError, match="only 2 CUDA device"):
+        placement("cuda:2")
+    for bad in ("gpu", "cuda:x", "cuda:", "tpu:0"):
+        with pytest.raises(ConfigError, match="unknown device"):
+            device_spec(bad)
+    assert device_spec(" Cuda:3 ") == "cuda:3" and device_spec(None) == "auto"
+
+
+def test_precision_and_per_device_choices(gpus):
+    cpu, gpu, old_gpu = Placement("cpu"), Placement("cuda:1", True), Placement("cuda:0", False)
+    assert cpu.train_precision() == "32-true" and cpu.inference_dtype == "float32"
+    assert gpu.train_precision() == "bf16-mixed" and gpu.inference_dtype == "bfloat16"
+    assert old_gpu.train_precision() == "16-mixed" and old_gpu.inference_dtype == "float32"
+    assert gpu.train_precision("32-true") == "32-true"  # an explicit option wins
+    assert cpu.lightning() == ("cpu", 1) and gpu.lightning() == ("gpu", [1])
+    assert cpu.expand_batch() == 1 and gpu.expand_batch() == 8
+    from leanagent.training.loop import TrainOptions, batch_tokens, loader_workers, resolve_precision
+
+    assert batch_tokens(TrainOptions(), gpu) == 32768 and batch_tokens(TrainOptions(), cpu) == 16384
+    assert batch_tokens(TrainOptions(batch_tokens=0), gpu) == 0
+    assert loader_workers(TrainOptions(), gpu) == 4 and loader_workers(TrainOptions(), cpu) == 0
+    gpus(1)
+    assert resolve_precision("auto") == "bf16-mixed" and resolve_precision("auto", "cpu") == "32-true"
+
+
+def test_gpus_per_worker_shares_the_gpus_evenly():
+    assert gpus_per_worker(0, 4) == 0.0 and gpus_per_worker(1, 0) == 0.0
+    assert gpus_per_worker(1, 3) == 0.3333 and 3 * gpus_per_worker(1, 3) <= 1
+    assert gpus_per_worker(8, 16) == 0.5 and gpus_per_worker(4, 2) == 1.0 and gpus_per_worker(1, 1) == 1.0
+
+
+def test_put_moves_and_casts_only_for_inference_on_a_bf16_gpu():
+    lin = torch.nn.Linear(2, 2)
+    assert Placement("cpu").put(lin, inference=True) is lin and lin.weight.dtype == torch.float32
+    x = {"a": torch.ones(1), "n": 3}
+    assert inputs_to(lin, x)["a"].device.type == "cpu" and inputs_to(lin, x)["n"] == 3
+    with autocast_for(lin):  # a no-op on the CPU: fp32 stays fp32
+        assert lin(torch.ones(1, 2)).dtype == torch.float32
