@@ -24,7 +24,7 @@ from leanagent.db.models import (
     Theorem,
     TheoremStatus,
 )
-from leanagent.db.splits import random_split
+from leanagent.db.splits import stored_split
 from leanagent.errors import DatabaseError
 from leanagent.text import normalize_tactic
 
@@ -92,7 +92,7 @@ def select_theorems(db: Database, which: str = "sorry", repo: str | None = None,
             raise DatabaseError(f"no repository named {repo!r} in the database",
                                 fix="see `leanagent db stats` for the stored repositories")
         rows = [TheoremRow(*r[:8], status=TheoremStatus(r[8]).value, num_steps=r[9] or 0,
-                           split=r[10] or random_split((r[1], r[2], r[3], r[4], r[5])))
+                           split=stored_split(r[10], (r[1], r[2], r[3], r[4], r[5])))
                 for r in s.execute(q)]
     if which == "test":
         rows = [r for r in rows if r.split == "test"]
@@ -253,7 +253,7 @@ def agent_proof_examples(db: Database, repo: str) -> list:
     for pid, tactics, states, tid, fp, name, line, col, stored in rows:
         # Only theorems of a train split: a proof of a val/test (or evaluation-only) theorem would
         # leak the answer into a later evaluation of that very theorem.
-        if (stored or random_split((repo, fp, name, line, col))) != "train":
+        if stored_split(stored, (repo, fp, name, line, col)) != "train":
             continue
         for i, tactic in enumerate(tactics or []):
             key = (states[i], tactic)

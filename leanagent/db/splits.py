@@ -41,6 +41,15 @@ def random_split(key: tuple, seed: int = DEFAULT_SEED, fractions=DEFAULT_FRACTIO
     return "test"
 
 
+def stored_split(stored: str | None, key: tuple) -> str:
+    """A theorem's split as stored; the hash split for a row written without one (pure).
+
+    Every import stores a split and migration 0003 backfilled older rows, so only rows inserted
+    around `store_repo` (test fixtures, hand-made databases) reach the fallback.
+    """
+    return stored or random_split(key)
+
+
 def decide_split(policy: str, key: tuple, dataset_split: str | None = None) -> str:
     """The stored split of one theorem under a repository's split policy (pure)."""
     if policy == "test":

@@ -6,6 +6,7 @@ from sqlalchemy import distinct, func, select
 
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, StepPremise, TacticStep, Theorem, TheoremStatus
+from leanagent.db.splits import SPLITS
 
 COLUMNS = ("theorems", "train", "val", "test", "with_proofs", "sorry", "steps", "premises", "agent_proofs")
 
@@ -20,8 +21,8 @@ def repo_stats(db: Database) -> list[dict]:
             return dict(s.execute(stmt).all())
 
         theorems = per_repo(select(Theorem.repo_id, func.count()).group_by(Theorem.repo_id))
-        splits = {sp: per_repo(select(Theorem.repo_id, func.count()).where(Theorem.split == sp)
-                               .group_by(Theorem.repo_id)) for sp in ("train", "val", "test")}
+        splits = {(rid, sp): n for rid, sp, n in s.execute(  # one grouped query for the three split columns
+            select(Theorem.repo_id, Theorem.split, func.count()).group_by(Theorem.repo_id, Theorem.split))}
         proven = per_repo(select(Theorem.repo_id, func.count())
                           .where(Theorem.status.in_([TheoremStatus.PROVEN, TheoremStatus.PROVED_BY_AGENT]))
                           .group_by(Theorem.repo_id))
@@ -38,7 +39,7 @@ def repo_stats(db: Database) -> list[dict]:
     for rid, name, commit, pos, policy in repos:
         rows.append({"repository": name, "commit": commit, "curriculum_position": pos,
                      "split": policy or "hash", "theorems": theorems.get(rid, 0),
-                     **{sp: splits[sp].get(rid, 0) for sp in ("train", "val", "test")}, "with_proofs": proven.get(rid, 0),
+                     **{sp: splits.get((rid, sp), 0) for sp in SPLITS}, "with_proofs": proven.get(rid, 0),
                      "sorry": sorry.get(rid, 0), "steps": steps.get(rid, 0),
                      "premises": premises.get(rid, 0), "agent_proofs": proofs.get(rid, 0)})
     rows.sort(key=lambda r: (r["curriculum_position"] is None, r["curriculum_position"] or 0, r["repository"]))

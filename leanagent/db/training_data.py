@@ -16,7 +16,7 @@ from sqlalchemy import select
 from leanagent.db.engine import Database
 from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope, StepExample  # noqa: F401
 from leanagent.db.models import Premise, Repository, SourceFile, StepPremise, TacticStep, Theorem
-from leanagent.db.splits import SPLITS, random_split
+from leanagent.db.splits import SPLITS, stored_split
 from leanagent.errors import DatasetError
 from leanagent.text import mentions_sorry, module_of_path
 
@@ -88,7 +88,7 @@ def step_examples(db: Database, repo: str, split: str = "all", *,
                 links[sid].append(pid)
     out = []
     for sid, tid, fp, name, line, col, state, tactic, stored in rows:
-        sp = stored or random_split((repo, fp, name, line, col))  # NULL only in rows written before 0003
+        sp = stored_split(stored, (repo, fp, name, line, col))
         if split != "all" and sp != split:
             continue
         pids = links.get(sid, [])
@@ -129,7 +129,8 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
     for sp in scope.splits:
         if sp not in SPLITS:
             raise DatasetError(f"unknown split {sp!r}", fix=f"use one of {', '.join(SPLITS)}")
-    names = [r for r in (scope.repos if scope.repos is not None else repo_names(db)) if r not in evaluation_only(db)]
+    excluded = evaluation_only(db)
+    names = [r for r in (scope.repos if scope.repos is not None else repo_names(db)) if r not in excluded]
     out: list[RecordedStep] = []
     with db.session() as s:
         for repo in names:
@@ -140,7 +141,7 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
                 .join(Theorem, TacticStep.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
                 .where(Repository.name == repo).order_by(Theorem.id, TacticStep.idx)).all()
             for sid, tid, state, tactic, ann, stored, fp, name, line, col in rows:
-                sp = stored or random_split((repo, fp, name, line, col))
+                sp = stored_split(stored, (repo, fp, name, line, col))
                 if sp in scope.splits and tactic.strip() and not mentions_sorry(tactic):
                     out.append(RecordedStep(sid, state, tactic, ann, tid))
     return out

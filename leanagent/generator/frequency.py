@@ -6,7 +6,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
-from leanagent.data import RecordedStep, Target
+from leanagent.data import RecordedStep, Target, targets_or_none
 from leanagent.generator.base import Candidate
 from leanagent.text import mentions_sorry, normalize_tactic
 
@@ -48,5 +48,5 @@ class FrequencyProposer:
 
     def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
                  ) -> list[list[Candidate]]:
-        targets = list(targets) if targets is not None else [None] * len(states)
+        targets = targets_or_none(targets, len(states))
         return [list(self.ranked_for(t)[:num]) for t in targets]

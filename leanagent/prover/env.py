@@ -88,36 +88,42 @@ class PathReplayFailed(Exception):
     """Replaying a state's tactic path in a fresh session did not reach a state again."""
 
 
-def handle_for_path(cache: dict, path: tuple[str, ...], step) -> Any:
-    """The backend handle for the state at `path`: the longest cached prefix, then the rest replayed.
-
-    `cache` maps tactic paths (tuples) to handles of the live session and holds at least `()`;
-    `step(handle, tactic)` runs one tactic there and returns a `TacResult` whose state's handle is
-    `(generation, handle)`. Every replayed prefix is cached. Both Lean backends restart their
-    session after a timeout or a crash, and a handle of the dead session means nothing in the new
-    one (LeanDojo issue 218), so states are rebuilt from their paths this way.
-    """
-    k = max(i for i in range(len(path) + 1) if path[:i] in cache)
-    cur = cache[path[:k]]
-    for i in range(k, len(path)):
-        res = step(cur, path[i])
-        if res.kind is not TacOutcome.STATE:
-            raise PathReplayFailed(f"replaying the path failed at tactic {i + 1}: {res.kind.value} "
-                                   f"{res.message or ''}")
-        cur = res.state.handle[1]
-        cache[path[:i + 1]] = cur
-    return cur
-
-
 class PathReplayingEnv:
     """`run_tac` for the Lean backends, whose states live in a session that can die and restart.
 
-    A subclass provides `_handle(state, timeout)` (the live session's handle for a state, through
-    `handle_for_path`), `_raw(handle, tactic, timeout)` (one tactic there, the result's state handle
-    being `(generation, handle)`) and `_cache` ({tactic path: handle}).
+    A subclass provides `_ensure_live()` (raise before `start`, reopen a lost session),
+    `_raw(handle, tactic, timeout)` (one tactic in the live session; the result's state handle is
+    `(generation, handle)`), `_generation` (bumped at every restart) and `_cache` ({tactic path:
+    handle in the live session}, holding at least `()`). A handle of a dead session means nothing
+    in the new one (LeanDojo issue 218), so states are rebuilt from their tactic paths.
     """
 
     _cache: dict
+    _generation: int
+
+    def _ensure_live(self) -> None:
+        raise NotImplementedError
+
+    def _raw(self, handle: Any, tactic: str, timeout: float | None) -> TacResult:
+        raise NotImplementedError
+
+    def _handle(self, state: ProofState, timeout: float | None) -> Any:
+        """The live session's handle for `state`: its own, or the longest cached prefix of its path
+        with the rest replayed (every replayed prefix is cached)."""
+        self._ensure_live()
+        if state.handle is not None and state.handle[0] == self._generation:
+            return state.handle[1]
+        path = state.path
+        k = max(i for i in range(len(path) + 1) if path[:i] in self._cache)
+        cur = self._cache[path[:k]]
+        for i in range(k, len(path)):
+            res = self._raw(cur, path[i], timeout)
+            if res.kind is not TacOutcome.STATE:
+                raise PathReplayFailed(f"replaying the path failed at tactic {i + 1}: {res.kind.value} "
+                                       f"{res.message or ''}")
+            cur = res.state.handle[1]
+            self._cache[path[:i + 1]] = cur
+        return cur
 
     def run_tac(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacResult:
         try:

@@ -26,7 +26,6 @@ from leanagent.prover.env import (
     TacOutcome,
     TacResult,
     TheoremRef,
-    handle_for_path,
 )
 
 log = logging.getLogger("leanagent.prover")
@@ -142,15 +141,9 @@ class LeanDojoEnv(PathReplayingEnv):
         self._cache = {}
 
     # -- tactics -------------------------------------------------------------
-    def _handle(self, state: ProofState, timeout: float | None) -> Any:
-        """A TacticState for `state` in the live session, replaying its path if needed."""
+    def _ensure_live(self) -> None:
         if self._dojo is None:
             raise ProverError("run_tac before start()")
-        if state.handle is not None and state.handle[0] == self._generation:
-            return state.handle[1]
-        if state.path in self._cache:
-            return self._cache[state.path]
-        return handle_for_path(self._cache, state.path, lambda handle, tactic: self._raw(handle, tactic, timeout))
 
     def _raw(self, handle: Any, tactic: str, timeout: float | None) -> TacResult:
         """One tactic in the live session. Restarts the session after a timeout or a crash."""

@@ -36,7 +36,6 @@ from leanagent.prover.env import (
     TacOutcome,
     TacResult,
     TheoremRef,
-    handle_for_path,
 )
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.sources.repl import CommandOutput, ReplCrash, ReplError, ReplOptions, ReplSession, ReplTimeout
@@ -203,17 +202,11 @@ class LeanInteractEnv(PathReplayingEnv):
         self._sessions, self._session, self._cache = {}, None, {}
 
     # -- tactics -------------------------------------------------------------
-    def _handle(self, state: ProofState, timeout: float | None) -> int:
-        """A proof state id for `state` in the live process, replaying its path if needed."""
+    def _ensure_live(self) -> None:
         if self._session is None:
             raise ProverError("run_tac before start()")
         if self._generation != self._session.generation:  # the process died since (e.g. in a re-check)
             self._restart("a lost REPL process")
-        if state.handle is not None and state.handle[0] == self._generation:
-            return state.handle[1]
-        if state.path in self._cache:
-            return self._cache[state.path]
-        return handle_for_path(self._cache, state.path, lambda handle, tactic: self._raw(handle, tactic, timeout))
 
     def _raw(self, proof_state: int, tactic: str, timeout: float | None) -> TacResult:
         """One tactic in the live process. Reopens the theorem after a timeout or a crash."""

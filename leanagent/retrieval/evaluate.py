@@ -14,7 +14,7 @@ EVAL_K = 100
 
 
 def queries_for(examples: Sequence[StepExample]) -> list[Query]:
-    return [Query(e.state, e.file_path, e.theorem_start, e.theorem_id) for e in examples]
+    return [Query.at(e.state, e.target) for e in examples]
 
 
 def evaluate_examples(retriever: Retriever, examples: Sequence[StepExample], k: int = EVAL_K,
