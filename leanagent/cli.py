@@ -145,8 +145,8 @@ def make_context(args: argparse.Namespace) -> Context:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command. Exit codes: 0 done, 1 any error (a bad command line included), 2 `nightly` found
-    its lock held, 130 interrupted (Ctrl-C)."""
+    """Run one command. Exit codes: 0 done, 1 any error (a bad command line included), 2 `learn` or
+    `nightly` found the database's run lock held, 130 interrupted (Ctrl-C)."""
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     # Decided before parsing, so that a bad command line under --json also answers in JSON.
     as_json = "--json" in argv

@@ -13,10 +13,10 @@ NOTE: `theorem_difficulty` is used by `leanagent.db.ingest` to fill
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Callable, Iterable, Mapping, Sequence
 
-T = TypeVar("T")
 
 # e^S overflows a float above S = 709. No real proof has that many steps, but a
 # pathological trace must not crash the import, so the exponent is capped.
@@ -25,7 +25,13 @@ _MAX_EXPONENT = 700
 
 #: The percentiles that split Easy | Medium | Hard, as in LeanAgent.
 PERCENTILES = (33.0, 67.0)
-ORDERS = ("easy-count", "easy-fraction")
+#: Repository orders: LeanAgent's `easy-count`, `easy-fraction`, a seeded `random` one and `hard-first`
+#: (the reverse of easy-count), the last two as ablation baselines.
+ORDERS = ("easy-count", "easy-fraction", "random", "hard-first")
+#: Orders of the examples inside one repository's training stage.
+WITHIN_ORDERS = ("shuffled", "easy-first")
+#: Difficulty bands of an easy-first stage: examples are shuffled inside a band, bands go easy to hard.
+BANDS = 4
 CATEGORIES = ("easy", "medium", "hard")
 
 
@@ -118,41 +124,54 @@ def repo_difficulty(name: str, theorems: Iterable[tuple[int, bool]],
     return RepoDifficulty(name, total, counts["easy"] + e, counts["medium"] + m, counts["hard"] + h, counts["sorry"])
 
 
-def order_repos(repos: Iterable[RepoDifficulty], order: str = "easy-count") -> list[RepoDifficulty]:
-    """Most Easy theorems first (or highest Easy fraction); ties by name. Positions are 1-based."""
-    if order == "easy-count":
-        key: Callable[[RepoDifficulty], tuple] = lambda r: (-r.easy, r.name)
-    elif order == "easy-fraction":
-        key = lambda r: (-r.easy_fraction, r.name)
-    else:
+def order_repos(repos: Iterable[RepoDifficulty], order: str = "easy-count", seed: int = 0) -> list[RepoDifficulty]:
+    """Most Easy theorems first (or highest Easy fraction), ties by name; `hard-first` is the reverse of
+    easy-count; `random` a shuffle by `seed` (of the name-sorted list, so it does not depend on the input
+    order). Positions are 1-based."""
+    if order not in ORDERS:
         raise ValueError(f"unknown curriculum order {order!r}; use one of {', '.join(ORDERS)}")
-    ranked = sorted(repos, key=key)
+    repos = sorted(repos, key=lambda r: r.name)
+    if order == "random":
+        random.Random(seed).shuffle(repos)
+        ranked = repos
+    else:
+        key: Callable[[RepoDifficulty], tuple] = (lambda r: (-r.easy_fraction, r.name)) if order == "easy-fraction" \
+            else (lambda r: (-r.easy, r.name))
+        ranked = sorted(repos, key=key)
+        if order == "hard-first":
+            ranked.reverse()
     return [RepoDifficulty(**{**asdict(r), "position": i}) for i, r in enumerate(ranked, 1)]
 
 
 def curriculum(per_repo: Mapping[str, Iterable[tuple[int, bool]]], order: str = "easy-count",
-               population: Iterable[tuple[int, bool]] | None = None) -> list[RepoDifficulty]:
+               population: Iterable[tuple[int, bool]] | None = None, seed: int = 0) -> list[RepoDifficulty]:
     """The whole computation: boundaries over `population` (default: every theorem in `per_repo`),
     categories per repository, and the order."""
     per_repo = {k: list(v) for k, v in per_repo.items()}
     if population is None:
         population = [t for ts in per_repo.values() for t in ts]
     cuts = split_points(population)
-    return order_repos([repo_difficulty(name, ts, cuts) for name, ts in per_repo.items()], order)
+    return order_repos([repo_difficulty(name, ts, cuts) for name, ts in per_repo.items()], order, seed)
 
 
-def easy_to_hard(items: Iterable[T], difficulty_of: Callable[[T], float | None], enabled: bool = True) -> list[T]:
-    """Serve training examples from easy to hard (TinyHelen: simpler data first helps small models).
+def easy_first_bands(difficulties: Sequence[float | None], rng: random.Random, bands: int = BANDS) -> list[list[int]]:
+    """Indices of a stage's examples in `bands` difficulty bands of (nearly) equal size, easiest band first,
+    each band shuffled by `rng` (pure given the generator).
 
-    A stable sort, so equal difficulties keep their given order; None counts as infinite.
-    With `enabled=False` the items come back in their given order.
+    The TinyHelen idea (simple before complex helps small models) without its failure mode: a plain sort
+    would put near-identical one-step examples in the same batches, so examples are shuffled within a band
+    and only the bands go from easy to hard. A stable sort by difficulty (None: infinite) ranks them; the
+    bands cut the ranking, not the difficulty scale, so that a skewed e^S still gives `bands` equal parts.
     """
-    items = list(items)
-    if not enabled:
-        return items
-
-    def key(x: T) -> float:
-        d = difficulty_of(x)
-        return math.inf if d is None else d
-
-    return sorted(items, key=key)
+    ranked = sorted(range(len(difficulties)),
+                    key=lambda i: math.inf if difficulties[i] is None else difficulties[i])
+    n, k = len(ranked), min(bands, len(ranked))
+    if k < 1:
+        return []
+    cuts = [round(b * n / k) for b in range(k + 1)]
+    out = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        band = ranked[lo:hi]
+        rng.shuffle(band)
+        out.append(band)
+    return out

@@ -12,7 +12,7 @@ from leanagent.curriculum import (
     category,
     curriculum,
     difficulty,
-    easy_to_hard,
+    easy_first_bands,
     order_repos,
     percentile,
     repo_difficulty,
@@ -106,7 +106,31 @@ def test_curriculum_end_to_end_known_answer():
     assert (rows[0].easy, rows[0].medium, rows[0].hard) == (2, 0, 1)
 
 
-def test_easy_to_hard_is_stable_and_can_be_switched_off():
-    items = [("a", 3), ("b", 1), ("c", None), ("d", 1), ("e", 2)]
-    assert [x for x, _ in easy_to_hard(items, lambda t: t[1])] == ["b", "d", "e", "a", "c"]
-    assert easy_to_hard(items, lambda t: t[1], enabled=False) == items
+def test_easy_first_bands_go_easy_to_hard_and_shuffle_inside_a_band():
+    import random
+
+    diffs = [5.0, 1.0, None, 1.0, 3.0, 2.0, 8.0, 1.0]
+    bands = easy_first_bands(diffs, random.Random(0), bands=4)
+    assert sorted(i for b in bands for i in b) == list(range(len(diffs)))  # a permutation
+    assert [len(b) for b in bands] == [2, 2, 2, 2]
+    # Every band is no harder than the next; None is infinitely hard (last).
+    key = [float("inf") if d is None else d for d in diffs]
+    for easier, harder in zip(bands, bands[1:]):
+        assert max(key[i] for i in easier) <= min(key[i] for i in harder)
+    assert 2 in bands[-1]
+    # Deterministic given the generator, and shuffled within bands across seeds.
+    assert easy_first_bands(diffs, random.Random(0), 4) == bands
+    orders = {tuple(tuple(b) for b in easy_first_bands([1.0] * 8, random.Random(s), 1)) for s in range(5)}
+    assert len(orders) > 1
+    assert easy_first_bands([], random.Random(0)) == []
+
+
+def test_random_and_hard_first_repository_orders():
+    rows = [RepoDifficulty("a", 4, 1, 1, 2, 0), RepoDifficulty("b", 4, 3, 1, 0, 0), RepoDifficulty("c", 4, 2, 1, 1, 0)]
+    assert [r.name for r in order_repos(rows, "easy-count")] == ["b", "c", "a"]
+    assert [r.name for r in order_repos(rows, "hard-first")] == ["a", "c", "b"]
+    shuffled = [r.name for r in order_repos(rows, "random", seed=7)]
+    assert sorted(shuffled) == ["a", "b", "c"]
+    # The seed decides, not the order the repositories came in.
+    assert [r.name for r in order_repos(list(reversed(rows)), "random", seed=7)] == shuffled
+    assert {tuple(r.name for r in order_repos(rows, "random", seed=s)) for s in range(10)} != {tuple(shuffled)}

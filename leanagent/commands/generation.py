@@ -24,7 +24,8 @@ def add_train_generator(train_subparsers, common) -> None:
 
     p = train_subparsers.add_parser(
         "generator", parents=[common], help="train the tactic generator progressively over repositories",
-        description="Train the retrieval-augmented ByT5 tactic generator on each repository's train split in "
+        description="Train the retrieval-augmented tactic generator (ByT5, or a causal LM: --model smollm2-135m, "
+                    "a .gguf file or a Hugging Face folder) on each repository's train split in "
                     "order, each from the previous checkpoint (replay mixture and EWC as for the retriever). "
                     "After each repository, tactic accuracy on the test split of every repository so far is "
                     "stored (lifelong matrix) and the checkpoint is recorded for `prove`.")
@@ -58,6 +59,10 @@ def add_eval_generator(eval_subparsers, common) -> None:
     p.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="which split (default: test)")
     p.add_argument("--k", type=int, default=10, help="k of the top-k accuracy (default 10)")
     p.add_argument("--limit", type=int, default=None, help="evaluate at most this many steps per repository")
+    p.add_argument("--compare", action="append", metavar="PROPOSER", default=[],
+                   help="also evaluate this proposer on the same steps, side by side (repeatable): knn, "
+                        "frequency, or a generator alone (a checkpoint folder, hub name, byt5-small, "
+                        "smollm2-135m or a .gguf file) with the same retrieval; with --json under \"compared\"")
     add_arguments(p, ProposerOptions, title="proposer options")
     add_arguments(p, DeviceOptions, title="device")
     p.set_defaults(func=run_eval)
@@ -109,21 +114,11 @@ def run_train(args, ctx) -> int:
     return 0
 
 
-def run_eval(args, ctx) -> int:
-    from leanagent.db.training_data import resolve_repos
-    from leanagent.errors import ConfigError
+def _accuracy(proposer, name: str, db, repos, args) -> dict:
+    """Exact match and top-k of one proposer over the split's steps of every repository."""
     from leanagent.generator.evaluate import tactic_accuracy
-    from leanagent.generator.options import ProposerOptions, proposer_name
-    from leanagent.prover.proposers import load_proposer, resolve
     from leanagent.training.generator import examples_for
-    from leanagent.training.options import from_args
 
-    if args.k < 1:
-        raise ConfigError("--k must be at least 1")
-    db = ctx.db(create=False)  # nothing to train on or evaluate without one: say so, create nothing
-    repos = resolve_repos(db, args.repos)
-    options = resolve(from_args(ProposerOptions, args), db)
-    proposer = load_proposer(options, db, device=_device(args))
     per, hit1, hitk, n = {}, 0.0, 0.0, 0
     for repo in repos:
         steps = examples_for(db, repo, args.split)[:args.limit]
@@ -132,15 +127,49 @@ def run_eval(args, ctx) -> int:
         hit1 += m["exact_match"] * m["steps"]
         hitk += m["top_k"] * m["steps"]
         n += m["steps"]
-    result = {"exact_match": hit1 / n if n else 0.0, "top_k": hitk / n if n else 0.0, "k": args.k, "steps": n,
-              "split": args.split, "proposer": proposer_name(options), "per_repo": per}
+    return {"exact_match": hit1 / n if n else 0.0, "top_k": hitk / n if n else 0.0, "k": args.k, "steps": n,
+            "split": args.split, "proposer": name, "per_repo": per}
+
+
+def _compared(options, spec: str):
+    """ProposerOptions for a --compare value: a proposer name, or a generator to run alone."""
+    from dataclasses import replace
+
+    if spec in ("knn", "frequency", "merged", "model"):
+        return replace(options, proposer=spec)
+    return replace(options, proposer="model", checkpoint=spec)
+
+
+def run_eval(args, ctx) -> int:
+    from leanagent.db.training_data import resolve_repos
+    from leanagent.errors import ConfigError
+    from leanagent.generator.options import ProposerOptions, proposer_name
+    from leanagent.prover.proposers import load_proposer, resolve
+    from leanagent.training.options import from_args
+
+    if args.k < 1:
+        raise ConfigError("--k must be at least 1")
+    db = ctx.db(create=False)  # nothing to train on or evaluate without one: say so, create nothing
+    repos = resolve_repos(db, args.repos)
+    options = resolve(from_args(ProposerOptions, args), db)
+    where = _device(args)
+    result = _accuracy(load_proposer(options, db, device=where), proposer_name(options), db, repos, args)
+    compared = []
+    for spec in args.compare:
+        other = resolve(_compared(options, spec), db)
+        compared.append(_accuracy(load_proposer(other, db, device=where), proposer_name(other), db, repos, args))
+    if compared:
+        result["compared"] = compared
 
     def human() -> None:
-        print(f"proposer {result['proposer']}, split {args.split}; accuracies in percent")
-        print(f"{'repository':<32} {'exact':>7} {'top-' + str(args.k):>7} {'steps':>6}")
-        for repo, v in per.items():
-            print(f"{repo:<32} {v['exact_match']:>7.1f} {v['top_k']:>7.1f} {v['steps']:>6}")
-        print(f"{'overall':<32} {result['exact_match']:>7.1f} {result['top_k']:>7.1f} {n:>6}")
+        print(f"split {args.split}; accuracies in percent")
+        print(f"{'proposer':<44} {'repository':<24} {'exact':>7} {'top-' + str(args.k):>7} {'steps':>6}")
+        for res in [result] + compared:
+            for repo, v in res["per_repo"].items():
+                print(f"{res['proposer'][:44]:<44} {repo[:24]:<24} {v['exact_match']:>7.1f} {v['top_k']:>7.1f} "
+                      f"{v['steps']:>6}")
+            print(f"{res['proposer'][:44]:<44} {'overall':<24} {res['exact_match']:>7.1f} {res['top_k']:>7.1f} "
+                  f"{res['steps']:>6}")
 
     ctx.emit(result, human)
     return 0

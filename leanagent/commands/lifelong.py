@@ -35,6 +35,30 @@ def register(subparsers, common) -> None:
     p.add_argument("--from-scratch", action="store_true", help="start a new run instead of resuming the last one")
     p.set_defaults(func=run_learn)
 
+    p = subparsers.add_parser(
+        "ablate", parents=[common], help="run learn once per variant and compare their lifelong metrics",
+        description="Which of the loop's methods helps, and by how much: `learn` once per variant of a variants "
+                    "file (replay fraction, EWC, within-repository order, repository order, any option), every "
+                    "run from one database snapshot in its own folder under --out, then one report: the five "
+                    "lifelong metrics (average accuracy, backward and forward transfer, forgetting, plasticity) of "
+                    "retrieval R@10, replay proving and tactic accuracy per variant, with the range over seeds, a "
+                    "verdict against the default variant, and a plot. Resumable like learn: run the same command "
+                    "again after a kill. --db is not used: each run keeps its own SQLite database in its folder, so "
+                    "that no variant sees another's proofs. examples/ablation.yaml is the study of the README's "
+                    "results section.")
+    p.add_argument("--repos", required=True, metavar="FILE", help="repos.yaml listing the repositories")
+    p.add_argument("--variants", required=True, metavar="YAML",
+                   help="variants file: base (options for every variant), default (its name) and variants "
+                        "(name -> learn/train/retriever/generator options and seeds)")
+    p.add_argument("--out", metavar="DIR", help="folder of the snapshot, the runs and the report "
+                                                "(default: HOME/ablate-<variants file name>)")
+    p.add_argument("--only", nargs="+", metavar="VARIANT", help="run (and report) only these variants")
+    from leanagent.device import DeviceOptions
+    from leanagent.training.options import add_arguments
+
+    add_arguments(p, DeviceOptions, title="device")
+    p.set_defaults(func=run_ablate)
+
     p = subparsers.add_parser("runs", parents=[common], help="list runs and their steps",
                               description="Runs recorded in the database, newest first, with their steps.")
     p.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
@@ -43,7 +67,8 @@ def register(subparsers, common) -> None:
 
     p = subparsers.add_parser(
         "nightly", parents=[common], help="fetch, re-trace, train and prove within a time budget (for cron)",
-        description="For cron. Takes a lock (exit code 2 if another nightly run holds it; a lock left by a dead "
+        description="For cron. Takes the database's run lock, shared with learn (exit code 2 if another run holds "
+                    "it; a lock left by a dead "
                     "process is taken over), fetches every git entry and re-traces only repositories with new "
                     "commits (agent proofs of theorems that still exist are kept), continues training on what "
                     "changed from the newest checkpoints, then spends the rest of the budget proving sorry "
@@ -84,10 +109,9 @@ def build_config(args):
 
     from leanagent.errors import ConfigError
     from leanagent.lifelong.learn import LearnConfig
-    from leanagent.training.options import from_args, from_mapping
+    from leanagent.training.options import from_args
 
     classes = _option_classes()
-    bases = _bases(classes)
     data: dict = {}
     if getattr(args, "config", None):
         try:
@@ -96,14 +120,9 @@ def build_config(args):
             raise ConfigError(f"{args.config}: cannot read: {exc.strerror}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{args.config}: invalid YAML: {exc}") from None
-        if not isinstance(data, dict) or set(data) - set(bases):
-            raise ConfigError(f"{args.config}: expected sections {', '.join(bases)}")
-    values = {}
-    for section, cls_name, prefix in SECTIONS:
-        cls = classes[cls_name]
-        obj = from_mapping(cls, data.get(section), base=bases[section])
-        values[section] = from_args(cls, args, prefix=prefix, base=obj)
-    return LearnConfig(**values)
+    cfg = LearnConfig.cpu().updated(data, where=str(getattr(args, "config", None) or "config"))
+    return LearnConfig(**{section: from_args(classes[cls_name], args, prefix=prefix, base=getattr(cfg, section))
+                          for section, cls_name, prefix in SECTIONS})
 
 
 def _device(args) -> str:
@@ -123,6 +142,16 @@ def run_learn(args, ctx) -> int:
     with _Progress(ctx) as progress:
         report = learn(ctx.db(), args.repos, ctx.home, cfg, from_scratch=args.from_scratch, emit=progress,
                        device=_device(args))
+    ctx.emit({"event": "done", "report": str(report)}, f"report: {report}")
+    return 0
+
+
+def run_ablate(args, ctx) -> int:
+    from leanagent.lifelong.ablate import ablate
+
+    out = Path(args.out) if args.out else Path(ctx.home) / f"ablate-{Path(args.variants).stem}"
+    with _Progress(ctx) as progress:
+        report = ablate(args.repos, args.variants, out, only=args.only, emit=progress, device=_device(args))
     ctx.emit({"event": "done", "report": str(report)}, f"report: {report}")
     return 0
 
@@ -178,6 +207,9 @@ class _Progress:
 
             print(f"    after {event['after']} on {event['on']}: R@10 {pct(event['R@10'])}, "
                   f"tactic accuracy {pct(event['tactic_acc'])}", file=sys.stderr, flush=True)
+        elif kind == "variant":
+            print(f"variant {event['variant']} seed {event['seed']} ({event['index']}/{event['total']}): "
+                  f"{event['folder']}", file=sys.stderr, flush=True)
         elif kind == "synced":
             print(f"  {event['repo']}: {event['action']}", file=sys.stderr, flush=True)
         elif kind == "lock":

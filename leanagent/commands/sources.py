@@ -58,7 +58,8 @@ def register(subparsers, common) -> None:
     p.add_argument("--repos", required=True, metavar="FILE", help="the repos.yaml to order")
     p.add_argument("--order", choices=ORDERS, default="easy-count",
                    help="easy-count: most Easy theorems first (LeanAgent); easy-fraction: highest share of Easy "
-                        "theorems first. Ties break by name.")
+                        "theorems first; hard-first: the reverse of easy-count; random: a shuffle (seed 0; "
+                        "learn seeds it with train.seed). Ties break by name.")
     p.set_defaults(func=run_curriculum)
 
 

@@ -47,3 +47,12 @@ def stored_order(db: Database) -> list[str]:
     with db.session() as s:
         return list(s.scalars(select(Repository.name).where(Repository.curriculum_position.is_not(None))
                               .order_by(Repository.curriculum_position)))
+
+
+def theorem_difficulties(db: Database, repo: str) -> dict[int, float | None]:
+    """{theorem id: stored difficulty e^S (None: infinite)} of one repository: what orders an easy-first
+    training stage (`leanagent.curriculum.easy_first_bands`)."""
+    with db.session() as s:
+        rows = s.execute(select(Theorem.id, Theorem.difficulty).join(Repository, Repository.id == Theorem.repo_id)
+                         .where(Repository.name == repo))
+        return {tid: d for tid, d in rows}

@@ -102,6 +102,21 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """One transaction that writes on what it has read (check, then insert), with other writers about.
+
+        On SQLite it takes the database's write lock before the first read (BEGIN IMMEDIATE; other writers
+        queue on the busy timeout), so nothing written by another process can slip in between; pysqlite
+        would otherwise begin the transaction only at the first write, after the check. On PostgreSQL the
+        caller locks the rows its check is about (`SELECT ... FOR UPDATE`), so unrelated writers still run
+        side by side.
+        """
+        with self.session() as s:
+            if self.backend == "sqlite":
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield s
+
     @property
     def backend(self) -> str:
         return self.engine.url.get_backend_name()

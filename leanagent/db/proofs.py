@@ -1,7 +1,8 @@
 """The queries the prover needs: which theorems to prove, recorded steps, and writing results.
 
 Proofs and attempts are written as each search finishes, one short
-transaction per result, by one writer (the driver of `leanagent prove`).
+transaction per result, by the driver of `leanagent prove`; several drivers
+(or machines) may write to one database at once (`record_attempt`).
 A theorem with an attempt under the same model and budget is skipped by a
 later run unless it asks to retry.
 """
@@ -153,9 +154,15 @@ def already_attempted(db: Database, theorem_ids: Iterable[int], model: str, budg
 def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
     """Write one attempt (and its proof, when proved) in one transaction. Returns the proof id.
 
-    A proved `sorry` theorem becomes `proved_by_agent`; a `proven` one keeps its status.
+    A proved `sorry` theorem becomes `proved_by_agent`; a `proven` one keeps its status. Safe with several
+    writers at once (Ray workers, `prove` on several machines): the writers of one theorem take turns, so
+    the same proof found by two of them at once is still stored once.
     """
-    with db.session() as s:
+    with db.write_session() as s:
+        # Lock the theorem's row (PostgreSQL; SQLite's write lock is whole-database) before looking for the
+        # same proof: a concurrent writer of this theorem waits here until this transaction commits, then
+        # sees its proof.
+        s.execute(select(Theorem.id).where(Theorem.id == rec.theorem_id).with_for_update())
         proof_id = None
         # A `rejected` proof (accepted tactic by tactic, refused by the whole-file re-check) is kept for
         # review with Lean's message, but its theorem stays `sorry`.

@@ -16,11 +16,15 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leanagent.data import ImportGraph, PremiseItem, RecordedStep
 from leanagent.device import Placement, placement
 from leanagent.errors import ModelError
 from leanagent.generator.options import ProposerOptions, proposer_name
+
+if TYPE_CHECKING:
+    from leanagent.generator.shared import SharedData
 
 log = logging.getLogger("leanagent.generator")
 
@@ -34,6 +38,7 @@ class ProposerData:
     graph: ImportGraph | None = None
     dense_folder: str | None = None   # the newest retriever checkpoint, for retrieval `dense`
     cache_dir: Path | None = None     # where kNN state embeddings are cached
+    shared: "SharedData | None" = None  # a shared folder (leanagent.generator.shared): then the rest is unused
 
 
 def cached_embed(embed, name: str, texts: list, cache_dir: Path | None):
@@ -71,38 +76,78 @@ def cached_embed(embed, name: str, texts: list, cache_dir: Path | None):
 def _retriever(kind: str, data: ProposerData, where: Placement):
     from leanagent.retrieval.build import make_retriever
 
+    if data.shared is not None:
+        return data.shared.retriever(kind, device=where)
     return make_retriever(kind, data.corpus, data.graph, data.dense_folder, device=where)
 
 
 def build_model_generator(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
-    from leanagent.generator.model import RetrievalAugmentedGenerator, TacticModel
+    from leanagent.generator.model import RetrievalAugmentedGenerator
+    from leanagent.generator.model_io import load_model
 
     if options.checkpoint is None:
         raise ModelError("no generator checkpoint", fix="train one with `leanagent train generator`")
     where = placement(device)
-    model = where.put(TacticModel.load(options.checkpoint), inference=True)
+    model = where.put(load_model(options.checkpoint, device=where), inference=True)  # ByT5 or causal LM
     if options.num_premises is not None:
         model.options.num_premises = options.num_premises
     retriever, texts = _retriever(options.retrieval if model.options.num_premises > 0 else "none", data, where)
     return RetrievalAugmentedGenerator(model, retriever, texts)
 
 
-def build_knn(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
-    from leanagent.generator.knn import KnnProposer
+def _state_encoder(options: ProposerOptions, where: Placement):
+    """(embed(texts) -> (N, d) unit rows, the embedding cache's name for it) for the kNN states."""
     from leanagent.retrieval.encoder import Encoder, EncoderSpec
 
-    where = placement(device)
     encoder = where.put(Encoder.load(EncoderSpec(encoder=options.knn_encoder), where), inference=True)
     max_len = encoder.spec.max_state_len
 
     def embed(texts):
         return encoder.embed(texts, max_len)
 
-    state_emb = cached_embed(embed, f"{options.knn_encoder}:{max_len}", [s.state for s in data.steps],
-                             data.cache_dir)
+    return embed, f"{options.knn_encoder}:{max_len}"
+
+
+def build_knn(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
+    from leanagent.generator.knn import KnnProposer
+
+    where = placement(device)
+    embed, name = _state_encoder(options, where)
     retriever, texts = _retriever(options.retrieval, data, where)
+    if data.shared is not None:
+        names = data.shared.premises.full_names() if texts else {}
+        return KnnProposer.shared(embed, data.shared.steps, data.shared.state_index(), data.shared.spare,
+                                  neighbours=options.knn_neighbours, retriever=retriever, premise_names=names)
+    state_emb = cached_embed(embed, name, [s.state for s in data.steps], data.cache_dir)
     return KnnProposer(embed, data.steps, neighbours=options.knn_neighbours, state_embeddings=state_emb,
                        retriever=retriever, premise_names={pid: name for pid, (name, _) in texts.items()})
+
+
+def build_shared(options: ProposerOptions, data: ProposerData, root: Path,
+                 device: "str | Placement | None" = None) -> Path:
+    """Write (or find, by content digest) the shared folder that workers open for `options` over `data`.
+
+    The state embeddings are computed exactly as `build_knn` computes them (same texts, same cache), so
+    a proposer built from the folder proposes exactly what one built from `data` does.
+    """
+    from leanagent.generator.shared import data_digest, usable, write_shared
+
+    needs_knn = options.proposer in ("knn", "merged")
+    digest = data_digest(options.proposer, options.knn_encoder if needs_knn else None, options.retrieval,
+                         data.dense_folder, data.steps, data.corpus, data.graph)
+    folder = Path(root) / digest
+    if (folder / "meta.json").is_file():
+        return folder
+    keep = [i for i, s in enumerate(data.steps) if usable(s)]
+    emb = None
+    if needs_knn:
+        embed, name = _state_encoder(options, placement(device))
+        emb = cached_embed(embed, name, [s.state for s in data.steps], data.cache_dir)  # (N, d)
+        emb = emb[keep] if len(emb) else emb  # (M, d)
+    return write_shared(root, digest, steps=[data.steps[i] for i in keep], state_embeddings=emb,
+                        corpus=data.corpus, graph=data.graph, bm25=options.retrieval == "bm25",
+                        meta={"proposer": options.proposer, "knn_encoder": options.knn_encoder,
+                              "retrieval": options.retrieval, "dense_folder": data.dense_folder})
 
 
 def build_proposer(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
@@ -114,7 +159,8 @@ def build_proposer(options: ProposerOptions, data: ProposerData, device: "str | 
     options.check()
     where = placement(device)
     if options.proposer == "frequency":
-        gen = FrequencyProposer(data.steps, options.frequency_top)
+        gen = FrequencyProposer(data.shared.steps.records() if data.shared is not None else data.steps,
+                                options.frequency_top)
     elif options.proposer == "knn":
         gen = build_knn(options, data, where)
     elif options.proposer == "model":

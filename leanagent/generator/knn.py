@@ -20,9 +20,9 @@ import numpy as np
 
 from leanagent.data import RecordedStep, Target, targets_or_none, visible
 from leanagent.generator.base import Candidate
+from leanagent.generator.shared import StepTable
 from leanagent.generator.templates import fill, template_of
 from leanagent.retrieval.knn import neighbours as walk_neighbours
-from leanagent.retrieval.knn import spare_for
 from leanagent.text import mentions_sorry, normalize_tactic
 
 #: Similarities are turned into weights with exp(sim / temperature): near-duplicates dominate.
@@ -43,26 +43,45 @@ class KnnProposer:
         """
         import faiss
 
-        self.embed = embed
         keep = [i for i, s in enumerate(steps) if s.tactic.strip() and not mentions_sorry(s.tactic)]
-        self.steps = [steps[i] for i in keep]
+        kept = [steps[i] for i in keep]
+        if state_embeddings is not None:
+            emb = np.ascontiguousarray(np.asarray(state_embeddings, dtype="float32")[keep])  # (M, d)
+        else:
+            emb = np.ascontiguousarray(embed([s.state for s in kept]), dtype="float32")  # (M, d)
+        index = faiss.IndexFlatIP(emb.shape[1] if emb.ndim == 2 and emb.shape[0] else 1)
+        if len(kept):
+            index.add(emb)
+        table = StepTable.of(kept)
+        self._setup(embed, table, index, table.spare(), neighbours, temperature, name, retriever, premise_names,
+                    fill_premises, fill_share)
+
+    @classmethod
+    def shared(cls, embed, table: StepTable, index, spare: int, **kwargs) -> "KnnProposer":
+        """Over a shared folder's steps and state index (`leanagent.generator.shared`): row j of `index`
+        is step j of `table` (usable steps only); `spare` is `table.spare()`, precomputed."""
+        self = cls.__new__(cls)
+        defaults = dict(neighbours=16, temperature=DEFAULT_TEMPERATURE, name="knn", retriever=None,
+                        premise_names=None, fill_premises=10, fill_share=0.5)
+        kw = {**defaults, **kwargs}
+        self._setup(embed, table, index, spare, kw["neighbours"], kw["temperature"], kw["name"], kw["retriever"],
+                    kw["premise_names"], kw["fill_premises"], kw["fill_share"])
+        return self
+
+    def _setup(self, embed, table: StepTable, index, spare: int, neighbours, temperature, name, retriever,
+               premise_names, fill_premises, fill_share) -> None:
+        self.embed = embed
+        self.steps = table  # column-wise: theorem ids, tactics, annotated tactics (maybe memory-mapped)
         self.neighbours = neighbours
         self.temperature = temperature
         self.name = name
         self.retriever = retriever
-        self.premise_names = premise_names or {}
+        self.premise_names = premise_names if premise_names is not None else {}
         self.fill_premises = fill_premises
         self.fill_share = fill_share if retriever is not None else 0.0
-        self.templates = [template_of(s.annotated) for s in self.steps]
-        if state_embeddings is not None:
-            emb = np.ascontiguousarray(np.asarray(state_embeddings, dtype="float32")[keep])  # (M, d)
-        else:
-            emb = np.ascontiguousarray(embed([s.state for s in self.steps]), dtype="float32")  # (M, d)
-        self.index = faiss.IndexFlatIP(emb.shape[1] if emb.ndim == 2 and emb.shape[0] else 1)
-        if len(self.steps):
-            self.index.add(emb)
+        self.index = index
         # A target's own steps are skipped: ask FAISS for that many more rows than `neighbours`.
-        self.spare = spare_for([st.theorem_id for st in self.steps])
+        self.spare = spare
 
     def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
                  ) -> list[list[Candidate]]:
@@ -80,15 +99,15 @@ class KnnProposer:
             weights: dict[str, float] = defaultdict(float)
             shown: dict[str, str] = {}
             target = targets[qi]
-            skip = None if target is None else (lambda j, t=target: not visible(self.steps[j].theorem_id, t))
+            skip = None if target is None else (lambda j, t=target: not visible(self.steps.theorem(j), t))
             for j, s in walk_neighbours(sims[qi], idx[qi], self.neighbours, skip):
-                step = self.steps[j]
+                tactic = self.steps.tactics[j]
                 # exp((s - 1) / T) <= 1: a stable weight in (0, 1] for cosine s <= 1.
                 w = math.exp((s - 1.0) / self.temperature)
-                tmpl = self.templates[j]
+                tmpl = template_of(self.steps.annotated[j])  # a regex over one short string: not cached
                 filled = fill(*tmpl, premises[qi]) if tmpl and premises[qi] else []
                 share = self.fill_share if filled else 0.0
-                for tac, part in [(step.tactic, 1.0 - share)] + [(t, share * p) for t, p in filled]:
+                for tac, part in [(tactic, 1.0 - share)] + [(t, share * p) for t, p in filled]:
                     norm = normalize_tactic(tac)
                     weights[norm] += w * part
                     shown.setdefault(norm, tac)

@@ -71,6 +71,7 @@ class GenExample:
 
     source: str
     tactic: str
+    theorem_id: int | None = None  # the step's theorem: its difficulty orders an easy-first stage
 
 
 class TacticModel(torch.nn.Module):
@@ -256,7 +257,8 @@ def _prepare(model, options: GeneratorOptions):
 
 
 class RetrievalAugmentedGenerator:
-    """`TacticGenerator` over a TacticModel, with premises from a Retriever (or none)."""
+    """`TacticGenerator` over a TacticModel or a CausalTacticModel (`leanagent.generator.causal`), with premises
+    from a Retriever (or none)."""
 
     def __init__(self, model: TacticModel, retriever=None, premise_text: dict[int, tuple[str, str]] | None = None,
                  name: str | None = None):

@@ -11,6 +11,8 @@ from leanagent.retrieval.build import RETRIEVALS
 
 
 POSITIONS = ("auto", "rotary", "relative")
+#: Generator kinds: the ByT5 sequence-to-sequence model or a causal LM (`leanagent.generator.causal`).
+KINDS = ("auto", "t5", "causal")
 
 
 @dataclass
@@ -18,7 +20,8 @@ class GeneratorOptions:
     """Sizes and decoding of the tactic generator."""
 
     model: str = "scratch"
-    """`scratch` (a new T5 of the sizes below), `byt5-small` (ReProver's tacgen weights), a folder or a hub name."""
+    """`scratch` (a new T5 of the sizes below), `byt5-small` (ReProver's tacgen weights), `smollm2-135m` (the
+    SmolLM2-135M causal LM of the [smollm] extra), a .gguf file, a folder or a hub name (see `kind`)."""
     d_model: int = 256
     """Width of a scratch model."""
     num_layers: int = 4
@@ -44,10 +47,32 @@ class GeneratorOptions:
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory per batch (a larger batch budget), about a
     third more compute."""
+    kind: str = "auto"
+    """`t5` (the ByT5 sequence-to-sequence generator), `causal` (a Hugging Face causal LM: `--gen-model` names a
+    folder, a hub name, a .gguf file or `smollm2-135m`) or `auto` (from the model: T5 for scratch and
+    byt5-small, causal for smollm2-135m, GGUF files and checkpoints whose config is not T5). A causal LM's
+    prompt budget is max_input_bytes tokens and its longest tactic max_output_bytes tokens."""
+    template: str = "auto"
+    """Prompt template of a causal LM: `reprover` (premises, then the state), `internlm-stepprover`,
+    `bfs-prover`, `deepseek-prover`, a format string with a `{state}` field, or `auto` (by the model's name;
+    reprover otherwise). See leanagent.generator.prompts."""
+    lora_rank: int = 0
+    """Fine-tune a causal LM with LoRA adapters of this rank on every linear layer (needs peft; checkpoints
+    hold the merged weights); 0 fine-tunes all weights."""
+    threads: int = 0
+    """CPU threads for a causal LM on the CPU (0: torch's setting, lowered to the cores the machine's load
+    leaves free: more threads than free cores make every step several times slower)."""
 
     def check(self) -> None:
         if self.decoding not in ("beam", "sampling"):
             raise ConfigError(f"decoding must be beam or sampling, not {self.decoding!r}")
+        if self.kind not in KINDS:
+            raise ConfigError(f"unknown generator kind {self.kind!r}", fix=f"use one of {', '.join(KINDS)}")
+        if self.lora_rank < 0 or self.threads < 0:
+            raise ConfigError("lora_rank and threads must be >= 0")
+        from leanagent.generator.prompts import check_template
+
+        check_template(self.template)
         if self.position not in POSITIONS:
             raise ConfigError(f"unknown position {self.position!r}", fix=f"use one of {', '.join(POSITIONS)}")
         if self.max_input_bytes < 16 or self.max_output_bytes < 1:

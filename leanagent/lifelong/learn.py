@@ -27,6 +27,7 @@ from leanagent.errors import ConfigError
 Emit = Callable[..., None]
 START = -1  # trained_index of the evaluations of the starting models (forward-transfer baseline)
 R10, ACC = "R@10", "tactic_acc"  # the same names as leanagent.training.evaluation's matrix metrics
+PROVED = "replay_proved"  # percent of a repository's held-out theorems proved (prove_matrix)
 #: The steps of one repository, in order (`_Loop.repository`).
 REPO_STEPS = ("train-retriever", "train-generator", "evaluate", "prove")
 
@@ -40,7 +41,8 @@ class LearnOptions:
     leaninteract from 4.12; without one: replay), `leandojo` or `leaninteract` (prove sorry theorems with Lean),
     or `replay` (prove held-out theorems against recorded traces, offline)."""
     order: str = "easy-count"
-    """Curriculum order: `easy-count` (LeanAgent) or `easy-fraction`."""
+    """Curriculum order of the repositories: `easy-count` (LeanAgent: most Easy theorems first),
+    `easy-fraction`, `hard-first` (the reverse of easy-count) or `random` (seeded by train.seed)."""
     generator_lr: float | None = 1e-3
     """Learning rate of the generator, overriding train.lr (None: use train.lr). A generator trained from
     scratch wants a much larger rate than fine-tuning the pretrained retriever encoder does."""
@@ -48,6 +50,9 @@ class LearnOptions:
     """Epochs of the generator per repository, overriding train.epochs (None: use train.epochs). A generator
     trained from scratch needs many passes over a repository before it writes whole tactics; train.max_minutes
     still caps each repository's training."""
+    generator_max_steps: int | None = None
+    """Optimizer steps of the generator per repository, overriding train.max_steps (None: use train.max_steps).
+    A fixed step count per stage makes runs comparable (`leanagent ablate`)."""
     generator_retrieval: str = "bm25"
     """Premises prepended to the generator's input: `bm25`, `dense` (the retriever trained so far) or `none`."""
     prove_timeout: float = 10.0
@@ -62,10 +67,17 @@ class LearnOptions:
     """Encoder of the kNN proposer's proof states (any name the retriever's --encoder accepts)."""
     workers: int = 0
     """Ray workers for proving (0: in this process)."""
+    ray_address: str | None = None
+    """Ray cluster the proving workers join (`HOST:PORT` as `ray start --head` prints it, `auto`, or
+    `ray://HOST:10001`); None: local Ray started by this process. Not compared when a run resumes."""
     eval_limit: int = 50
     """Test steps per repository used for tactic accuracy (the slowest evaluation)."""
     prove_limit: int | None = None
     """Theorems proved per repository at most (None: all of them)."""
+    prove_matrix: bool = False
+    """Replay only: after each repository (and with the starting generator) prove the held-out theorems of
+    every repository of the sequence, prove_limit each, filling a lifelong matrix of replay-proved percent
+    like the R@10 one (what `leanagent ablate` compares). Costs (T + 1) x T proving campaigns."""
 
 
 @dataclass
@@ -78,13 +90,15 @@ class LearnConfig:
     generator: object = None  # leanagent.generator.model.GeneratorOptions
 
     def generator_train(self):
-        """The training options of the generator: `train` with `learn.generator_lr` and
-        `learn.generator_epochs` when set."""
+        """The training options of the generator: `train` with `learn.generator_lr`, `learn.generator_epochs`
+        and `learn.generator_max_steps` when set."""
         lo, out = self.learn, self.train
         if lo.generator_lr is not None:
             out = replace(out, lr=lo.generator_lr)
         if lo.generator_epochs is not None:
             out = replace(out, epochs=lo.generator_epochs)
+        if lo.generator_max_steps is not None:
+            out = replace(out, max_steps=lo.generator_max_steps)
         return out
 
     def proposer(self, db, **overrides):
@@ -102,6 +116,31 @@ class LearnConfig:
         lo = self.learn
         return SearchConfig(num_sampled_tactics=lo.num_tactics, timeout=lo.prove_timeout,
                             max_expansions=lo.max_expansions)
+
+    SECTIONS = ("learn", "train", "retriever", "generator")
+
+    @classmethod
+    def cpu(cls) -> "LearnConfig":
+        """The loop's starting options: its own defaults and the small CPU model sizes (`cpu_defaults`)."""
+        train, retriever, generator = cpu_defaults()
+        return cls(LearnOptions(), train, retriever, generator)
+
+    def updated(self, sections: dict | None, where: str = "config") -> "LearnConfig":
+        """These options with a mapping {section: {option: value}} applied (a --config YAML, a variant).
+        Unknown sections or options are a ConfigError naming `where`."""
+        from leanagent.training.options import from_mapping
+
+        sections = sections or {}
+        if not isinstance(sections, dict) or set(sections) - set(self.SECTIONS):
+            raise ConfigError(f"{where}: expected sections {', '.join(self.SECTIONS)}")
+        values = {}
+        for name in self.SECTIONS:
+            current = getattr(self, name)
+            try:
+                values[name] = from_mapping(type(current), sections.get(name), base=current)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}.{name}: {exc.message}", fix=exc.fix) from None
+        return LearnConfig(**values)
 
     def as_dict(self) -> dict:
         from leanagent.training.options import to_dict
@@ -151,13 +190,16 @@ def resolve_env(env: str) -> str:
 
 
 def learn(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, *, from_scratch: bool = False,
-          emit: Emit | None = None, device: str | None = None) -> Path:
+          emit: Emit | None = None, device: str | None = None, start_rows: Path | None = None) -> Path:
     """Run (or resume) the loop; returns the path of the report's summary.md.
 
     Every model runs on `device` (`auto|cpu|cuda|cuda:N`, the device policy of `leanagent.device`). It is
-    not part of the run's options: a run started on a GPU may continue on the CPU.
+    not part of the run's options: a run started on a GPU may continue on the CPU. `start_rows`: a folder
+    where the starting models' rows are shared with other runs that compute the same ones
+    (`leanagent.lifelong.start_rows`; `leanagent ablate` passes one).
     """
     from leanagent.config import load_repos
+    from leanagent.lifelong.lock import run_lock
     from leanagent.lifelong.runs import Runner
 
     emit = emit or (lambda **_: None)
@@ -165,26 +207,35 @@ def learn(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, *,
     config = load_repos(repos_file)
     env = resolve_env(cfg.learn.env)
     resolved = {**cfg.as_dict(), "repos_file": str(repos_file), "env": env}
-    runner = Runner.start(db, "learn", str(repos_file), resolved, from_scratch=from_scratch, same_config=True)
-    run_dir = Path(home) / f"learn-{runner.run_id}"
-    emit(event="run", run_id=runner.run_id, resumed=runner.resumed, env=env, folder=str(run_dir))
-    loop = _Loop(db, runner, run_dir, cfg, env, emit, device)
-    # The steps to come, as `pending`: `leanagent runs` then counts a killed run's steps right.
-    runner.plan([f"sync/{e.repo_name}" for e in config.enabled()] + ["curriculum", "evaluate/start"])
-    order = loop.prepare(config)
-    runner.plan([f"{i:02d}-{repo}/{what}" for i, repo in enumerate(order) for what in REPO_STEPS])
-    for i, repo in enumerate(order):
-        loop.repository(i, repo, order)
-    return loop.report(order)
+    # Where the Ray cluster runs is no option of the run (like `device`): a run may resume on another cluster.
+    resolved["learn"].pop("ray_address", None)
+    # The database's run lock (shared with nightly, across machines on PostgreSQL): two runs at once would
+    # resume the same run and do its steps twice. A second one fails with LockHeldError (exit code 2).
+    with run_lock(db, home, "learn") as lock:
+        if lock.took_over:
+            emit(event="lock", took_over=lock.took_over)
+        runner = Runner.start(db, "learn", str(repos_file), resolved, from_scratch=from_scratch, same_config=True)
+        run_dir = Path(home) / f"learn-{runner.run_id}"
+        emit(event="run", run_id=runner.run_id, resumed=runner.resumed, env=env, folder=str(run_dir))
+        loop = _Loop(db, runner, run_dir, cfg, env, emit, device, start_rows)
+        # The steps to come, as `pending`: `leanagent runs` then counts a killed run's steps right.
+        runner.plan([f"sync/{e.repo_name}" for e in config.enabled()] + ["curriculum", "evaluate/start"]
+                    + (["prove/start"] if loop.proves_matrix else []))
+        order = loop.prepare(config)
+        runner.plan([f"{i:02d}-{repo}/{what}" for i, repo in enumerate(order) for what in REPO_STEPS])
+        for i, repo in enumerate(order):
+            loop.repository(i, repo, order)
+        return loop.report(order)
 
 
 class _Loop:
     def __init__(self, db: Database, runner, run_dir: Path, cfg: LearnConfig, env: str, emit: Emit,
-                 device: str | None = None):
+                 device: str | None = None, start_rows: Path | None = None):
         from leanagent.device import placement
 
         self.db, self.runner, self.run_dir, self.cfg, self.env, self.emit = db, runner, run_dir, cfg, env, emit
         self.device = placement(device)
+        self.start_rows = start_rows
 
     def step(self, key: str, fn: Callable[[], dict | None]) -> dict:
         t0 = time.monotonic()
@@ -215,13 +266,42 @@ class _Loop:
 
         def order() -> dict:
             data = {k: v for k, v in difficulty_data(self.db).items() if k in names}
-            ranked = curriculum(data, self.cfg.learn.order)
+            ranked = curriculum(data, self.cfg.learn.order, seed=self.cfg.train.seed)
             store_positions(self.db, [r.name for r in ranked])
             return {"order": [r.name for r in ranked], "table": [r.as_dict() for r in ranked]}
 
         order_list = self.step("curriculum", order)["order"]
-        self.step("evaluate/start", lambda: self.evaluate(START, None, None, order_list))
+        self.step("evaluate/start", lambda: self.shared_start(
+            "evaluate", lambda: self.evaluate(START, None, None, order_list)))
+        if self.proves_matrix:
+            self.step("prove/start", lambda: self.shared_start(
+                "prove", lambda: self.prove(START, None, None, [], order_list)))
         return order_list
+
+    def shared_start(self, step: str, compute: Callable[[], dict]) -> dict:
+        """A starting row: computed, or with `start_rows` read from a run that computed the same one
+        (`leanagent.lifelong.start_rows`); its cells are stored in this run either way."""
+        from leanagent.db.runs import evaluation_matrix, store_evaluation
+        from leanagent.lifelong import start_rows
+        from leanagent.training.evaluation import MRR, R1
+
+        metrics = (R1, R10, MRR, ACC) if step == "evaluate" else (PROVED,)
+        key = start_rows.start_key(self.db, self.cfg, self.env, self.device.kind, step) if self.start_rows else None
+        hit = start_rows.load(self.start_rows, key)
+        if hit is None:
+            details = compute()
+            cells = {m: {repo: v for (i, repo), v in evaluation_matrix(self.db, self.runner.run_id, m).items()
+                         if i == START} for m in metrics}
+            start_rows.save(self.start_rows, key, {"details": details, "cells": cells})
+            return details
+        for metric, row in hit["cells"].items():
+            for repo, value in row.items():
+                store_evaluation(self.db, self.runner.run_id, metric, START, None, repo, value)
+        return {**hit["details"], "shared_from": key}
+
+    @property
+    def proves_matrix(self) -> bool:
+        return self.cfg.learn.prove_matrix and self.env == "replay"
 
     # -- one repository -----------------------------------------------------
     def repository(self, i: int, repo: str, order: list[str]) -> None:
@@ -252,12 +332,13 @@ class _Loop:
         r = self.step(f"{prefix}/train-retriever", retriever)
         g = self.step(f"{prefix}/train-generator", generator)
         self.step(f"{prefix}/evaluate", lambda: self.evaluate(i, repo, (r["folder"], g["folder"]), order))
-        self.step(f"{prefix}/prove", lambda: self.prove(repo, g["folder"], seen))
+        self.step(f"{prefix}/prove", lambda: self.prove(i, repo, g["folder"], seen, order))
 
     # -- evaluation ---------------------------------------------------------
     def evaluate(self, index: int, trained: str | None, folders: tuple[str, str] | None, order: list[str]) -> dict:
         """R@10 and tactic accuracy on every repository's test split, stored as matrix cells."""
-        from leanagent.generator.model import RetrievalAugmentedGenerator, TacticModel
+        from leanagent.generator.model import RetrievalAugmentedGenerator
+        from leanagent.generator.model_io import load_model, new_model
         from leanagent.training.evaluation import ACC, R10, fill_matrix
         from leanagent.training.generator import generator_retriever
         from leanagent.training.retriever import open_retriever
@@ -274,10 +355,10 @@ class _Loop:
             model = DualEncoder.create(corpus, cfg.retriever, Accessibility(corpus, import_graph(self.db)),
                                        seed=cfg.train.seed, device=self.device)
             dense = open_retriever(self.db, start, model=model, device=self.device)
-            tactic_model = TacticModel.create(cfg.generator, seed=cfg.train.seed)
+            tactic_model = new_model(cfg.generator, seed=cfg.train.seed, device=self.device)
         else:
             dense = open_retriever(self.db, Path(folders[0]), device=self.device)
-            tactic_model = TacticModel.load(Path(folders[1]))
+            tactic_model = load_model(Path(folders[1]), device=self.device)
         self.device.put(tactic_model, inference=True)
         gen = RetrievalAugmentedGenerator(tactic_model, *generator_retriever(self.db, cfg.learn.generator_retrieval,
                                                                              cfg.generator, self.device))
@@ -293,24 +374,52 @@ class _Loop:
         return cells
 
     # -- proving -----------------------------------------------------------
-    def prove(self, repo: str, generator_folder: str, seen: list[str]) -> dict:
+    def prove(self, index: int, repo: str | None, generator_folder: str | None, seen: list[str],
+              order: list[str]) -> dict:
+        """Prove repository `repo`'s targets after training on it; with prove_matrix, every repository's
+        (row `index` of the replay-proved matrix; index START: the starting generator, no recorded step)."""
+        from dataclasses import replace
+
+        from leanagent.db.runs import store_evaluation
         from leanagent.prover.campaign import Campaign, run_campaign
 
         lo = self.cfg.learn
         replay = self.env == "replay"
-        # The proposers read the recorded steps of the repositories learned so far (never a later one),
-        # of their train split in replay mode (held-out targets), of every split for sorry theorems.
-        proposer = self.cfg.proposer(self.db, checkpoint=generator_folder, source_split="train" if replay else "all",
-                                     source_repos=",".join(seen))
-        campaign = Campaign(env=self.env, theorems="test" if replay else "sorry", repos=[repo],
-                            limit=lo.prove_limit, workers=lo.workers, proposer=proposer, search=self.cfg.search(),
-                            device=self.device.device)
-        result = run_campaign(self.db, campaign, run_id=self.runner.run_id,
-                              on_result=lambda res, tot: self.emit(event="attempt", repo=repo,
-                                                                   theorem=res.theorem.full_name,
-                                                                   outcome=res.outcome))
-        return {"proved": result.proved, "attempted": result.attempted, "skipped": result.skipped,
-                "expansions": result.expansions, "model": result.model, "theorems": campaign.theorems}
+        if generator_folder is None:  # the starting row: an untrained generator alone, nothing recorded
+            from leanagent.generator.model_io import new_model
+
+            folder = self.run_dir / "start" / "generator"
+            if not (folder / "generator.json").is_file():
+                new_model(self.cfg.generator, seed=self.cfg.train.seed).save(folder)
+            proposer = replace(self.cfg.proposer(self.db, checkpoint=str(folder), source_split="train"),
+                               proposer="model")
+        else:
+            # The proposers read the recorded steps of the repositories learned so far (never a later one),
+            # of their train split in replay mode (held-out targets), of every split for sorry theorems.
+            proposer = self.cfg.proposer(self.db, checkpoint=generator_folder,
+                                         source_split="train" if replay else "all", source_repos=",".join(seen))
+        matrix = self.proves_matrix
+        out: dict = {"proved": 0, "attempted": 0, "skipped": 0, "expansions": 0, "matrix": {}}
+        for target in (order if matrix else [repo]):
+            # In the matrix every cell proves its theorems again (retry): the same theorem under the same
+            # model would otherwise be skipped, and a cell would count fewer targets.
+            campaign = Campaign(env=self.env, theorems="test" if replay else "sorry", repos=[target],
+                                limit=lo.prove_limit, workers=lo.workers, ray_address=lo.ray_address,
+                                proposer=proposer, search=self.cfg.search(), device=self.device.device,
+                                retry=matrix)
+            result = run_campaign(self.db, campaign, run_id=self.runner.run_id,
+                                  on_result=lambda res, tot, t=target: self.emit(
+                                      event="attempt", repo=t, theorem=res.theorem.full_name, outcome=res.outcome))
+            if matrix:
+                out["matrix"][target] = [result.proved, result.attempted]
+                if result.attempted:
+                    store_evaluation(self.db, self.runner.run_id, PROVED, index, repo, target,
+                                     100.0 * result.proved / result.attempted)
+            if target == repo:
+                out.update(proved=result.proved, attempted=result.attempted, skipped=result.skipped,
+                           expansions=result.expansions)
+            out.update(model=result.model, theorems=campaign.theorems)
+        return out
 
     # -- report --------------------------------------------------------------
     def report(self, order: list[str]) -> Path:
@@ -319,7 +428,7 @@ class _Loop:
         from leanagent.lifelong.report import ReportData, write_report
 
         matrices, baselines = {}, {}
-        for metric in (R10, ACC):
+        for metric in (R10, ACC) + ((PROVED,) if self.proves_matrix else ()):
             cells = evaluation_matrix(self.db, self.runner.run_id, metric)
             baselines[metric] = [cells.get((START, repo)) for repo in order]
             matrices[metric] = [[cells.get((i, repo)) for repo in order] for i in range(len(order))]

@@ -1,6 +1,6 @@
 """`leanagent nightly`: a cron job that keeps up with the repositories.
 
-Under a lock (two nightly runs never overlap; a dead run's lock is taken over):
+Under the database's run lock (no nightly or learn run overlaps it; a dead run's lock is taken over):
 fetch every git entry and re-trace only repositories with new commits (agent
 proofs of theorems that still exist are kept by `store_repo`), continue
 training on what changed from the newest checkpoints, then spend what is
@@ -53,13 +53,13 @@ def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, 
             emit: Emit | None = None, device: str | None = None) -> Path:
     """One night (see the module docstring); every model runs on `device` (`leanagent.device`)."""
     from leanagent.config import load_repos
-    from leanagent.lifelong.lock import RunLock
+    from leanagent.lifelong.lock import run_lock
     from leanagent.lifelong.runs import Runner
 
     emit = emit or (lambda **_: None)
     deadline = time.monotonic() + budget_seconds
     repos_file = Path(repos_file).resolve()
-    with RunLock(Path(home) / "nightly.lock") as lock:
+    with run_lock(db, home, "nightly") as lock:  # per database, shared with learn (lifelong/lock.py)
         if lock.took_over:
             emit(event="lock", took_over=lock.took_over)
         config = load_repos(repos_file)
@@ -139,7 +139,8 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -
         repos = [n for n, in s.execute(select(Repository.name).order_by(Repository.added_at.desc(),
                                                                           Repository.id.desc()))]
     lo = cfg.learn
-    campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, deadline=deadline,
+    campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, ray_address=lo.ray_address,
+                        deadline=deadline,
                         proposer=cfg.proposer(db, source_split="all"), search=cfg.search(),
                         device=device or "auto")
     result = run_campaign(db, campaign, on_result=lambda res, tot: emit(event="attempt", theorem=res.theorem.full_name,

@@ -34,7 +34,8 @@ class ReportData:
 
 
 #: How the summary names a metric.
-LABELS = {"R@10": "premise retrieval R@10", "tactic_acc": "tactic accuracy (exact match)"}
+LABELS = {"R@10": "premise retrieval R@10", "tactic_acc": "tactic accuracy (exact match)",
+          "replay_proved": "held-out theorems proved (replay)"}
 
 
 def learned_lines(data: ReportData) -> list[str]:

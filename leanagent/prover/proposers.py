@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from leanagent.db.engine import Database
 from leanagent.errors import ModelError
-from leanagent.generator.build import ProposerData, build_proposer
+from leanagent.generator.build import ProposerData, build_proposer, build_shared
 from leanagent.generator.options import ProposerOptions
 
 
@@ -51,3 +51,29 @@ def load_proposer(options: ProposerOptions, db: Database, device=None):
     """A ready `TacticGenerator` for `options` over the database, its models on `device` (`leanagent.device`)."""
     options = resolve(options, db)
     return build_proposer(options, proposer_data(options, db), device)
+
+
+def shared_root():
+    """Where shared proposer folders live: under the home's cache, one folder per content digest."""
+    from leanagent.settings import default_home
+
+    return default_home() / "cache" / "proposer"
+
+
+def prepare_shared(options: ProposerOptions, db: Database, device=None) -> tuple[ProposerOptions, str]:
+    """(resolved options, shared folder): the driver's half of proving with several workers.
+
+    The recorded steps, premises, kNN state index and BM25 index are built once here into a folder
+    (`leanagent.generator.shared`; found again by content digest), which every worker then opens
+    read-only with `open_proposer`, without reading the database.
+    """
+    options = resolve(options, db)
+    data = proposer_data(options, db)
+    return options, str(build_shared(options, data, shared_root(), device))
+
+
+def open_proposer(options: ProposerOptions, folder: str, device=None):
+    """A ready `TacticGenerator` for resolved `options` over a shared folder (no database access)."""
+    from leanagent.generator.shared import SharedData
+
+    return build_proposer(options, ProposerData(shared=SharedData(folder)), device)

@@ -48,6 +48,10 @@ class WorkerSpec:
     gpus_per_worker: float | None = None
     """Ray's `num_gpus` per worker (None: the cluster's GPUs shared evenly over the workers, at most one
     each; 0 with --device cpu)."""
+    shared: str | None = None
+    """A shared proposer folder built by the driver (`leanagent.prover.proposers.prepare_shared`; then
+    `proposer` is already resolved): workers open it read-only instead of loading the recorded steps
+    from the database. None, or a folder this machine cannot see: the worker reads the database."""
 
 
 def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
@@ -78,7 +82,7 @@ class ProverWorker:
     def __init__(self, spec: WorkerSpec):
         import torch
 
-        from leanagent.prover.proposers import load_proposer
+        from leanagent.prover.proposers import load_proposer, open_proposer
 
         if spec.threads is not None:
             os.environ.setdefault("OMP_NUM_THREADS", str(spec.threads))
@@ -87,7 +91,10 @@ class ProverWorker:
         db = _open(spec.db_url)
         try:
             self.env = make_env(spec, db)
-            self.generator = load_proposer(spec.proposer, db, device=where)
+            if spec.shared is not None and os.path.isdir(spec.shared):
+                self.generator = open_proposer(spec.proposer, spec.shared, device=where)
+            else:
+                self.generator = load_proposer(spec.proposer, db, device=where)
         finally:
             db.dispose()
         search = spec.search
@@ -161,8 +168,11 @@ def init_ray(workers: int, address: str | None, threads: int = 1) -> None:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
                      runtime_env={"env_vars": env_vars}, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        # Ray's own message is only "Failed to connect" when the cluster refuses the driver's token.
         raise ProverError(f"cannot start or join Ray{' at ' + address if address else ''}: {exc}",
-                          fix="check --ray-address (e.g. ray://HOST:10001 or auto), or leave it out for local Ray")
+                          fix="check --ray-address (HOST:PORT as `ray start --head` prints it, auto, or "
+                              "ray://HOST:10001), or leave it out for local Ray; a cluster with token "
+                              "authentication needs its token here too (RAY_AUTH_TOKEN, or ~/.ray/auth_token)")
 
 
 def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result, workers: int,
@@ -172,6 +182,7 @@ def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result,
     if spec.threads is None:
         spec = replace(spec, threads=1)  # one CPU per actor: one thread, no oversubscription
     init_ray(workers, address, spec.threads)
+    spec = share_proposer_data(spec)
     spec, gpus = _gpu_share(spec, workers, ray.cluster_resources().get("GPU", 0.0))
     actor_cls = ray.remote(num_cpus=1, num_gpus=gpus)(ProverWorker)
     t0 = time.perf_counter()
@@ -207,6 +218,23 @@ def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result,
         for actor in actors:
             ray.kill(actor)
     return {"startup_seconds": t1 - t0, "prove_seconds": time.perf_counter() - t1}
+
+
+def share_proposer_data(spec: WorkerSpec) -> WorkerSpec:
+    """The spec with the proposer's data built once, here, into a shared folder that workers open
+    read-only (memory-mapped): per-worker memory then does not grow with the number of workers."""
+    from leanagent.prover.proposers import prepare_shared
+
+    if spec.shared is not None:
+        return spec
+    db = _open(spec.db_url)
+    try:
+        # The driver embeds the recorded states once, on its own device under the policy (auto unless cpu).
+        where = "cpu" if device_spec(spec.device) == "cpu" else None
+        options, folder = prepare_shared(spec.proposer, db, device=where)
+    finally:
+        db.dispose()
+    return replace(spec, proposer=options, shared=folder)
 
 
 def _gpu_share(spec: WorkerSpec, workers: int, cluster_gpus: float) -> tuple[WorkerSpec, float]:

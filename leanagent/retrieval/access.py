@@ -8,7 +8,9 @@ itself included) still does not.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -32,42 +34,90 @@ def transitive_imports(module: str, imports: dict[str, list[str] | None]) -> set
 
 
 class Accessibility:
-    """Accessibility filter over the rows of a premise corpus (row i = corpus[i])."""
+    """Accessibility filter over the rows of a premise corpus (row i = corpus[i]).
 
-    def __init__(self, corpus: Sequence[PremiseItem], graph: ImportGraph | None = None):
-        self.graph = graph or ImportGraph()
+    Everything is precomputed as integers: each row's module id, file id and packed position; per
+    module, its transitive imports as a bool array over module ids (cached). A mask is then two
+    gathers and a comparison per row, never a string comparison. `save`/`load` write the same arrays
+    to a folder (loaded memory-mapped, so proving workers share one copy).
+    """
+
+    def __init__(self, corpus: Sequence[PremiseItem] = (), graph: ImportGraph | None = None):
         modules = [module_of_path(p.path) for p in corpus]
-        self._module_ids = {m: i for i, m in enumerate(dict.fromkeys(modules))}
-        self.row_module = np.array([self._module_ids[m] for m in modules], dtype=np.int64)  # (N,)
-        self.row_path = np.array([p.path for p in corpus], dtype=object)  # (N,)
+        paths = [p.path for p in corpus]
         # (line, col) packed into one comparable number; unknown positions count as "at the start".
-        self.row_pos = np.array([(p.start[0] << 20) + p.start[1] if p.start else 0 for p in corpus],
-                                dtype=np.int64)  # (N,)
+        pos = np.array([(p.start[0] << 20) + p.start[1] if p.start else 0 for p in corpus], dtype=np.int64)
+        self._init(modules, paths, pos, graph)
+
+    def _init(self, modules, paths, pos: np.ndarray, graph: ImportGraph | None,
+              module_names: list[str] | None = None, file_names: list[str] | None = None) -> None:
+        self.graph = graph or ImportGraph()
+        if module_names is None:  # from one value per row
+            module_names, file_names = list(dict.fromkeys(modules)), list(dict.fromkeys(paths))
+            self._module_ids = {m: i for i, m in enumerate(module_names)}
+            self._file_ids = {f: i for i, f in enumerate(file_names)}
+            modules = np.array([self._module_ids[m] for m in modules], dtype=np.int32)
+            paths = np.array([self._file_ids[f] for f in paths], dtype=np.int32)
+        else:  # already ids (a loaded folder)
+            self._module_ids = {m: i for i, m in enumerate(module_names)}
+            self._file_ids = {f: i for i, f in enumerate(file_names)}
+        self.module_names, self.file_names = module_names, file_names
+        self.row_module = modules  # (N,) module id of each row
+        self.row_file = paths      # (N,) file id of each row
+        self.row_pos = pos         # (N,) packed (line, col)
         self._closure = lru_cache(maxsize=4096)(self._closure_ids)
 
     def _closure_ids(self, module: str) -> np.ndarray | None:
+        """Bool (number of modules,): which module ids `module` imports transitively; None: unknown."""
         if self.graph.imports.get(module) is None:
             return None  # imports unknown: everything is accessible
-        mods = transitive_imports(module, self.graph.imports)
-        return np.array(sorted(self._module_ids[m] for m in mods if m in self._module_ids), dtype=np.int64)
+        out = np.zeros(len(self.module_names), dtype=bool)
+        ids = [self._module_ids[m] for m in transitive_imports(module, self.graph.imports) if m in self._module_ids]
+        out[ids] = True
+        return out
 
     def allowed(self, file_path: str | None, theorem_start: tuple[int, int] | None,
-                rows: np.ndarray) -> np.ndarray | None:
-        """Bool mask over `rows` (corpus row numbers), or None when every premise is accessible."""
+                rows: np.ndarray | None) -> np.ndarray | None:
+        """Bool mask over `rows` (corpus row numbers; None: all rows), or None when every premise is
+        accessible."""
         if file_path is None:
             return None
-        rows = np.asarray(rows, dtype=np.int64)
         pos = (theorem_start[0] << 20) + theorem_start[1] if theorem_start else 1 << 62
-        in_file = self.row_path[rows] == file_path
+        fid = self._file_ids.get(file_path, -1)  # -1: no premise in this file
+        row_file = self.row_file if rows is None else self.row_file[np.asarray(rows, dtype=np.int64)]
+        row_pos = self.row_pos if rows is None else self.row_pos[np.asarray(rows, dtype=np.int64)]
+        in_file = row_file == fid
         closure = self._closure(module_of_path(file_path))
         if closure is None:
             # Imports unknown: everything outside the file may be imported, but a declaration at or after
             # the theorem in its own file (the theorem itself included) never is.
-            later = in_file & (self.row_pos[rows] >= pos)
+            later = in_file & (row_pos >= pos)
             return ~later if later.any() else None
-        imported = np.isin(self.row_module[rows], closure)
-        return imported | (in_file & (self.row_pos[rows] < pos))
+        row_module = self.row_module if rows is None else self.row_module[np.asarray(rows, dtype=np.int64)]
+        imported = closure[row_module]  # (R,) gather: no sort, no string comparison
+        return imported | (in_file & (row_pos < pos))
 
     def mask(self, file_path: str | None, theorem_start: tuple[int, int] | None) -> np.ndarray | None:
         """Bool mask over all rows, or None when every premise is accessible."""
-        return self.allowed(file_path, theorem_start, np.arange(len(self.row_module)))
+        return self.allowed(file_path, theorem_start, None)
+
+    def __len__(self) -> int:
+        return len(self.row_module)
+
+    def save(self, folder: Path) -> None:
+        """The arrays as .npy files and the names and import graph as JSON, in `folder`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("row_module", "row_file", "row_pos"):
+            np.save(folder / f"{name}.npy", np.asarray(getattr(self, name)))
+        (folder / "names.json").write_text(json.dumps({"modules": self.module_names, "files": self.file_names,
+                                                       "imports": self.graph.imports}))
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True) -> "Accessibility":
+        """What `save` wrote; the per-row arrays memory-mapped read-only when `mmap`."""
+        mode = "r" if mmap else None
+        names = json.loads((folder / "names.json").read_text())
+        out = cls.__new__(cls)
+        out._init(*(np.load(folder / f"{n}.npy", mmap_mode=mode) for n in ("row_module", "row_file", "row_pos")),
+                  ImportGraph(names["imports"]), names["modules"], names["files"])
+        return out

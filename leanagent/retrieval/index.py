@@ -141,14 +141,17 @@ class PremiseIndex:
         (folder / META_FILE).write_text(json.dumps({**self.meta, "ids": self.ids.tolist()}, sort_keys=True))
 
     @classmethod
-    def load(cls, folder: Path) -> "PremiseIndex":
+    def load(cls, folder: Path, mmap: bool = False) -> "PremiseIndex":
+        """A saved index; with `mmap`, the vectors of a flat (or HNSW) index stay in the file, memory-mapped
+        (faiss IO_FLAG_MMAP_IFC): processes opening the same folder share them. Such an index is for
+        searching only."""
         faiss = _faiss()
         meta_path, index_path = folder / META_FILE, folder / INDEX_FILE
         if not meta_path.is_file() or not index_path.is_file():
             raise ModelError(f"no premise index in {folder}", fix="train the retriever or rebuild the index")
         meta = json.loads(meta_path.read_text())
         ids = np.asarray(meta.pop("ids"), dtype=np.int64)
-        return cls(faiss.read_index(str(index_path)), ids, meta)
+        return cls(faiss.read_index(str(index_path), faiss.IO_FLAG_MMAP_IFC if mmap else 0), ids, meta)
 
 
 def stored_meta(folder: Path) -> dict | None:
@@ -167,7 +170,7 @@ def load_or_build(folder: Path, model_digest: str, ids: Sequence[int], texts: Se
     digest = premise_digest(ids, texts)
     meta = stored_meta(folder)
     if meta and meta.get("model_digest") == model_digest and meta.get("premise_digest") == digest:
-        return PremiseIndex.load(folder), False
+        return PremiseIndex.load(folder, mmap=True), False  # searched only: shared pages
     emb = embed(texts)  # (N, d)
     index = PremiseIndex.build(emb, ids, options, meta={"model": model_name, "model_digest": model_digest,
                                                        "premise_digest": digest})

@@ -43,6 +43,7 @@ class TrainPair:
     positives: frozenset
     file_path: str
     theorem_start: tuple[int, int]
+    theorem_id: int | None = None  # the step's theorem: its difficulty orders an easy-first stage
 
 
 def training_pairs(examples: Sequence[StepExample], row_of: dict[int, int]) -> list[TrainPair]:
@@ -51,7 +52,7 @@ def training_pairs(examples: Sequence[StepExample], row_of: dict[int, int]) -> l
     for ex in examples:
         rows = [row_of[p] for p in ex.premise_ids if p in row_of]
         gold = frozenset(rows)
-        pairs.extend(TrainPair(ex.state, r, gold, ex.file_path, ex.theorem_start) for r in rows)
+        pairs.extend(TrainPair(ex.state, r, gold, ex.file_path, ex.theorem_start, ex.theorem_id) for r in rows)
     return pairs
 
 

@@ -31,6 +31,8 @@ from typing import Sequence
 import numpy as np
 from torch.utils.data import Sampler
 
+from leanagent.curriculum import easy_first_bands
+
 #: Examples sorted together before cutting batches: large enough to find similar lengths, small enough
 #: that the order of an epoch stays random.
 POOL = 1024
@@ -92,7 +94,8 @@ def replay_draws(n_new: int, n_old: int, fraction: float, rng: random.Random, po
 class BucketBatchSampler(Sampler):
     """Token-budgeted batches over a dataset laid out as new examples followed by replayed ones."""
 
-    def __init__(self, new_sizes, old_sizes, max_tokens: int, fraction: float, seed: int = 0):
+    def __init__(self, new_sizes, old_sizes, max_tokens: int, fraction: float, seed: int = 0,
+                 difficulty: Sequence[float | None] | None = None):
         new, old = _as_sizes(new_sizes), _as_sizes(old_sizes)
         self.n_new, self.n_old = len(new), len(old)
         width = max(new.shape[1] if len(new) else 1, old.shape[1] if len(old) else 1)
@@ -102,6 +105,7 @@ class BucketBatchSampler(Sampler):
         if len(old):
             self.sizes[self.n_new:, :old.shape[1]] = old
         self.max_tokens, self.fraction, self.seed = max_tokens, fraction, seed
+        self.difficulty = difficulty  # per new example: easy-first bands (None: one shuffled epoch)
         self.rng = random.Random(seed)
         self.pool: list[int] = []
         self.epoch = 0
@@ -110,10 +114,19 @@ class BucketBatchSampler(Sampler):
     def _plan(self) -> list[list[int]]:
         """The next epoch's batches (planned once: `len()` and the iteration agree)."""
         if self._next is None:
-            picked = list(range(self.n_new)) + replay_draws(self.n_new, self.n_old, self.fraction, self.rng,
-                                                           self.pool)
-            local = bucket_batches(self.sizes[picked], self.max_tokens, self.rng)
-            self._next = [[picked[j] for j in batch] for batch in local]
+            old = replay_draws(self.n_new, self.n_old, self.fraction, self.rng, self.pool)
+            if self.difficulty is None:
+                groups = [list(range(self.n_new)) + old]
+            else:
+                # Easy-first: bucket each difficulty band on its own (with its share of the replayed
+                # draws), shuffle batches inside a band, serve the bands easy to hard.
+                bands = easy_first_bands(self.difficulty, self.rng)
+                shares = np.array_split(np.asarray(old, dtype=np.int64), len(bands)) if bands else []
+                groups = [band + share.tolist() for band, share in zip(bands, shares)]
+            self._next = []
+            for picked in groups:
+                local = bucket_batches(self.sizes[picked], self.max_tokens, self.rng)
+                self._next += [[picked[j] for j in batch] for batch in local]
         return self._next
 
     def __iter__(self):

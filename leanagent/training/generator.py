@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
-from leanagent.generator.model import GeneratorOptions, GenExample, TacticModel, augment_state
+from leanagent.generator.model import GeneratorOptions, GenExample, augment_state
 from leanagent.text import mentions_sorry
 
 #: Called after each stage with (run id, stage index, repository, the model as a TacticGenerator);
@@ -43,7 +43,7 @@ def to_gen_examples(steps: Sequence, options: GeneratorOptions, retriever=None,
                     texts: dict | None = None, batch: int = 64) -> list[GenExample]:
     """Model inputs as at proof time: top premises accessible from each step's theorem, then the state."""
     if retriever is None or options.num_premises <= 0:
-        return [GenExample(augment_state(e.state, [], options.max_input_bytes), e.tactic) for e in steps]
+        return [GenExample(augment_state(e.state, [], options.max_input_bytes), e.tactic, e.theorem_id) for e in steps]
     from leanagent.retrieval.base import Query
 
     out = []
@@ -52,7 +52,7 @@ def to_gen_examples(steps: Sequence, options: GeneratorOptions, retriever=None,
         hits = retriever.retrieve([Query.at(e.state, e.target) for e in chunk], options.num_premises)
         for e, hs in zip(chunk, hits):
             prem = [texts[h.premise_id] for h in hs if h.premise_id in texts]
-            out.append(GenExample(augment_state(e.state, prem, options.max_input_bytes), e.tactic))
+            out.append(GenExample(augment_state(e.state, prem, options.max_input_bytes), e.tactic, e.theorem_id))
     return out
 
 
@@ -76,9 +76,11 @@ def train_generator(db, repos: Sequence[str], options: GeneratorOptions, train, 
     policy). `budget` (a `leanagent.training.budget.TimeBudget`, default: one from train.max_minutes,
     started now) bounds the whole call, building the examples and evaluating included.
     """
+    from leanagent.db.curriculum_store import theorem_difficulties
     from leanagent.db.runs import finish_run, record_checkpoint, start_run
     from leanagent.generator.model import RetrievalAugmentedGenerator
     from leanagent.training.budget import TimeBudget
+    from leanagent.training.example_cache import generator_examples
     from leanagent.training.loop import Stage, train_progressive
     from leanagent.training.options import to_dict
 
@@ -87,10 +89,14 @@ def train_generator(db, repos: Sequence[str], options: GeneratorOptions, train, 
     retriever, texts = generator_retriever(db, retrieval, options, device)
     config = {"generator": asdict(options), "train": to_dict(train), "retrieval": retrieval, "repos": list(repos)}
     run_id = start_run(db, "train", run_name or "train-generator", config)
-    stages = [Stage(r, to_gen_examples(examples_for(db, r, "train"), options, retriever, texts)) for r in repos]
+    stages = [Stage.of(r, generator_examples(db, r, options, retrieval, retriever, texts),
+                       theorem_difficulties(db, r)) for r in repos]
 
-    def build(ckpt: Path | None) -> TacticModel:
-        return TacticModel.load(ckpt) if ckpt else TacticModel.create(options, seed=train.seed)
+    def build(ckpt: Path | None):  # a TacticModel or a CausalTacticModel (leanagent.generator.model_io)
+        from leanagent.generator.model_io import load_model, new_model
+
+        return load_model(ckpt, train=True, device=device) if ckpt else \
+            new_model(options, seed=train.seed, train=True, device=device)
 
     def on_stage_end(model, k, stage, folder) -> dict:
         if evaluate is None:

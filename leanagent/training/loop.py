@@ -199,23 +199,27 @@ def _fit_interruptibly(trainer, module, loader) -> None:
 
 
 def batch_sampler(model: torch.nn.Module, examples: Sequence, replay: Sequence, options: TrainOptions,
-                  where: Placement, seed: int):
+                  where: Placement, seed: int, difficulty: Sequence[float | None] | None = None):
     """Token-budgeted, length-bucketed batches for a model that reports example sizes (`example_sizes`);
-    fixed `batch_size` batches otherwise (see `leanagent.training.buckets`)."""
+    fixed `batch_size` batches otherwise (see `leanagent.training.buckets`). With `difficulty` (one value
+    per example) the new examples are served easy-first (`leanagent.curriculum.easy_first_bands`)."""
     budget = batch_tokens(options, where)
     sizes = getattr(model, "example_sizes", None)
     if sizes is not None and budget > 0:
         from leanagent.training.buckets import BucketBatchSampler
 
-        return BucketBatchSampler(sizes(examples), sizes(replay), budget, options.replay_fraction, seed=seed)
-    return ReplayBatchSampler(len(examples), len(replay), options.batch_size, options.replay_fraction, seed=seed)
+        return BucketBatchSampler(sizes(examples), sizes(replay), budget, options.replay_fraction, seed=seed,
+                                  difficulty=difficulty)
+    return ReplayBatchSampler(len(examples), len(replay), options.batch_size, options.replay_fraction, seed=seed,
+                              difficulty=difficulty)
 
 
 def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, replay: Sequence = (),
         ewc: EwcState | None = None, seed_offset: int = 0, device: "str | Placement | None" = None,
-        max_seconds: float | None = None) -> dict:
+        max_seconds: float | None = None, difficulty: Sequence[float | None] | None = None) -> dict:
     """Train `model` in place on `examples` (+ `replay` mixed into every batch), on `device` (the device
     policy; default auto), for at most `max_seconds` (default: options.max_minutes). Returns stats.
+    `difficulty` (one value per example) serves them easy-first when options.within_repo_order says so.
 
     The model is left on `device` in eval mode (Lightning moves it to the CPU when it finishes).
     """
@@ -228,7 +232,9 @@ def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, re
     pl = _lightning()
     pl.seed_everything(options.seed + seed_offset, verbose=False)
     data = list(examples) + list(replay)
-    sampler = batch_sampler(model, examples, replay, options, where, options.seed + seed_offset)
+    if options.within_repo_order != "easy-first" or difficulty is None or len(difficulty) != len(examples):
+        difficulty = None
+    sampler = batch_sampler(model, examples, replay, options, where, options.seed + seed_offset, difficulty)
     # A model with a picklable collator (tokenising into tensors) collates in worker processes, overlapping
     # with the GPU; other models collate in-process (the retriever's collate samples negatives from its rng).
     collator = model.collator() if hasattr(model, "collator") else model.collate
@@ -260,6 +266,13 @@ class Stage:
 
     name: str
     examples: Sequence
+    difficulty: Sequence[float | None] | None = None
+    """One value per example (its theorem's difficulty, None: infinite), for an easy-first stage."""
+
+    @classmethod
+    def of(cls, name: str, examples: Sequence, difficulty_of: dict) -> "Stage":
+        """A stage whose examples carry `theorem_id`, with their difficulties from {theorem id: difficulty}."""
+        return cls(name, examples, [difficulty_of.get(getattr(e, "theorem_id", None)) for e in examples])
 
 
 @dataclass
@@ -339,7 +352,7 @@ def train_progressive(build: Callable[[Path | None], torch.nn.Module], stages: S
                    if j >= k)
         seconds = budget.next_stage(left, evaluates=on_stage_end is not None if evaluates is None else evaluates)
         stats = fit(model, stage.examples, options, replay=replay, ewc=ewc, seed_offset=k, device=where,
-                    max_seconds=seconds) if len(stage.examples) else {"steps": 0, "note": "no training examples"}
+                    max_seconds=seconds, difficulty=stage.difficulty) if len(stage.examples) else {"steps": 0, "note": "no training examples"}
         if options.ewc_lambda > 0 and len(stage.examples):
             # Online EWC: Fishers of successive repositories add up, the anchor is the latest weights.
             fisher = compute_fisher(model, stage.examples, options.batch_size, options.ewc_batches,

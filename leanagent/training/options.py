@@ -155,6 +155,9 @@ class TrainOptions:
     """Gradient norm clipping (0 disables)."""
     replay_fraction: float = 0.25
     """Fraction of every batch drawn from earlier repositories' examples (0 disables replay)."""
+    within_repo_order: str = "shuffled"
+    """Order of a repository's examples within each epoch: `shuffled`, or `easy-first` (by the theorem's
+    difficulty e^S, shuffled inside difficulty bands so that batches stay mixed; the TinyHelen idea)."""
     ewc_lambda: float = 0.0
     """Weight of the EWC penalty; 0 disables EWC. The Fisher is computed at the end of each repository."""
     ewc_batches: int = 32
@@ -183,5 +186,10 @@ class TrainOptions:
             raise ConfigError(f"max_minutes must be > 0, got {self.max_minutes}")
         if not 0.0 <= self.replay_fraction < 1.0:
             raise ConfigError(f"replay_fraction must be in [0, 1), got {self.replay_fraction}")
+        from leanagent.curriculum import WITHIN_ORDERS
+
+        if self.within_repo_order not in WITHIN_ORDERS:
+            raise ConfigError(f"unknown within_repo_order {self.within_repo_order!r}",
+                              fix=f"use one of {', '.join(WITHIN_ORDERS)}")
         if self.ewc_lambda < 0:
             raise ConfigError(f"ewc_lambda must be >= 0, got {self.ewc_lambda}")

@@ -16,12 +16,14 @@ from typing import Callable, Sequence
 
 from leanagent.db.engine import Database
 from leanagent.db.runs import finish_run, record_checkpoint, start_run
+from leanagent.db.curriculum_store import theorem_difficulties
 from leanagent.db.training_data import import_graph, premise_corpus, step_examples
 from leanagent.retrieval.access import Accessibility
 from leanagent.retrieval.dense import DenseRetriever, open_dense
 from leanagent.retrieval.index import IndexOptions
 from leanagent.retrieval.knn import KnnPrior
-from leanagent.retrieval.model import DualEncoder, RetrieverOptions, training_pairs
+from leanagent.retrieval.model import DualEncoder, RetrieverOptions
+from leanagent.training.example_cache import retriever_pairs
 from leanagent.training.loop import Stage, TrainOptions, train_progressive
 from leanagent.training.options import to_dict
 
@@ -64,7 +66,8 @@ def train_retriever(db: Database, repos: Sequence[str], options: RetrieverOption
     corpus, graph = premise_corpus(db), import_graph(db)
     access = Accessibility(corpus, graph)
     row_of = {p.id: r for r, p in enumerate(corpus)}
-    stages = [Stage(repo, training_pairs(step_examples(db, repo, "train"), row_of)) for repo in repos]
+    stages = [Stage.of(repo, retriever_pairs(db, repo, row_of), theorem_difficulties(db, repo))
+              for repo in repos]
     config = {"retriever": asdict(options), "train": to_dict(train), "repos": list(repos),
               "from": str(start_from) if start_from else None}
     run_id = start_run(db, "train", run_name or "retriever", config)

@@ -67,7 +67,7 @@ def test_nightly_reports_what_changed_and_retrains_only_that(run_cli, setup):
 
 
 def test_second_nightly_exits_2_while_the_lock_is_held(run_cli, setup):
-    with RunLock(setup / "home" / "nightly.lock"):
+    with RunLock(setup / "db.sqlite.lock"):  # the run lock of the database (lifelong/lock.py)
         code, out, err = _nightly(run_cli, setup)
     # Under --json the error is one JSON object on stdout, with the exit code cron sees.
     error = json.loads(out.splitlines()[-1])
