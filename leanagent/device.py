@@ -27,6 +27,9 @@ from leanagent.errors import ConfigError
 _SPEC = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
 #: Frontier nodes proposed for in one generator call, per device kind (see `prover.search`).
 EXPAND_BATCH = {"cuda": 8, "cpu": 1}
+#: Theorems one prover worker searches at once, per device kind: their generator calls are merged into one
+#: batch (`prover.batching`), so a GPU gets large calls even when each search has a single open node.
+SEARCHES = {"cuda": 8, "cpu": 1}
 
 
 @dataclass
@@ -87,6 +90,10 @@ class Placement:
     def expand_batch(self) -> int:
         """Default number of frontier nodes per generator call in the search."""
         return EXPAND_BATCH[self.kind]
+
+    def searches(self) -> int:
+        """Default number of theorems a prover worker searches at once (see `prover.batching`)."""
+        return SEARCHES[self.kind]
 
     def put(self, module, *, inference: bool = False):
         """Move `module` here (in place; returned for chaining). With `inference`, cast its floating-point

@@ -50,6 +50,7 @@ def test_precision_and_per_device_choices(gpus):
     assert gpu.train_precision("32-true") == "32-true"  # an explicit option wins
     assert cpu.lightning() == ("cpu", 1) and gpu.lightning() == ("gpu", [1])
     assert cpu.expand_batch() == 1 and gpu.expand_batch() == 8
+    assert cpu.searches() == 1 and gpu.searches() == 8  # concurrent searches per prover worker
     from leanagent.training.loop import TrainOptions, batch_tokens, loader_workers, resolve_precision
 
     assert batch_tokens(TrainOptions(), gpu) == 32768 and batch_tokens(TrainOptions(), cpu) == 16384

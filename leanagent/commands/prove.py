@@ -43,6 +43,9 @@ def register(subparsers, common) -> None:
     p.add_argument("--expand-batch", type=int, default=None,
                    help="open nodes proposed for in one generator call, best first; the search order stays "
                         "best-first (default: 8 on a GPU, 1 on the CPU)")
+    p.add_argument("--searches-per-worker", type=int, default=None, metavar="K",
+                   help="theorems each worker searches at once, their generator calls merged into one batch "
+                        "(default: 8 on a GPU, 1 on the CPU)")
     p.add_argument("--gpus-per-worker", type=float, default=None, metavar="G",
                    help="GPUs each Ray worker asks for, a fraction so that several share one (default: the "
                         "cluster's GPUs shared evenly over --workers, at most 1 each; 0 with --device cpu)")
@@ -75,6 +78,8 @@ def run(args, ctx) -> int:
         raise ConfigError("--workers must be >= 0, --timeout > 0, --num-tactics and --expand-batch >= 1")
     if args.gpus_per_worker is not None and args.gpus_per_worker < 0:
         raise ConfigError("--gpus-per-worker must be >= 0")
+    if args.searches_per_worker is not None and args.searches_per_worker < 1:
+        raise ConfigError("--searches-per-worker must be >= 1")
     device = device_spec(from_args(DeviceOptions, args).device)
     # The database first: without one there is nothing to prove, and nothing should be created.
     db = ctx.db(create=False)
@@ -97,10 +102,10 @@ def run(args, ctx) -> int:
                         proposer=resolve(proposer, db), search=search,
                         policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
                         repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
-                        gpus_per_worker=args.gpus_per_worker)
+                        gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker)
     config = {"env": args.env, "theorems": args.theorems, "repo": args.repo, "budget": search.budget(),
               "workers": args.workers, "ray_address": args.ray_address, "device": device,
-              "gpus_per_worker": args.gpus_per_worker}
+              "gpus_per_worker": args.gpus_per_worker, "searches_per_worker": args.searches_per_worker}
     run_id = start_run(db, "prove", f"prove-{args.env}", config)
     bar = None
 

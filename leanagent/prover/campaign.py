@@ -34,6 +34,7 @@ class Campaign:
     repl: object = None               # ReplOptions (the LeanInteract backend)
     device: str = "auto"              # where the proposers' models run (leanagent.device)
     gpus_per_worker: float | None = None  # Ray's GPU share per worker (None: the GPUs shared evenly)
+    searches: int | None = None       # theorems per worker at once (None: 8 on a GPU, 1 on the CPU)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         group = [r for r in refs if env_of(r.repo) == env]
         spec = WorkerSpec(env=env, db_url=db.url, proposer=c.proposer, search=search,
                           policy=c.policy or SafetyPolicy(), limits=c.limits or LeanLimits(), repl=c.repl,
-                          device=c.device, gpus_per_worker=c.gpus_per_worker)
+                          device=c.device, gpus_per_worker=c.gpus_per_worker, searches=c.searches)
         prove_theorems(spec, group if c.deadline is None else _until(group, c.deadline), write,
                        workers=c.workers, address=c.ray_address)
     out.seconds = round(time.perf_counter() - t0, 2)

@@ -12,13 +12,15 @@ Ray by default, a cluster when an address is given.
 from __future__ import annotations
 
 import os
+import queue
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from leanagent.device import device_spec, gpus_per_worker, placement
+from leanagent.device import SEARCHES, device_spec, gpus_per_worker, placement
 from leanagent.errors import ProverError
 from leanagent.prover.env import ProofEnv, TheoremRef
+from leanagent.prover.batching import BatchingGenerator
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.prover.safety import SafetyPolicy
 from leanagent.prover.search import BestFirstSearch, SearchConfig, SearchResult
@@ -52,6 +54,10 @@ class WorkerSpec:
     """A shared proposer folder built by the driver (`leanagent.prover.proposers.prepare_shared`; then
     `proposer` is already resolved): workers open it read-only instead of loading the recorded steps
     from the database. None, or a folder this machine cannot see: the worker reads the database."""
+    searches: int | None = None
+    """Theorems the worker searches at once, in threads with their own environments, sharing one proposer
+    whose concurrent calls are merged into one batch (`leanagent.prover.batching`). None: the device's
+    default (8 on a GPU, 1 on the CPU)."""
 
 
 def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
@@ -70,6 +76,16 @@ def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
     raise ProverError(f"unknown environment {spec.env!r}", fix=f"use one of {', '.join(ENVS)}")
 
 
+def make_envs(spec: WorkerSpec, db, k: int) -> list[ProofEnv]:
+    """`k` environments for `k` concurrent searches; replay environments share one read-only index."""
+    if spec.env == "replay" and k > 1:
+        from leanagent.prover.replay import ReplayEnv, ReplayIndex
+
+        index = ReplayIndex.from_db(db)
+        return [ReplayEnv(index) for _ in range(k)]
+    return [make_env(spec, db) for _ in range(k)]
+
+
 def _open(url: str):
     from leanagent.db.engine import open_db
 
@@ -77,7 +93,8 @@ def _open(url: str):
 
 
 class ProverWorker:
-    """One environment + one proposer; proves one theorem at a time."""
+    """One proposer and `searches` environments: proves that many theorems at once (one per thread calling
+    `prove`), their generator calls batched together; one theorem at a time when `searches` is 1."""
 
     def __init__(self, spec: WorkerSpec):
         import torch
@@ -88,35 +105,58 @@ class ProverWorker:
             os.environ.setdefault("OMP_NUM_THREADS", str(spec.threads))
             torch.set_num_threads(spec.threads)
         where = placement(spec.device)
+        self.searches = max(1, spec.searches or where.searches())
         db = _open(spec.db_url)
         try:
-            self.env = make_env(spec, db)
+            self.envs = make_envs(spec, db, self.searches)
             if spec.shared is not None and os.path.isdir(spec.shared):
-                self.generator = open_proposer(spec.proposer, spec.shared, device=where)
+                generator = open_proposer(spec.proposer, spec.shared, device=where)
             else:
-                self.generator = load_proposer(spec.proposer, db, device=where)
+                generator = load_proposer(spec.proposer, db, device=where)
         finally:
             db.dispose()
         search = spec.search
         if search.expand_batch is None:  # the device decides how many states one generator call takes
             search = replace(search, expand_batch=where.expand_batch())
-        self.search = BestFirstSearch(self.generator, self.env, spec.policy, search)
-        self.rechecker = _rechecker(spec, self.env)
+        self.generator = generator
+        if self.searches > 1:
+            self.generator = BatchingGenerator(generator, max_states=self.searches * search.expand_batch)
+        # One (search, rechecker) per environment; a thread calling `prove` borrows a free one.
+        self._pairs = [(BestFirstSearch(self.generator, env, spec.policy, search), _rechecker(spec, env))
+                       for env in self.envs]
+        self._free: queue.Queue = queue.Queue()
+        for pair in self._pairs:
+            self._free.put(pair)
+
+    @property
+    def env(self) -> ProofEnv:
+        return self.envs[0]
+
+    @property
+    def search(self) -> BestFirstSearch:
+        return self._pairs[0][0]
 
     def prove(self, theorem: TheoremRef) -> SearchResult:
+        search, rechecker = self._free.get()
         try:
-            res = self.search.search(theorem)
-        except ProverError as exc:
-            return SearchResult(theorem=theorem, outcome="error", error=exc.message)
-        # Every proof found tactic by tactic is re-checked as a whole file here, in the worker that
-        # holds the Lean process, before the driver stores it (prover/recheck.py).
-        return self.rechecker.apply(res)
+            try:
+                res = search.search(theorem)
+            except ProverError as exc:
+                return SearchResult(theorem=theorem, outcome="error", error=exc.message)
+            # Every proof found tactic by tactic is re-checked as a whole file here, in the worker that
+            # holds the Lean process, before the driver stores it (prover/recheck.py).
+            return rechecker.apply(res)
+        finally:
+            self._free.put((search, rechecker))
 
     def ready(self) -> bool:
         return True
 
     def close(self) -> None:
-        self.env.close()
+        if isinstance(self.generator, BatchingGenerator):
+            self.generator.close()
+        for env in self.envs:
+            env.close()
 
 
 def _rechecker(spec: WorkerSpec, env: ProofEnv):
@@ -141,12 +181,35 @@ def prove_theorems(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result: 
         worker = ProverWorker(spec)
         t1 = time.perf_counter()
         try:
-            for thm in theorems:
-                on_result(worker.prove(thm))
+            if worker.searches == 1:
+                for thm in theorems:
+                    on_result(worker.prove(thm))
+            else:
+                _prove_in_threads(worker, theorems, on_result)
         finally:
             worker.close()
         return {"startup_seconds": t1 - t0, "prove_seconds": time.perf_counter() - t1}
     return _prove_with_ray(spec, theorems, on_result, workers, address)
+
+
+def _prove_in_threads(worker: ProverWorker, theorems: Iterable[TheoremRef], on_result) -> None:
+    """`worker.searches` theorems at a time in threads; `on_result` runs in this thread, as each finishes."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    todo = iter(theorems)  # consumed lazily, as in the Ray path
+    with ThreadPoolExecutor(worker.searches, thread_name_prefix="search") as pool:
+        pending = set()
+        for thm in todo:
+            pending.add(pool.submit(worker.prove, thm))
+            if len(pending) >= worker.searches:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                on_result(fut.result())
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.add(pool.submit(worker.prove, nxt))
 
 
 def init_ray(workers: int, address: str | None, threads: int = 1) -> None:
@@ -184,7 +247,9 @@ def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result,
     init_ray(workers, address, spec.threads)
     spec = share_proposer_data(spec)
     spec, gpus = _gpu_share(spec, workers, ray.cluster_resources().get("GPU", 0.0))
-    actor_cls = ray.remote(num_cpus=1, num_gpus=gpus)(ProverWorker)
+    # A worker searching several theorems at once takes that many calls at a time (a threaded actor).
+    searches = max(1, spec.searches or SEARCHES["cuda" if gpus > 0 else "cpu"])
+    actor_cls = ray.remote(num_cpus=1, num_gpus=gpus, max_concurrency=searches)(ProverWorker)
     t0 = time.perf_counter()
     actors = [actor_cls.remote(spec) for _ in range(workers)]
     try:
@@ -198,7 +263,7 @@ def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result,
     pending: dict = {}
     try:
         for actor in actors:
-            for _ in range(IN_FLIGHT):
+            for _ in range(searches + IN_FLIGHT - 1):
                 thm = next(todo, None)
                 if thm is not None:
                     pending[actor.prove.remote(thm)] = (actor, thm)

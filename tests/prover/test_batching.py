@@ -1,0 +1,139 @@
+"""Several searches at once: the batching generator and the worker's concurrent searches."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from leanagent.generator.options import ProposerOptions
+from leanagent.prover.batching import BatchingGenerator
+from leanagent.prover.env import TheoremRef
+from leanagent.prover.search import SearchConfig
+from leanagent.prover.workers import ProverWorker, WorkerSpec, prove_theorems
+
+
+class SlowDeterministic:
+    """Rows depend on their own state only; each call takes a while, so concurrent callers pile up."""
+
+    name = "slow"
+
+    def __init__(self, delay: float = 0.05):
+        self.delay, self.sizes, self.targets = delay, [], []
+
+    def generate(self, states, num, targets=None):
+        self.sizes.append(len(states))
+        self.targets.append(targets)
+        time.sleep(self.delay)
+        return [[(f"{s}-{i}", -float(i + len(s))) for i in range(num)] for s in states]
+
+
+def _call_concurrently(gen, requests):
+    out, barrier = [None] * len(requests), threading.Barrier(len(requests))
+
+    def go(i, states, targets):
+        barrier.wait()
+        out[i] = gen.generate(states, 3, targets)
+
+    threads = [threading.Thread(target=go, args=(i, *r)) for i, r in enumerate(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_concurrent_calls_are_merged_and_each_caller_gets_its_own_rows():
+    inner = SlowDeterministic()
+    gen = BatchingGenerator(inner, max_states=64, wait_s=0.02)
+    requests = [([f"s{i}a", f"s{i}b"][: 1 + i % 2], None) for i in range(8)]
+    try:
+        out = _call_concurrently(gen, requests)
+    finally:
+        gen.close()
+    direct = SlowDeterministic(delay=0)
+    assert out == [direct.generate(states, 3) for states, _ in requests]
+    assert sum(inner.sizes) == sum(len(s) for s, _ in requests)
+    assert gen.calls == len(inner.sizes) < len(requests)  # merged: fewer calls than requests
+    assert max(inner.sizes) > 2
+
+
+def test_targets_travel_with_their_states_and_max_states_bounds_a_call():
+    inner = SlowDeterministic()
+    gen = BatchingGenerator(inner, max_states=4, wait_s=0.02)
+    requests = [([f"s{i}"], [f"t{i}"]) for i in range(8)]
+    try:
+        _call_concurrently(gen, requests)
+    finally:
+        gen.close()
+    assert max(inner.sizes) <= 4
+    for sizes_targets in inner.targets:
+        assert all(t.startswith("t") for t in sizes_targets)
+    assert sorted(t for ts in inner.targets for t in ts) == sorted(f"t{i}" for i in range(8))
+
+
+def test_an_error_reaches_every_caller_of_the_failed_call():
+    class Broken:
+        name = "broken"
+
+        def generate(self, states, num, targets=None):
+            time.sleep(0.02)
+            raise RuntimeError("CUDA out of memory")
+
+    gen = BatchingGenerator(Broken(), wait_s=0.02)
+    errors = []
+
+    def go():
+        try:
+            gen.generate(["x"], 2)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=go) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    gen.close()
+    assert errors == ["CUDA out of memory"] * 3
+    with pytest.raises(RuntimeError, match="closed"):
+        gen.generate(["x"], 2)
+
+
+def _refs(db, names):
+    return [TheoremRef(db.toy_ids[n], "toy", "Toy/Basic.lean", n) for n in names]
+
+
+@pytest.mark.parametrize("searches", [2, 4])
+def test_concurrent_searches_find_what_one_at_a_time_finds(toy_db, db_url, searches):
+    names = ["add_zero'", "add_comm'", "one_add_one", "two_eq", "imp_self'", "no_steps"]
+    out = {}
+    for k in (1, searches):
+        spec = WorkerSpec(env="replay", db_url=db_url, device="cpu", searches=k,
+                          search=SearchConfig(num_sampled_tactics=4, max_expansions=4),
+                          proposer=ProposerOptions(proposer="frequency", source_split="all"))
+        results = []
+        prove_theorems(spec, _refs(toy_db, names), results.append, workers=0)
+        assert sorted(r.theorem.full_name for r in results) == sorted(names)  # each theorem reported once
+        out[k] = {r.theorem.full_name: (r.outcome, r.proof, r.expansions) for r in results}
+    assert out[searches] == out[1]
+    assert any(outcome == "proved" for outcome, _, _ in out[1].values())
+
+
+def test_a_worker_on_the_cpu_searches_one_theorem_at_a_time_by_default(toy_db, db_url):
+    spec = WorkerSpec(env="replay", db_url=db_url, device="cpu",
+                      proposer=ProposerOptions(proposer="frequency", source_split="all"))
+    worker = ProverWorker(spec)
+    try:
+        assert worker.searches == 1 and len(worker.envs) == 1
+        assert not isinstance(worker.generator, BatchingGenerator)
+    finally:
+        worker.close()
+    four = ProverWorker(WorkerSpec(env="replay", db_url=db_url, device="cpu", searches=4,
+                                   proposer=ProposerOptions(proposer="frequency", source_split="all")))
+    try:
+        assert len(four.envs) == 4 and len({id(e.index) for e in four.envs}) == 1  # one shared replay index
+        assert isinstance(four.generator, BatchingGenerator)
+    finally:
+        four.close()
