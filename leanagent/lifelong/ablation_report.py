@@ -3,11 +3,13 @@
 Every run's `learn` report holds the five lifelong metrics of each matrix
 (`metrics.json` -> `lifelong`). Here they are gathered per variant (mean, and
 the range over seeds), and each variant is judged against the default by a
-pure rule (`verdict`): it is *better* only when its average accuracy is above
-every seed of the default and its forgetting is no worse than the default's
+pure rule (`verdict`): it is *better* only when its average accuracy is, for
+every seed, above every seed of the default and its forgetting is no worse than the default's
 worst seed, *worse* when its average accuracy is below every seed of the
-default, and *within spread* otherwise. With one seed of the default the
-spread is a single point, so the rule then reads as a plain comparison.
+default, and *within spread* otherwise, seed by seed. With one seed of the default the
+spread is a single point, so the rule then reads as a plain comparison. A
+`better` (or `worse`) that one repository decides (`deciding_repository`: leave
+it out and the seeds no longer all beat the other side's) is demoted.
 """
 
 from __future__ import annotations
@@ -78,12 +80,44 @@ def verdict(variant: dict[str, Stat], default: dict[str, Stat]) -> str:
     if aa.mean is None or base.mean is None:
         return "n/a"
     forgets, base_forgets = variant["forgetting"], default["forgetting"]
-    no_worse_forgetting = forgets.mean is None or base_forgets.high is None or forgets.mean <= base_forgets.high
-    if aa.mean > base.high and no_worse_forgetting:
+    # Seed by seed: `better` only when every seed of the variant beats every seed of the default (issue 15:
+    # "across both seeds"), and no seed of it forgets more than the default's worst; `worse` symmetrically.
+    no_worse_forgetting = forgets.high is None or base_forgets.high is None or forgets.high <= base_forgets.high
+    if aa.low > base.high and no_worse_forgetting:
         return "better"
-    if aa.mean < base.low:
+    if aa.high < base.low:
         return "worse"
     return "within spread"
+
+
+def final_rows(data: dict) -> dict[str, dict[str, float | None]]:
+    """{measure: {repository: value after the last stage}} of one learn report (pure): the row that
+    average accuracy is the mean of."""
+    repos, out = data.get("repositories", []), {}
+    for measure, matrix in (data.get("matrices") or {}).items():
+        if matrix:
+            out[measure] = dict(zip(repos, matrix[-1]))
+    return out
+
+
+def deciding_repository(variant_rows: Sequence[dict], default_rows: Sequence[dict]) -> str | None:
+    """The repository without which the variant's seeds would no longer all beat the default's on average
+    accuracy, or None (pure). Average accuracy is a plain mean over repositories, so one repository with a
+    handful of test theorems can swing it by tens of points; a verdict that one repository decides is not
+    a finding. Each row is one seed's final row ({repository: value})."""
+    def without(row: dict, repo: str) -> float | None:
+        xs = [v for r, v in row.items() if r != repo and v is not None]
+        return sum(xs) / len(xs) if xs else None
+
+    repos = sorted({r for row in [*variant_rows, *default_rows] for r, v in row.items() if v is not None})
+    for repo in repos:
+        ours = [without(row, repo) for row in variant_rows]
+        base = [without(row, repo) for row in default_rows]
+        if None in ours or None in base or not ours or not base:
+            continue
+        if min(ours) <= max(base):
+            return repo
+    return None
 
 
 def read_runs(results: Sequence[RunResult]) -> list[dict]:
@@ -91,8 +125,21 @@ def read_runs(results: Sequence[RunResult]) -> list[dict]:
     for r in results:
         data = json.loads(Path(r.metrics_path).read_text())
         out.append({"variant": r.variant, "seed": r.seed, "lifelong": data.get("lifelong", {}),
-                    "proved": data.get("proved", {}), "report": str(Path(r.metrics_path).parent / "summary.md")})
+                    "final": final_rows(data), "proved": data.get("proved", {}),
+                    "report": str(Path(r.metrics_path).parent / "summary.md")})
     return out
+
+
+def judge(runs: Sequence[dict], table: dict, variant: str, default: str, measure: str) -> str:
+    """The verdict of `variant` on `measure`; `better` or `worse` demoted when a single repository decides it."""
+    text = verdict(table[variant][measure], table[default][measure])
+    if text in ("better", "worse"):
+        rows = {v: [r.get("final", {}).get(measure, {}) for r in runs if r["variant"] == v] for v in (variant, default)}
+        winner, loser = (variant, default) if text == "better" else (default, variant)
+        repo = deciding_repository(rows[winner], rows[loser])
+        if repo is not None:
+            return f"within spread without {repo}"
+    return text
 
 
 def write_ablation_report(results: Sequence[RunResult], folder: str | Path, *, default: str,
@@ -103,7 +150,7 @@ def write_ablation_report(results: Sequence[RunResult], folder: str | Path, *, d
     runs = read_runs(results)
     table = gather(runs)
     names = [v for v in variants if v in table]
-    verdicts = {m: {v: (verdict(table[v][m], table[default][m]) if default in table and v != default else "")
+    verdicts = {m: {v: (judge(runs, table, v, default, m) if default in table and v != default else "")
                     for v in names} for m in MEASURES}
     payload = {"default": default, "variants": variants, "runs": runs,
                "summary": {v: {m: {k: table[v][m][k].__dict__ for k in METRICS} for m in MEASURES} for v in names},
@@ -112,8 +159,12 @@ def write_ablation_report(results: Sequence[RunResult], folder: str | Path, *, d
     lines = ["# leanagent ablate", "",
              f"{len(runs)} runs of `learn`, each from the same database snapshot in its own folder. Values are "
              f"the mean over a variant's seeds, with their range in brackets. The verdict compares a variant's "
-             f"average accuracy (and forgetting) with the default `{default}`'s seeds: `better` only above every "
-             f"seed of the default without more forgetting than its worst seed.", ""]
+             f"average accuracy (and forgetting) with the default `{default}`'s, seed by seed: `better` only when "
+             f"every seed of the variant is above every seed of the default and none forgets more than the "
+             f"default's worst seed; `worse` when every seed is below every seed of the default. A variant with "
+             f"one seed has no spread of its own: its verdict is a lead, not a finding. Average accuracy is a plain "
+             f"mean over repositories, so a `better` or `worse` that leaving out one repository undoes reads `within spread "
+             f"without R`.", ""]
     for measure, label in MEASURES.items():
         if all(table[v][measure]["average_accuracy"].mean is None for v in names):
             continue

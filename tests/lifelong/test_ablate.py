@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from leanagent.errors import ConfigError
 from leanagent.lifelong.ablate import load_variants, planned_runs, variant_config
-from leanagent.lifelong.ablation_report import Stat, gather, stat, verdict
+from leanagent.lifelong.ablation_report import Stat, deciding_repository, final_rows, gather, judge, stat, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = """\
@@ -58,6 +58,34 @@ def test_a_variant_is_the_base_then_its_own_options_and_runs_once_per_seed(tmp_p
         planned_runs(spec, ["nope"])
 
 
+def test_a_better_verdict_that_one_small_repository_decides_is_demoted():
+    # Two big repositories tie; a tiny one swings from 0 to 50 (one or two test theorems).
+    default = [{"big1": 30.0, "big2": 28.0, "tiny": 0.0}, {"big1": 29.0, "big2": 29.0, "tiny": 0.0}]
+    variant = [{"big1": 29.5, "big2": 28.5, "tiny": 50.0}, {"big1": 29.0, "big2": 29.5, "tiny": 25.0}]
+    assert deciding_repository(variant, default) == "tiny"
+    robust = [{"big1": 35.0, "big2": 34.0, "tiny": 0.0}, {"big1": 36.0, "big2": 33.0, "tiny": 0.0}]
+    assert deciding_repository(robust, default) is None
+    assert final_rows({"repositories": ["a", "b"], "matrices": {"R@10": [[1.0, None], [2.0, 3.0]]}}) == \
+        {"R@10": {"a": 2.0, "b": 3.0}}
+
+    def run(variant, row):
+        aa = sum(row.values()) / len(row)
+        return {"variant": variant, "lifelong": {"R@10": {"average_accuracy": aa, "forgetting": 0.0}},
+                "final": {"R@10": row}}
+
+    runs = [run("default", r) for r in default] + [run("small", r) for r in variant] + \
+        [run("robust", r) for r in robust]
+    table = gather(runs)
+    assert verdict(table["small"]["R@10"], table["default"]["R@10"]) == "better"  # the seed rule alone
+    assert judge(runs, table, "small", "default", "R@10") == "within spread without tiny"
+    assert judge(runs, table, "robust", "default", "R@10") == "better"
+    # and symmetrically for `worse`: the default's tiny repository at 50, the variant's at 0
+    flipped = [run("default", r) for r in variant] + [run("small", r) for r in default]
+    table = gather(flipped)
+    assert verdict(table["small"]["R@10"], table["default"]["R@10"]) == "worse"
+    assert judge(flipped, table, "small", "default", "R@10") == "within spread without tiny"
+
+
 def test_verdict_needs_more_than_the_defaults_spread():
     base = {"average_accuracy": stat([10.0, 14.0]), "forgetting": stat([2.0, 4.0])}
     assert verdict({"average_accuracy": stat([15.0]), "forgetting": stat([3.0])}, base) == "better"
@@ -65,6 +93,11 @@ def test_verdict_needs_more_than_the_defaults_spread():
     assert verdict({"average_accuracy": stat([12.0]), "forgetting": stat([0.0])}, base) == "within spread"
     assert verdict({"average_accuracy": stat([9.0]), "forgetting": stat([0.0])}, base) == "worse"
     assert verdict({"average_accuracy": stat([None]), "forgetting": stat([])}, base) == "n/a"
+    # Seed by seed: a mean above the default's best is not enough when one seed falls inside its spread.
+    assert verdict({"average_accuracy": stat([20.0, 13.0]), "forgetting": stat([0.0, 0.0])}, base) == "within spread"
+    assert verdict({"average_accuracy": stat([20.0, 15.0]), "forgetting": stat([0.0, 0.0])}, base) == "better"
+    assert verdict({"average_accuracy": stat([20.0, 15.0]), "forgetting": stat([0.0, 6.0])}, base) == "within spread"
+    assert verdict({"average_accuracy": stat([9.0, 11.0]), "forgetting": stat([0.0, 0.0])}, base) == "within spread"
     assert stat([1.0, None, 3.0]) == Stat(2.0, 1.0, 3.0, 2)
     runs = [{"variant": "a", "lifelong": {"R@10": {"average_accuracy": 10.0}}},
             {"variant": "a", "lifelong": {"R@10": {"average_accuracy": 20.0}}}]
