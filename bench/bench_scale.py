@@ -14,7 +14,8 @@ Part A, proving workers (targets at 50 repositories / 100k theorems):
     (LeanInteract backend, which starts no Lean until a theorem is proved) and
     proposes tactics for 16 states; its peak RSS (target <= 2 GB);
   - 4 workers at once vs 1: the sum of their PSS (shared pages counted once) over
-    one worker's PSS (target <= 1.5x). The baseline is the same with workers that
+    one worker's PSS (target <= 1.5x); and one worker with 4 concurrent searches
+    (`--searches-per-worker 4`: threads sharing one batching proposer) vs 1. The baseline is the same with workers that
     read the database themselves (`--baseline`: the way before the shared folder).
 
 Part B, stage cost (target: < 1.3x from 10 to 40 repositories): for R in
@@ -55,13 +56,26 @@ from leanagent.generator.options import ProposerOptions
 from leanagent.prover.workers import ProverWorker, WorkerSpec
 args = json.loads(sys.argv[1])
 spec = WorkerSpec(env="leaninteract", db_url=args["db"], device="cpu", threads=1,
-                  proposer=ProposerOptions(**args["options"]), shared=args["shared"])
+                  proposer=ProposerOptions(**args["options"]), shared=args["shared"],
+                  searches=args.get("searches", 1))
 t0 = time.perf_counter()
 worker = ProverWorker(spec)
 start = time.perf_counter() - t0
 states = args["states"]
 t0 = time.perf_counter()
-out = worker.generator.generate(states, 8, [Target(None)] * len(states))
+k = worker.searches
+if k == 1:
+    out = worker.generator.generate(states, 8, [Target(None)] * len(states))
+else:  # k searches at once: k threads call the shared (batching) proposer together
+    import threading
+    parts = [states[i::k] for i in range(k)]
+    outs = [None] * k
+    def go(i):
+        outs[i] = worker.generator.generate(parts[i], 8, [Target(None)] * len(parts[i]))
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(k)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    out = [row for o in outs for row in o]
 gen = time.perf_counter() - t0
 info = psutil.Process().memory_full_info()
 print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -172,6 +186,12 @@ def part_a(a, work: Path, copies: list[Path]) -> None:
     print(f"4 workers (shared folder): total PSS {total4:.0f} MB vs one {one['pss_all_mb']:.0f} MB: "
           f"{total4 / one['pss_all_mb']:.2f}x (target <= 1.5x); peak RSS each "
           f"{', '.join('%.0f' % r['peak_rss_mb'] for r in four)} MB")
+    # The other way to prove 4 theorems at once: one worker process, 4 concurrent searches (threads with
+    # their own environments) sharing one batching proposer (`--searches-per-worker 4`).
+    threaded = run_workers(1, {**wargs, "searches": 4})[0]
+    print(f"1 worker x 4 concurrent searches: PSS {threaded['pss_all_mb']:.0f} MB = "
+          f"{threaded['pss_all_mb'] / one['pss_all_mb']:.2f}x one worker with one search; peak RSS "
+          f"{threaded['peak_rss_mb']:.0f} MB, 16 states proposed in {threaded['generate_s']:.1f}s")
     if a.baseline:
         base_args = {**wargs, "shared": None}
         b1 = run_workers(1, base_args)[0]
