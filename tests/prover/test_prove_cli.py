@@ -74,6 +74,23 @@ def test_prove_with_ray_workers(toy_db, db_url, capsys):
     assert summary["attempted"] == 5 and summary["proved"] == 1
 
 
+@pytest.mark.slow
+def test_prove_with_ray_workers_searching_several_theorems_each(toy_db, db_url, capsys):
+    # Threaded Ray actors: each worker takes 3 theorems at a time, its proposer calls batched together.
+    assert _prove(db_url, "--proposer", "knn", "--workers", "1", "--searches-per-worker", "3",
+                  "--theorems", "all", "--json") == 0
+    summary = _json_lines(capsys.readouterr().out)[-1]
+    assert summary["attempted"] == 5 and summary["proved"] == 1
+
+
+def test_prove_in_process_with_concurrent_searches(toy_db, db_url, capsys):
+    assert _prove(db_url, "--proposer", "knn", "--searches-per-worker", "4", "--theorems", "all", "--json") == 0
+    summary = _json_lines(capsys.readouterr().out)[-1]
+    assert summary["attempted"] == 5 and summary["proved"] == 1
+    assert _prove(db_url, "--searches-per-worker", "0") == 1
+    assert "--searches-per-worker must be >= 1" in capsys.readouterr().err
+
+
 def test_prove_leandojo_without_toolchain_fails_before_work(toy_db, db_url, capsys, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert main(["prove", "--db", db_url, "--env", "leandojo", "--workers", "0"]) == 1
