@@ -19,11 +19,13 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
-from starlette.requests import Request
-
 from leanagent.errors import ConfigError
+
+if TYPE_CHECKING:  # annotations only: the CLI imports this module without the web stack loaded
+    from starlette.requests import Request
 
 TOKEN_ENV = "LEANAGENT_REVIEW_TOKEN"
 TOKEN_HEADER = "x-leanagent-token"
