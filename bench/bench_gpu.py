@@ -14,8 +14,10 @@ For the CPU and, when CUDA is present, the first GPU (the device policy's
 3. retriever indexing: premises/s of the dense encoder (MiniLM) building the
    premise index.
 4. proving: expansions/s of best-first search in replay mode with the model
-   proposer (the same checkpoint on both devices; expand batch per device),
-   and the GPU's utilisation while it runs (when NVML is available).
+   proposer through `prove_theorems` (the same checkpoint on both devices; expand
+   batch and concurrent searches per device: 8 and 8 on a GPU, 1 and 1 on the
+   CPU, or --searches), and the GPU's utilisation while it runs (when NVML is
+   available).
 
 Targets (issue 12, one H100): training >= 300 examples/s for the 40M scratch
 model (--d-model 512 --num-layers 6 --num-heads 8 --d-ff 2048, the default
@@ -23,6 +25,7 @@ here) at 1,536 input bytes; peak GPU memory <= 24 GB at 2,300 bytes; 100
 held-out steps evaluated in <= 15 s; proving expansions/s >= 5x the CPU figure.
 
     python bench/bench_gpu.py [--train-seconds 60] [--eval-steps 100] [--cpu-eval-steps 10] [--devices cpu,cuda]
+    python bench/bench_gpu.py --train-devices cuda --no-memory-check   # short: train once, on the GPU
 """
 
 from __future__ import annotations
