@@ -45,7 +45,8 @@ def register(subparsers, common) -> None:
                         "best-first (default: 8 on a GPU, 1 on the CPU)")
     p.add_argument("--searches-per-worker", type=int, default=None, metavar="K",
                    help="theorems each worker searches at once, their generator calls merged into one batch "
-                        "(default: 8 on a GPU, 1 on the CPU)")
+                        "(default: 8 on a GPU, 1 on the CPU; always 1 with --env leandojo). With a wall-clock "
+                        "--timeout a search also waits for the others' states, so timed-out outcomes can differ")
     p.add_argument("--gpus-per-worker", type=float, default=None, metavar="G",
                    help="GPUs each Ray worker asks for, a fraction so that several share one (default: the "
                         "cluster's GPUs shared evenly over --workers, at most 1 each; 0 with --device cpu)")

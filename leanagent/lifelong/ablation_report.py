@@ -106,7 +106,7 @@ def deciding_repository(variant_rows: Sequence[dict], default_rows: Sequence[dic
     handful of test theorems can swing it by tens of points; a verdict that one repository decides is not
     a finding. Each row is one seed's final row ({repository: value})."""
     def without(row: dict, repo: str) -> float | None:
-        xs = [v for r, v in row.items() if r != repo and v is not None]
+        xs = [v for r, v in row.items() if r != repo and v is not None and v == v]  # NaN: undefined
         return sum(xs) / len(xs) if xs else None
 
     repos = sorted({r for row in [*variant_rows, *default_rows] for r, v in row.items() if v is not None})
@@ -134,7 +134,9 @@ def judge(runs: Sequence[dict], table: dict, variant: str, default: str, measure
     """The verdict of `variant` on `measure`; `better` or `worse` demoted when a single repository decides it."""
     text = verdict(table[variant][measure], table[default][measure])
     if text in ("better", "worse"):
-        rows = {v: [r.get("final", {}).get(measure, {}) for r in runs if r["variant"] == v] for v in (variant, default)}
+        # Runs without a final row (a report from before final rows were kept) cannot be checked.
+        rows = {v: [row for r in runs if r["variant"] == v if (row := r.get("final", {}).get(measure))]
+                for v in (variant, default)}
         winner, loser = (variant, default) if text == "better" else (default, variant)
         repo = deciding_repository(rows[winner], rows[loser])
         if repo is not None:

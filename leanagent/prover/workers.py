@@ -57,7 +57,7 @@ class WorkerSpec:
     searches: int | None = None
     """Theorems the worker searches at once, in threads with their own environments, sharing one proposer
     whose concurrent calls are merged into one batch (`leanagent.prover.batching`). None: the device's
-    default (8 on a GPU, 1 on the CPU)."""
+    default (8 on a GPU, 1 on the CPU). Always 1 with LeanDojo (`worker_searches`)."""
 
 
 def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
@@ -105,7 +105,7 @@ class ProverWorker:
             os.environ.setdefault("OMP_NUM_THREADS", str(spec.threads))
             torch.set_num_threads(spec.threads)
         where = placement(spec.device)
-        self.searches = max(1, spec.searches or where.searches())
+        self.searches = worker_searches(spec, where.kind)
         db = _open(spec.db_url)
         try:
             self.envs = make_envs(spec, db, self.searches)
@@ -193,23 +193,45 @@ def prove_theorems(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result: 
 
 
 def _prove_in_threads(worker: ProverWorker, theorems: Iterable[TheoremRef], on_result) -> None:
-    """`worker.searches` theorems at a time in threads; `on_result` runs in this thread, as each finishes."""
+    """`worker.searches` theorems at a time in threads; `on_result` runs in this thread, as each finishes.
+
+    A search that raises is reported as an `error` result, as the Ray path does, so that one failure
+    (say, a batched generator call that ran out of GPU memory, which every search in that call sees)
+    loses no other theorem's result. On Ctrl-C the queued searches are cancelled.
+    """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     todo = iter(theorems)  # consumed lazily, as in the Ray path
-    with ThreadPoolExecutor(worker.searches, thread_name_prefix="search") as pool:
-        pending = set()
+    pool = ThreadPoolExecutor(worker.searches, thread_name_prefix="search")
+    pending: dict = {}
+    try:
         for thm in todo:
-            pending.add(pool.submit(worker.prove, thm))
+            pending[pool.submit(worker.prove, thm)] = thm
             if len(pending) >= worker.searches:
                 break
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
-                on_result(fut.result())
+                thm = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # noqa: BLE001 - one search's failure is its own result
+                    result = SearchResult(theorem=thm, outcome="error", error=f"search failed: {_first_line(exc)}")
+                on_result(result)
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.add(pool.submit(worker.prove, nxt))
+                    pending[pool.submit(worker.prove, nxt)] = nxt
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_searches(spec: WorkerSpec, kind: str) -> int:
+    """How many theorems one worker searches at once (pure): `spec.searches`, else the device kind's
+    default; always 1 with LeanDojo, whose Dojo changes the process's working directory while it opens
+    a theorem (`os.chdir`), which threads would race on."""
+    if spec.env == "leandojo":
+        return 1
+    return max(1, spec.searches or SEARCHES[kind])
 
 
 def init_ray(workers: int, address: str | None, threads: int = 1) -> None:
@@ -248,7 +270,7 @@ def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result,
     spec = share_proposer_data(spec)
     spec, gpus = _gpu_share(spec, workers, ray.cluster_resources().get("GPU", 0.0))
     # A worker searching several theorems at once takes that many calls at a time (a threaded actor).
-    searches = max(1, spec.searches or SEARCHES["cuda" if gpus > 0 else "cpu"])
+    searches = worker_searches(spec, "cuda" if gpus > 0 else "cpu")
     actor_cls = ray.remote(num_cpus=1, num_gpus=gpus, max_concurrency=searches)(ProverWorker)
     t0 = time.perf_counter()
     actors = [actor_cls.remote(spec) for _ in range(workers)]

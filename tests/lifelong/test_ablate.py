@@ -79,6 +79,10 @@ def test_a_better_verdict_that_one_small_repository_decides_is_demoted():
     assert verdict(table["small"]["R@10"], table["default"]["R@10"]) == "better"  # the seed rule alone
     assert judge(runs, table, "small", "default", "R@10") == "within spread without tiny"
     assert judge(runs, table, "robust", "default", "R@10") == "better"
+    # NaN is undefined, as in the metrics; runs without final rows (older reports) are not checked
+    assert deciding_repository([{"a": 40.0, "b": float("nan")}], [{"a": 30.0, "b": 90.0}]) is None
+    no_rows = [{**r, "final": {}} for r in runs]
+    assert judge(no_rows, gather(no_rows), "small", "default", "R@10") == "better"
     # and symmetrically for `worse`: the default's tiny repository at 50, the variant's at 0
     flipped = [run("default", r) for r in variant] + [run("small", r) for r in default]
     table = gather(flipped)

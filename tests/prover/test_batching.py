@@ -11,7 +11,8 @@ from leanagent.generator.options import ProposerOptions
 from leanagent.prover.batching import BatchingGenerator
 from leanagent.prover.env import TheoremRef
 from leanagent.prover.search import SearchConfig
-from leanagent.prover.workers import ProverWorker, WorkerSpec, prove_theorems
+from leanagent.prover.search import SearchResult
+from leanagent.prover.workers import ProverWorker, WorkerSpec, _prove_in_threads, prove_theorems, worker_searches
 
 
 class SlowDeterministic:
@@ -99,6 +100,50 @@ def test_an_error_reaches_every_caller_of_the_failed_call():
     assert errors == ["CUDA out of memory"] * 3
     with pytest.raises(RuntimeError, match="closed"):
         gen.generate(["x"], 2)
+
+
+@pytest.mark.parametrize("rows", [None, [], [[("t", -1.0)]]])
+def test_a_generator_that_returns_the_wrong_rows_fails_its_callers_instead_of_hanging(rows):
+    class Wrong:
+        name = "wrong"
+
+        def generate(self, states, num, targets=None):
+            return rows
+
+    gen = BatchingGenerator(Wrong(), wait_s=0.01)
+    try:
+        with pytest.raises(ValueError, match="rows for 2 states"):
+            gen.generate(["a", "b"], 2)
+        with pytest.raises(ValueError, match="1 targets for 2 states"):
+            gen.generate(["a", "b"], 2, ["t"])
+        assert gen._thread.is_alive()  # still serving
+    finally:
+        gen.close()
+
+
+def test_a_failing_search_is_an_error_result_and_loses_no_other():
+    class Worker:
+        searches = 3
+
+        def prove(self, thm):
+            time.sleep(0.01 * (thm % 3))
+            if thm == 2:
+                raise RuntimeError("CUDA out of memory\nwhile proposing")
+            return SearchResult(theorem=thm, outcome="failed")
+
+    results = []
+    _prove_in_threads(Worker(), iter(range(7)), results.append)
+    assert sorted(r.theorem for r in results) == list(range(7))
+    bad = [r for r in results if r.outcome == "error"]
+    assert [r.theorem for r in bad] == [2] and "while proposing" in bad[0].error
+
+
+def test_how_many_searches_a_worker_runs():
+    spec = WorkerSpec(env="replay", db_url="sqlite://", proposer=None)
+    assert worker_searches(spec, "cpu") == 1 and worker_searches(spec, "cuda") == 8
+    assert worker_searches(WorkerSpec(env="replay", db_url="", proposer=None, searches=3), "cpu") == 3
+    # LeanDojo's Dojo chdirs the whole process while opening a theorem: never two at once.
+    assert worker_searches(WorkerSpec(env="leandojo", db_url="", proposer=None, searches=8), "cuda") == 1
 
 
 def _refs(db, names):
