@@ -85,12 +85,13 @@ sys.stdin.readline()  # stay alive until the driver has measured every worker at
 """
 
 
-def make_copies(sample: Path, work: Path, copies: int, per_repo: int) -> list[Path]:
-    """`copies` renamed copies of the sample (its first `per_repo` theorems each), as dataset folders."""
+def make_copies(sample: Path, work: Path, copies: int, per_repo: int, first: int = 0) -> list[Path]:
+    """Renamed copies `first`..`copies - 1` of the sample (its first `per_repo` theorems each), as dataset
+    folders."""
     theorems = json.loads((sample / "random" / "val.json").read_text())[:per_repo]
     meta = (sample / "metadata.json").read_text()
     out = []
-    for i in range(copies):
+    for i in range(first, copies):
         tag = f"C{i}"
 
         def prem(p):
@@ -116,7 +117,7 @@ def make_copies(sample: Path, work: Path, copies: int, per_repo: int) -> list[Pa
     return out
 
 
-def make_db(url: str, folders: list[Path]) -> list[str]:
+def make_db(url: str, folders: list[Path], first: int = 0) -> list[str]:
     from leanagent.db.engine import open_db
     from leanagent.db.ingest import store_repo
     from leanagent.sources.leandojo_format import read_dataset
@@ -124,7 +125,7 @@ def make_db(url: str, folders: list[Path]) -> list[str]:
     db = open_db(url)
     names = []
     for i, folder in enumerate(folders):
-        names.append(f"repo-{i:02d}")
+        names.append(f"repo-{first + i:02d}")
         store_repo(db, read_dataset(folder, name=names[-1]))
     db.dispose()
     return names
@@ -192,6 +193,19 @@ def part_a(a, work: Path, copies: list[Path]) -> None:
     print(f"1 worker x 4 concurrent searches: PSS {threaded['pss_all_mb']:.0f} MB = "
           f"{threaded['pss_all_mb'] / one['pss_all_mb']:.2f}x one worker with one search; peak RSS "
           f"{threaded['peak_rss_mb']:.0f} MB, 16 states proposed in {threaded['generate_s']:.1f}s")
+    # Incremental: one more repository, then the shared folder again. The kNN state embeddings are
+    # cached per text (leanagent.generator.embed_cache), so only the new repository's states are encoded.
+    per = min(2000, -(-a.theorems // a.repos))  # as main() made the first copies
+    extra = make_copies(Path(a.sample), work / "a-extra", a.repos + 1, per, first=a.repos)
+    make_db(url, extra, first=a.repos)
+    db = open_db(url, create=False)
+    t0 = time.perf_counter()
+    _, folder2 = prepare_shared(options, db, device="cpu")
+    again = time.perf_counter() - t0
+    meta2 = json.loads((Path(folder2) / "meta.json").read_text())
+    db.dispose()
+    print(f"rebuild after adding repository {a.repos + 1} ({meta2['steps'] - meta['steps']:,} new steps of "
+          f"{meta2['steps']:,}): {again:.1f}s vs {build:.1f}s for the first build = {again / build:.2f}x")
     if a.baseline:
         base_args = {**wargs, "shared": None}
         b1 = run_workers(1, base_args)[0]
@@ -298,6 +312,7 @@ def main() -> int:
         if "a" not in a.skip:
             per = min(2000, -(-a.theorems // a.repos))
             print(f"== A: {a.repos} repositories x {per} theorems = {a.repos * per:,} theorems", flush=True)
+            a.sample = str(sample)
             part_a(a, work, make_copies(sample, work / "a", a.repos, per))
         if "b" not in a.skip:
             print(f"\n== B: last learn stage (generator), repositories of {a.stage_theorems} theorems, "

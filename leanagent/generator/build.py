@@ -11,9 +11,7 @@ names (`leanagent.device`), in the inference precision.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING
 from leanagent.data import ImportGraph, PremiseItem, RecordedStep
 from leanagent.device import Placement, placement
 from leanagent.errors import ModelError
+from leanagent.generator.embed_cache import cached_embed
 from leanagent.generator.options import ProposerOptions, proposer_name
 
 if TYPE_CHECKING:
@@ -39,38 +38,6 @@ class ProposerData:
     dense_folder: str | None = None   # the newest retriever checkpoint, for retrieval `dense`
     cache_dir: Path | None = None     # where kNN state embeddings are cached
     shared: "SharedData | None" = None  # a shared folder (leanagent.generator.shared): then the rest is unused
-
-
-def cached_embed(embed, name: str, texts: list, cache_dir: Path | None):
-    """`embed(texts)` through a .npy cache keyed by the encoder name and the exact texts.
-
-    Every Ray worker builds its own kNN index over the same recorded states;
-    the cache makes that one encoder pass instead of one per worker. Written
-    atomically (temporary file + rename), so concurrent workers are safe.
-    """
-    import numpy as np
-
-    if cache_dir is None:
-        return np.asarray(embed(texts), dtype="float32")
-    h = hashlib.blake2b(name.encode(), digest_size=16)
-    for t in texts:
-        h.update(t.encode() + b"\x00")
-    folder = Path(cache_dir)
-    path = folder / f"{h.hexdigest()}.npy"
-    if path.is_file():
-        emb = np.load(path)
-        if emb.shape[0] == len(texts):
-            return emb
-    emb = np.asarray(embed(texts), dtype="float32")  # (N, d)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            np.save(fh, emb)
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only home only costs speed
-        log.warning("cannot cache kNN embeddings in %s: %s", folder, exc)
-    return emb
 
 
 def _retriever(kind: str, data: ProposerData, where: Placement):
