@@ -200,7 +200,8 @@ def write_shared(root: Path, digest: str, *, steps: Sequence[RecordedStep], stat
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        StepTable.of(steps).save(tmp / "steps")
+        table = StepTable.of(steps)
+        table.save(tmp / "steps")
         if state_embeddings is not None:
             emb = np.ascontiguousarray(state_embeddings, dtype="float32")  # (M, d)
             index = faiss.IndexFlatIP(emb.shape[1] if emb.ndim == 2 and emb.shape[0] else 1)
@@ -217,7 +218,7 @@ def write_shared(root: Path, digest: str, *, steps: Sequence[RecordedStep], stat
         if bm25 and corpus:
             Bm25Retriever(corpus, access).save(tmp / "bm25")
         info = {**meta, "format": SHARED_FORMAT, "digest": digest, "steps": len(steps), "premises": len(corpus),
-                "spare": StepTable.of(steps).spare() if steps else 0}
+                "spare": table.spare() if steps else 0}
         (tmp / META_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
         try:
             os.replace(tmp, folder)

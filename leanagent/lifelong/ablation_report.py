@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from leanagent.lifelong.report import atomic_write
+from leanagent.files import atomic_write
+from leanagent.lifelong.metrics import _mean
 
 #: The lifelong metrics, in table order (leanagent.lifelong.metrics.summarize's keys).
 METRICS = ("average_accuracy", "backward_transfer", "forward_transfer", "forgetting", "plasticity")
@@ -105,9 +106,8 @@ def deciding_repository(variant_rows: Sequence[dict], default_rows: Sequence[dic
     accuracy, or None (pure). Average accuracy is a plain mean over repositories, so one repository with a
     handful of test theorems can swing it by tens of points; a verdict that one repository decides is not
     a finding. Each row is one seed's final row ({repository: value})."""
-    def without(row: dict, repo: str) -> float | None:
-        xs = [v for r, v in row.items() if r != repo and v is not None and v == v]  # NaN: undefined
-        return sum(xs) / len(xs) if xs else None
+    def without(row: dict, repo: str) -> float | None:  # average accuracy's own mean (None and NaN undefined)
+        return _mean([v for r, v in row.items() if r != repo])
 
     repos = sorted({r for row in [*variant_rows, *default_rows] for r, v in row.items() if v is not None})
     for repo in repos:

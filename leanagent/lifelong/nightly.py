@@ -149,7 +149,7 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -
 
 
 def _report(run_dir: Path, runner, before: dict, after: dict, changed: list[str], proved: dict, env: str) -> Path:
-    from leanagent.lifelong.report import atomic_write
+    from leanagent.files import atomic_write
 
     run_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"# leanagent nightly, run {runner.run_id}", "", f"Environment: **{env}**.", "",

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leanagent.files import atomic_write
 from leanagent.lifelong.metrics import summarize
 
 
@@ -73,16 +72,6 @@ def _fmt(x: float | None, pct: bool = True) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     return f"{x:.1f}" if pct else f"{x:.3f}"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    from leanagent.files import default_mode
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, default_mode())  # mkstemp's 0600 would hide the report from everyone else
-    os.replace(tmp, path)
 
 
 def write_report(data: ReportData, folder: str | Path) -> Path:

@@ -16,11 +16,11 @@ lack an import digest gets no key (computed every time).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
+
+from leanagent.files import atomic_write, json_digest
 
 #: The learn options that the starting rows read (everything else only acts from stage 0 on).
 START_LEARN_FIELDS = ("eval_limit", "generator_retrieval", "prove_matrix", "prove_limit", "num_tactics",
@@ -44,7 +44,7 @@ def start_key(db, cfg, env: str, device_kind: str, step: str) -> str | None:
     learn = {f: getattr(cfg.learn, f) for f in START_LEARN_FIELDS}
     value = [step, env, device_kind, corpus, dict(zip(names, repos)), learn, asdict(cfg.retriever),
              asdict(cfg.generator), cfg.train.seed, cfg.train.precision]
-    return hashlib.blake2b(json.dumps(value, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+    return json_digest(value)
 
 
 def load(folder: Path | None, key: str | None) -> dict | None:
@@ -62,6 +62,4 @@ def save(folder: Path | None, key: str | None, payload: dict) -> None:
         return
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{key}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(payload, sort_keys=True))
-    os.replace(tmp, folder / f"{key}.json")
+    atomic_write(folder / f"{key}.json", json.dumps(payload, sort_keys=True))

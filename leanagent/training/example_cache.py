@@ -26,15 +26,15 @@ before). Entries are written atomically (temporary file + rename).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import func, select
+
+from leanagent.files import atomic_write, json_digest
 
 log = logging.getLogger("leanagent.training")
 
@@ -60,7 +60,7 @@ def corpus_key(db) -> str | None:
             return None
         prem = s.execute(select(func.count(Premise.id), func.max(Premise.id))).one()
         files = s.execute(select(func.count(SourceFile.id), func.max(SourceFile.id))).one()
-    return _digest([[list(r) for r in repos], list(prem), list(files)])
+    return json_digest([[list(r) for r in repos], list(prem), list(files)])
 
 
 def repo_key(db, repo: str) -> str | None:
@@ -74,11 +74,7 @@ def repo_key(db, repo: str) -> str | None:
     if row is None or row[0] is None:
         return None
     agent = [(e.step_id, e.theorem_id, e.state, e.tactic) for e in agent_proof_examples(db, repo)]
-    return _digest([repo, list(row), agent])
-
-
-def _digest(value) -> str:
-    return hashlib.blake2b(json.dumps(value, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+    return json_digest([repo, list(row), agent])
 
 
 def _row(example) -> list:
@@ -110,7 +106,7 @@ def cached(kind: str, db, repo: str, shape: dict, build: Callable[[], list], exa
     if rk is None or ck is None:
         return build()
     names = [(f.name, str(f.type)) for f in fields(example_type)]
-    key = _digest([CACHE_FORMAT, kind, rk, ck, shape, names])
+    key = json_digest([CACHE_FORMAT, kind, rk, ck, shape, names])
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in repo)[:80]
     path = Path(root or cache_root()) / kind / f"{safe}-{key}.json"
     if path.is_file():
@@ -121,9 +117,7 @@ def cached(kind: str, db, repo: str, shape: dict, build: Callable[[], list], exa
     out = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([_row(e) for e in out], ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps([_row(e) for e in out], ensure_ascii=False))
     except OSError as exc:  # a read-only home only costs time
         log.warning("cannot cache training examples in %s: %s", path.parent, exc)
     return out
