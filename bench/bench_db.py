@@ -34,7 +34,7 @@ from leanagent.settings import sample_path
 from leanagent.sources.leandojo_format import read_dataset
 
 JSON_UPDATE = r"""
-import json, resource, sys, time
+import json, sys, time
 path, name = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 with open(path) as fh:
@@ -46,8 +46,9 @@ for repo in store["repositories"]:
             break
 with open(path, "w") as fh:
     json.dump(store, fh)
-print(json.dumps({"seconds": time.perf_counter() - t0,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, this process's own peak: ru_maxrss would carry over the driver's peak through fork and exec.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+print(json.dumps({"seconds": time.perf_counter() - t0, "max_rss_mb": peak}))
 """
 
 

@@ -1,11 +1,14 @@
-"""Ray scaling: 2 single-thread prover workers vs 1, on the sample's test split (same run).
+"""Worker scaling: 2 single-thread prover workers vs 1, on the sample's test split (same run), for each pool.
 
-Both runs prove the same held-out test theorems in REPLAY mode with the same
-proposer and budget; each worker is a Ray actor with one CPU and one torch
-thread. Worker start-up (building the proposer) is timed separately: the
-target compares proving time. Target: 2 workers >= 1.6x faster than 1.
+Every run proves the same held-out test theorems in REPLAY mode with the same
+proposer and budget; each worker has one torch thread. Pools
+(`leanagent.prover.forkpool`): `ray`, Ray actors of one CPU each (the baseline),
+and `fork`, workers forked from one host process that loaded the proposer and
+the replay index once. Worker start-up is timed separately: the target
+compares proving time. Target: 2 workers >= 1.6x faster than 1; the fork pool
+proves as fast as Ray.
 
-    python bench/bench_ray_scale.py [--proposer knn] [--tactics 64] [--expansions 50]
+    python bench/bench_ray_scale.py [--proposer knn] [--tactics 64] [--expansions 50] [--pools ray,fork]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ def main() -> int:
     ap.add_argument("--tactics", type=int, default=64)
     ap.add_argument("--expansions", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=1, help="prove the test split this many times per run")
+    ap.add_argument("--pools", default="ray,fork", help="worker pools to measure, comma-separated")
     args = ap.parse_args()
 
     import ray
@@ -52,18 +56,26 @@ def main() -> int:
         load_proposer(opts, db)  # fills the kNN embedding cache once, so workers start alike
         spec = WorkerSpec(env="replay", db_url=url, proposer=opts, threads=1,
                           search=SearchConfig(num_sampled_tactics=args.tactics, max_expansions=args.expansions))
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}})
+        pools = args.pools.split(",")
+        if "ray" in pools:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}})
         times = {}
-        for n in (1, 2):
-            proved = []
-            stats = prove_theorems(spec, refs, lambda r: proved.append(r.outcome == "proved"), workers=n)
-            times[n] = stats["prove_seconds"]
-            print(f"{n} worker(s): {len(refs)} theorems (REPLAY), proved {sum(proved)}, "
-                  f"proving {stats['prove_seconds']:.2f}s, start-up {stats['startup_seconds']:.2f}s", flush=True)
-        ray.shutdown()
-    speedup = times[1] / times[2]
-    print(f"speed-up 2 vs 1 worker: {speedup:.2f}x (target >= 1.6x: {'PASS' if speedup >= 1.6 else 'FAIL'})")
+        for pool in pools:
+            for n in (1, 2):
+                proved = []
+                stats = prove_theorems(spec, refs, lambda r: proved.append(r.outcome == "proved"), workers=n,
+                                       pool=pool)
+                times[pool, n] = stats["prove_seconds"]
+                print(f"{pool}, {n} worker(s): {len(refs)} theorems (REPLAY), proved {sum(proved)}, "
+                      f"proving {stats['prove_seconds']:.2f}s, start-up {stats['startup_seconds']:.2f}s", flush=True)
+            speedup = times[pool, 1] / times[pool, 2]
+            print(f"{pool}: speed-up 2 vs 1 worker: {speedup:.2f}x (target >= 1.6x: "
+                  f"{'PASS' if speedup >= 1.6 else 'FAIL'})", flush=True)
+        if "ray" in pools:
+            ray.shutdown()
+    if "ray" in pools and "fork" in pools:
+        print(f"fork vs ray, proving time with 2 workers: {times['fork', 2] / times['ray', 2]:.2f}x")
     return 0
 
 

@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 WORKER = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 import psutil
 import torch
 torch.set_num_threads(1)
@@ -78,9 +78,13 @@ else:  # k searches at once: k threads call the shared (batching) proposer toget
     out = [row for o in outs for row in o]
 gen = time.perf_counter() - t0
 info = psutil.Process().memory_full_info()
-print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+# The peak of this process's own memory (VmHWM). Not ru_maxrss: Linux carries it over fork and exec, so a
+# child started by a driver holding 10 GB would report 10 GB.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+print(json.dumps({"peak_rss_mb": peak,
                   "rss_mb": info.rss / 2**20, "pss_mb": info.pss / 2**20, "uss_mb": info.uss / 2**20,
-                  "startup_s": start, "generate_s": gen, "proposed": sum(map(len, out))}), flush=True)
+                  "startup_s": start, "generate_s": gen, "proposed": sum(map(len, out)),
+                  "modules": sorted(m for m in sys.modules if not m.startswith("__"))}), flush=True)
 sys.stdin.readline()  # stay alive until the driver has measured every worker at once
 """
 
@@ -131,9 +135,21 @@ def make_db(url: str, folders: list[Path], first: int = 0) -> list[str]:
     return names
 
 
-def run_workers(n: int, args: dict) -> list[dict]:
+FLOOR = r"""
+import importlib, json, sys
+for name in json.loads(sys.argv[1])["modules"]:  # every module a worker had imported; nothing built or loaded
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+print("{}", flush=True)
+sys.stdin.readline()
+"""
+
+
+def run_workers(n: int, args: dict, code: str = WORKER) -> list[dict]:
     """Start n worker processes at once; each reports after building and proposing; then all stop."""
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(args)], stdin=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(n)]
     reports = [json.loads(p.stdout.readline()) for p in procs]
     # Measured again while all n are alive: PSS divides the shared pages between them.
@@ -187,12 +203,22 @@ def part_a(a, work: Path, copies: list[Path]) -> None:
     print(f"4 workers (shared folder): total PSS {total4:.0f} MB vs one {one['pss_all_mb']:.0f} MB: "
           f"{total4 / one['pss_all_mb']:.2f}x (target <= 1.5x); peak RSS each "
           f"{', '.join('%.0f' % r['peak_rss_mb'] for r in four)} MB")
+    # The floor: bare processes that import every module a worker ended up importing (torch, transformers
+    # and what from_pretrained pulls in, faiss, bm25s, lean_interact, leanagent) and load nothing. Their
+    # private pages (the Python objects of the modules, the libraries' relocations) are per process whatever
+    # the workers share, so n worker processes can never use less than n of these.
+    f1 = run_workers(1, {"modules": one["modules"]}, FLOOR)[0]["pss_all_mb"]
+    f4 = sum(r["pss_all_mb"] for r in run_workers(4, {"modules": one["modules"]}, FLOOR))
+    print(f"  floor, bare processes importing the {len(one['modules'])} modules a worker imports: "
+          f"1: PSS {f1:.0f} MB, 4: {f4:.0f} MB ({f4 / f1:.2f}x); the workers above the floor: one "
+          f"{one['pss_all_mb'] - f1:.0f} MB, 4: {total4 - f4:.0f} MB ({(total4 - f4) / max(one['pss_all_mb'] - f1, 1e-9):.2f}x)")
     # The other way to prove 4 theorems at once: one worker process, 4 concurrent searches (threads with
     # their own environments) sharing one batching proposer (`--searches-per-worker 4`).
     threaded = run_workers(1, {**wargs, "searches": 4})[0]
     print(f"1 worker x 4 concurrent searches: PSS {threaded['pss_all_mb']:.0f} MB = "
           f"{threaded['pss_all_mb'] / one['pss_all_mb']:.2f}x one worker with one search; peak RSS "
           f"{threaded['peak_rss_mb']:.0f} MB, 16 states proposed in {threaded['generate_s']:.1f}s")
+    fork_pool(url, names[-1], resolved, folder, a.fork_theorems)
     # Incremental: one more repository, then the shared folder again. The kNN state embeddings are
     # cached per text (leanagent.generator.embed_cache), so only the new repository's states are encoded.
     per = min(2000, -(-a.theorems // a.repos))  # as main() made the first copies
@@ -216,6 +242,45 @@ def part_a(a, work: Path, copies: list[Path]) -> None:
               f"4 workers total PSS {btot:.0f} MB = {btot / b1['pss_all_mb']:.2f}x one")
         print(f"ratio shared vs baseline: one worker peak RSS {one['peak_rss_mb'] / b1['peak_rss_mb']:.2f}x, "
               f"4 workers total PSS {total4 / btot:.2f}x")
+
+
+def fork_pool(url: str, repo: str, options, folder: str, count: int) -> None:
+    """The forking pool (`--pool fork`, the local CPU default), on the real proving path: `count` test
+    theorems of `repo` proved in REPLAY by 1 and by 4 workers forked from one host, which loaded the kNN
+    proposer (the shared folder) and the replay index once. Memory: the PSS of the host and its workers,
+    summed, sampled after every result once each worker has had a theorem; the largest sample."""
+    import psutil
+
+    from leanagent.db.engine import open_db
+    from leanagent.db.proofs import select_theorems
+    from leanagent.prover.env import TheoremRef
+    from leanagent.prover.search import SearchConfig
+    from leanagent.prover.workers import WorkerSpec, prove_theorems
+
+    db = open_db(url, create=False)
+    rows = select_theorems(db, "test", repo=repo, with_steps=True)[:count]
+    db.dispose()
+    refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col)) for r in rows]
+    spec = WorkerSpec(env="replay", db_url=url, proposer=options, shared=folder, device="cpu", threads=1,
+                      search=SearchConfig(num_sampled_tactics=16, max_expansions=10))
+    out = {}
+    for n in (1, 4):
+        seen, peak = [], [0.0]
+
+        def on_result(res, n=n, seen=seen, peak=peak):
+            seen.append(res.outcome)
+            if len(seen) >= n:
+                procs = [p for p in psutil.Process().children(recursive=True)
+                         if "resource_tracker" not in " ".join(p.cmdline())]
+                peak[0] = max(peak[0], sum(p.memory_full_info().pss for p in procs) / 2**20)
+
+        stats = prove_theorems(spec, refs, on_result, workers=n, pool="fork")
+        out[n] = peak[0]
+        print(f"fork pool, {n} worker(s): {len(refs)} test theorems (REPLAY), proved {seen.count('proved')}, "
+              f"start-up {stats['startup_seconds']:.1f}s, proving {stats['prove_seconds']:.1f}s; host + workers "
+              f"PSS {peak[0]:.0f} MB", flush=True)
+    print(f"fork pool: 4 workers {out[4]:.0f} MB vs 1 worker {out[1]:.0f} MB = {out[4] / out[1]:.2f}x "
+          f"(target <= 1.5x)")
 
 
 def part_b(a, work: Path, sample: Path) -> None:
@@ -288,12 +353,17 @@ def main() -> int:
     ap.add_argument("--theorems", type=int, default=100_000, help="part A: theorems in all (per repo <= 2,000)")
     ap.add_argument("--encoder", default="minilm", help="part A: kNN state encoder")
     ap.add_argument("--baseline", action="store_true", help="part A: also workers that read the database")
+    ap.add_argument("--fork-theorems", type=int, default=40, help="part A: theorems the fork pool proves")
     ap.add_argument("--stage-repos", default="10,20,40", help="part B: repository counts")
     ap.add_argument("--stage-theorems", type=int, default=100, help="part B: theorems per repository")
     ap.add_argument("--steps", type=int, default=20, help="part B: training steps of the last stage")
     ap.add_argument("--repeat", type=int, default=3, help="part B: runs per point (the fastest is kept)")
     ap.add_argument("--skip", choices=["a", "b"], action="append", default=[])
     ap.add_argument("--quick", action="store_true", help="a small run: 4 x 200 theorems; stages 4,8,16 x 60")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, caches) and say where")
+    ap.add_argument("--home", metavar="DIR", help="LEANAGENT_HOME for caches and shared folders (default: a "
+                    "fresh one in the temporary folder). One a kept earlier run filled makes part A quick, "
+                    "but its build figure then leaves out the embedding")
     a = ap.parse_args()
     if a.quick:
         a.repos, a.theorems, a.stage_repos, a.stage_theorems, a.steps = 4, 800, "4,8,16", 60, 10
@@ -307,7 +377,10 @@ def main() -> int:
 
     torch.set_num_threads(2)
     work = Path(tempfile.mkdtemp(prefix="leanagent-bench-scale-"))
-    os.environ["LEANAGENT_HOME"] = str(work / "home")  # caches and shared folders: nothing of the user's
+    # Caches and shared folders: nothing of the user's.
+    os.environ["LEANAGENT_HOME"] = a.home or str(work / "home")
+    if a.home:
+        print(f"caches from {a.home}: the build figure leaves out what they already hold (NOT a first build)")
     try:
         if "a" not in a.skip:
             per = min(2000, -(-a.theorems // a.repos))
@@ -319,7 +392,10 @@ def main() -> int:
                   f"{a.steps} training steps", flush=True)
             part_b(a, work, sample)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if a.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

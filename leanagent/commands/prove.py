@@ -1,4 +1,4 @@
-"""`prove`: best-first search over the chosen theorems, on Ray workers, results into the database."""
+"""`prove`: best-first search over the chosen theorems, on worker processes, results into the database."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import sys
 
 from leanagent.db.proofs import THEOREM_SETS
+from leanagent.prover.forkpool import POOLS
 from leanagent.prover.workers import ENVS
 
 log = logging.getLogger("leanagent.prove")
@@ -21,8 +22,9 @@ def register(subparsers, common) -> None:
 
     p = subparsers.add_parser(
         "prove", parents=[common], help="search for proofs of sorry or held-out theorems",
-        description="Best-first proof search. Theorems are spread over Ray workers (local Ray by default; "
-                    "--ray-address joins a cluster), each with its own environment and proposer; results are "
+        description="Best-first proof search. Theorems are spread over worker processes, each with its own "
+                    "environment (forked from one process that loaded the proposer, on this machine's CPU; Ray "
+                    "workers on GPUs or, with --ray-address, a cluster); results are "
                     "written to the database by this process as they finish. A theorem that already has an "
                     "attempt under the same model and budget is skipped unless --retry. `--env replay` checks "
                     "tactics against recorded traces instead of Lean (offline evaluation); its reports say so.")
@@ -34,7 +36,13 @@ def register(subparsers, common) -> None:
     p.add_argument("--env", choices=("auto", *ENVS), default="auto",
                    help="auto (default: per repository, by its lean-toolchain: leandojo up to Lean 4.11, "
                         "leaninteract from 4.12 to 4.29), leandojo, leaninteract (the Lean REPL) or replay")
-    p.add_argument("--workers", type=int, default=1, help="Ray workers (0 = in this process, no Ray)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1; 0 = in this process): see --pool")
+    p.add_argument("--pool", choices=POOLS, default="auto",
+                   help="how workers start: fork (forked from one process that loaded the models and indexes "
+                        "once, so each more worker adds about 40 MB; this machine, CPU), ray (Ray workers, each "
+                        "loading its own: GPUs and clusters), or auto (default: fork for a local CPU run where "
+                        "fork exists, else ray)")
     p.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster instead of starting local Ray")
     p.add_argument("--timeout", type=float, default=600.0, help="wall-clock seconds per theorem (default 600)")
     p.add_argument("--max-expansions", type=int, default=None, help="expanded nodes per theorem (default: no limit)")
@@ -100,12 +108,13 @@ def run(args, ctx) -> int:
                           expand_batch=args.expand_batch)
     campaign = Campaign(env=args.env, theorems=args.theorems, repos=[args.repo] if args.repo else None,
                         retry=args.retry, limit=args.limit, workers=args.workers, ray_address=args.ray_address,
+                        pool=args.pool,
                         proposer=resolve(proposer, db), search=search,
                         policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
                         repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
                         gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker)
     config = {"env": args.env, "theorems": args.theorems, "repo": args.repo, "budget": search.budget(),
-              "workers": args.workers, "ray_address": args.ray_address, "device": device,
+              "workers": args.workers, "pool": args.pool, "ray_address": args.ray_address, "device": device,
               "gpus_per_worker": args.gpus_per_worker, "searches_per_worker": args.searches_per_worker}
     run_id = start_run(db, "prove", f"prove-{args.env}", config)
     bar = None

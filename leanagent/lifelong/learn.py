@@ -66,7 +66,11 @@ class LearnOptions:
     knn_encoder: str = "minilm"
     """Encoder of the kNN proposer's proof states (any name the retriever's --encoder accepts)."""
     workers: int = 0
-    """Ray workers for proving (0: in this process)."""
+    """Worker processes for proving (0: in this process); `pool` says how they start."""
+    pool: str = "auto"
+    """How proving workers start: `fork` (forked from one process that loaded the proposer once: each more
+    worker adds about 40 MB; this machine, CPU), `ray` (Ray workers, each loading its own: GPUs, clusters) or
+    `auto` (fork for a local CPU run where fork exists, else ray). Not compared when a run resumes."""
     ray_address: str | None = None
     """Ray cluster the proving workers join (`HOST:PORT` as `ray start --head` prints it, `auto`, or
     `ray://HOST:10001`); None: local Ray started by this process. Not compared when a run resumes."""
@@ -169,6 +173,13 @@ def cpu_defaults() -> tuple:
                              max_output_bytes=96, num_premises=0))
 
 
+def _check_pool(pool: str) -> None:
+    from leanagent.prover.forkpool import POOLS
+
+    if pool not in POOLS:
+        raise ConfigError(f"unknown learn.pool {pool!r}", fix=f"use {', '.join(POOLS)}")
+
+
 def resolve_env(env: str) -> str:
     """The environment of a run: `auto` stays `auto` when a Lean toolchain is found (the campaign then
     picks each repository's backend by its Lean version, prover/backend.py), and becomes `replay` without."""
@@ -206,9 +217,11 @@ def learn(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, *,
     repos_file = Path(repos_file).resolve()
     config = load_repos(repos_file)
     env = resolve_env(cfg.learn.env)
+    _check_pool(cfg.learn.pool)
     resolved = {**cfg.as_dict(), "repos_file": str(repos_file), "env": env}
     # Where the Ray cluster runs is no option of the run (like `device`): a run may resume on another cluster.
     resolved["learn"].pop("ray_address", None)
+    resolved["learn"].pop("pool", None)  # how workers start changes no result
     # The database's run lock (shared with nightly, across machines on PostgreSQL): two runs at once would
     # resume the same run and do its steps twice. A second one fails with LockHeldError (exit code 2).
     with run_lock(db, home, "learn") as lock:
@@ -404,7 +417,7 @@ class _Loop:
             # In the matrix every cell proves its theorems again (retry): the same theorem under the same
             # model would otherwise be skipped, and a cell would count fewer targets.
             campaign = Campaign(env=self.env, theorems="test" if replay else "sorry", repos=[target],
-                                limit=lo.prove_limit, workers=lo.workers, ray_address=lo.ray_address,
+                                limit=lo.prove_limit, workers=lo.workers, ray_address=lo.ray_address, pool=lo.pool,
                                 proposer=proposer, search=self.cfg.search(), device=self.device.device,
                                 retry=matrix)
             result = run_campaign(self.db, campaign, run_id=self.runner.run_id,

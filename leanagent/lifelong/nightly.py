@@ -140,6 +140,7 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -
                                                                           Repository.id.desc()))]
     lo = cfg.learn
     campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, ray_address=lo.ray_address,
+                        pool=lo.pool,
                         deadline=deadline,
                         proposer=cfg.proposer(db, source_split="all"), search=cfg.search(),
                         device=device or "auto")

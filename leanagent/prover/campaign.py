@@ -26,6 +26,7 @@ class Campaign:
     limit: int | None = None
     workers: int = 0
     ray_address: str | None = None
+    pool: str = "auto"                # fork | ray | auto (leanagent.prover.forkpool.choose_pool)
     deadline: float | None = None     # time.monotonic() after which no new theorem is started
     proposer: object = None           # ProposerOptions (resolved)
     search: object = None             # SearchConfig
@@ -114,7 +115,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
                           policy=c.policy or SafetyPolicy(), limits=c.limits or LeanLimits(), repl=c.repl,
                           device=c.device, gpus_per_worker=c.gpus_per_worker, searches=c.searches)
         prove_theorems(spec, group if c.deadline is None else _until(group, c.deadline), write,
-                       workers=c.workers, address=c.ray_address)
+                       workers=c.workers, address=c.ray_address, pool=c.pool)
     out.seconds = round(time.perf_counter() - t0, 2)
     return out
 

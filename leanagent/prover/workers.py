@@ -3,10 +3,13 @@
 `prove_theorems` hands theorems to workers and passes every finished
 `SearchResult` to `on_result` in the calling process: that callback is the one
 writer to the database. With `workers=0` everything runs in-process (tests,
-debugging); otherwise each worker is a Ray actor of one CPU and a share of a
-GPU (`gpus_per_worker`, by default the cluster's GPUs shared evenly, so that
-several workers share one GPU and a cluster spreads over all of them), local
-Ray by default, a cluster when an address is given.
+debugging). Otherwise, on this machine's CPU, the workers are forked from one
+host process that loaded the proposer once (`leanagent.prover.forkpool`: each
+more worker costs little memory); on GPUs or a cluster each worker is a Ray
+actor of one CPU and a share of a GPU (`gpus_per_worker`, by default the
+cluster's GPUs shared evenly, so that several workers share one GPU and a
+cluster spreads over all of them), local Ray or a cluster when an address is
+given.
 """
 
 from __future__ import annotations
@@ -76,14 +79,41 @@ def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
     raise ProverError(f"unknown environment {spec.env!r}", fix=f"use one of {', '.join(ENVS)}")
 
 
-def make_envs(spec: WorkerSpec, db, k: int) -> list[ProofEnv]:
-    """`k` environments for `k` concurrent searches; replay environments share one read-only index."""
-    if spec.env == "replay" and k > 1:
+def make_envs(spec: WorkerSpec, db, k: int, replay_index=None) -> list[ProofEnv]:
+    """`k` environments for `k` concurrent searches; replay environments share one read-only index
+    (`replay_index` when the caller loaded it already, e.g. a forking pool's host)."""
+    if spec.env == "replay" and (k > 1 or replay_index is not None):
         from leanagent.prover.replay import ReplayEnv, ReplayIndex
 
-        index = ReplayIndex.from_db(db)
+        index = replay_index if replay_index is not None else ReplayIndex.from_db(db)
         return [ReplayEnv(index) for _ in range(k)]
     return [make_env(spec, db) for _ in range(k)]
+
+
+@dataclass
+class WorkerParts:
+    """What a worker reads but never writes: its proposer (models, indexes) and, for replay, the replay
+    index. Loaded once by a forking pool's host and inherited by every worker it forks
+    (`leanagent.prover.forkpool`); each worker loads its own otherwise."""
+
+    generator: object  # a TacticGenerator
+    replay_index: object = None  # leanagent.prover.replay.ReplayIndex, for env "replay"
+
+    @classmethod
+    def load(cls, spec: WorkerSpec, db, where=None) -> "WorkerParts":
+        from leanagent.prover.proposers import load_proposer, open_proposer
+
+        where = placement(spec.device) if where is None else where
+        if spec.shared is not None and os.path.isdir(spec.shared):
+            generator = open_proposer(spec.proposer, spec.shared, device=where)
+        else:
+            generator = load_proposer(spec.proposer, db, device=where)
+        index = None
+        if spec.env == "replay":
+            from leanagent.prover.replay import ReplayIndex
+
+            index = ReplayIndex.from_db(db)
+        return cls(generator, index)
 
 
 def _open(url: str):
@@ -96,10 +126,9 @@ class ProverWorker:
     """One proposer and `searches` environments: proves that many theorems at once (one per thread calling
     `prove`), their generator calls batched together; one theorem at a time when `searches` is 1."""
 
-    def __init__(self, spec: WorkerSpec):
+    def __init__(self, spec: WorkerSpec, parts: WorkerParts | None = None):
+        """`parts`: the proposer and replay index already loaded (a forking pool's host); None: load them."""
         import torch
-
-        from leanagent.prover.proposers import load_proposer, open_proposer
 
         if spec.threads is not None:
             os.environ.setdefault("OMP_NUM_THREADS", str(spec.threads))
@@ -108,11 +137,10 @@ class ProverWorker:
         self.searches = worker_searches(spec, where.kind)
         db = _open(spec.db_url)
         try:
-            self.envs = make_envs(spec, db, self.searches)
-            if spec.shared is not None and os.path.isdir(spec.shared):
-                generator = open_proposer(spec.proposer, spec.shared, device=where)
-            else:
-                generator = load_proposer(spec.proposer, db, device=where)
+            if parts is None:
+                parts = WorkerParts.load(spec, db, where)
+            self.envs = make_envs(spec, db, self.searches, parts.replay_index)
+            generator = parts.generator
         finally:
             db.dispose()
         search = spec.search
@@ -171,9 +199,11 @@ def _rechecker(spec: WorkerSpec, env: ProofEnv):
 
 
 def prove_theorems(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result: Callable[[SearchResult], None],
-                   workers: int = 1, address: str | None = None) -> dict:
+                   workers: int = 1, address: str | None = None, pool: str = "auto") -> dict:
     """Prove every theorem; `on_result` runs in this process as each one finishes.
 
+    `workers` 0: in this process. Otherwise `pool` (`leanagent.prover.forkpool.choose_pool`): `fork`,
+    workers forked from one loaded host process (local, CPU; the auto choice there), or `ray`.
     Returns {"startup_seconds", "prove_seconds"}: building the workers vs proving.
     """
     t0 = time.perf_counter()
@@ -189,6 +219,12 @@ def prove_theorems(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result: 
         finally:
             worker.close()
         return {"startup_seconds": t1 - t0, "prove_seconds": time.perf_counter() - t1}
+    from leanagent.prover.forkpool import choose_pool, fork_available, prove_with_forks
+
+    device = device_spec(spec.device)
+    cuda = device == "auto" and placement("auto").is_cuda  # a local run: this machine's GPUs are the workers'
+    if choose_pool(pool, address, device, fork_available(), cuda) == "fork":
+        return prove_with_forks(spec, theorems, on_result, workers)
     return _prove_with_ray(spec, theorems, on_result, workers, address)
 
 

@@ -140,3 +140,15 @@ def test_ctrl_c_prints_one_line_and_the_run_resumes_as_interrupted(workdir, refe
     got, want = _state(workdir), _state(reference)
     for key in ("steps", "evaluations", "attempts", "proofs"):
         assert got[key] == want[key], key
+
+
+def test_unknown_worker_pool_fails_before_any_work(workdir, capsys, monkeypatch):
+    from leanagent.cli import main
+
+    monkeypatch.setenv("LEANAGENT_HOME", str(workdir / "checkpoints"))
+    monkeypatch.chdir(workdir)
+    code = main(["learn", "--repos", str(ROOT / "examples" / "repos.yaml"), "--config", str(workdir / "tiny.yaml"),
+                 "--pool", "threads"])
+    err = capsys.readouterr().err
+    assert code == 1 and "unknown learn.pool 'threads'" in err and "use auto, fork, ray" in err
+    assert not (workdir / "checkpoints").exists()  # nothing trained

@@ -65,9 +65,19 @@ def test_prove_unknown_repo_is_one_line_error(toy_db, db_url, capsys):
     assert "no repository named 'nope'" in capsys.readouterr().err
 
 
+def test_prove_with_forked_workers(toy_db, db_url, capsys):
+    # The default pool on a CPU machine: two workers forked from one host that loaded the proposer.
+    assert _prove(db_url, "--proposer", "knn", "--workers", "2", "--theorems", "all", "--json") == 0
+    lines = _json_lines(capsys.readouterr().out)
+    assert lines[-1]["attempted"] == 5 and lines[-1]["proved"] == 1
+    assert sorted(x["theorem"] for x in lines if x.get("event") == "attempt") == \
+        sorted(["add_zero'", "add_comm'", "one_add_one", "two_eq", "imp_self'"])
+
+
 @pytest.mark.slow
 def test_prove_with_ray_workers(toy_db, db_url, capsys):
-    assert _prove(db_url, "--proposer", "knn", "--workers", "2", "--theorems", "all", "--json") == 0
+    assert _prove(db_url, "--proposer", "knn", "--workers", "2", "--pool", "ray", "--theorems", "all",
+                  "--json") == 0
     summary = _json_lines(capsys.readouterr().out)[-1]
     # Leave-one-out by theorem: only two_eq is provable, by `norm_num` from one_add_one's record; every
     # other toy theorem's tactics exist only in its own record.
@@ -77,7 +87,7 @@ def test_prove_with_ray_workers(toy_db, db_url, capsys):
 @pytest.mark.slow
 def test_prove_with_ray_workers_searching_several_theorems_each(toy_db, db_url, capsys):
     # Threaded Ray actors: each worker takes 3 theorems at a time, its proposer calls batched together.
-    assert _prove(db_url, "--proposer", "knn", "--workers", "1", "--searches-per-worker", "3",
+    assert _prove(db_url, "--proposer", "knn", "--workers", "1", "--pool", "ray", "--searches-per-worker", "3",
                   "--theorems", "all", "--json") == 0
     summary = _json_lines(capsys.readouterr().out)[-1]
     assert summary["attempted"] == 5 and summary["proved"] == 1
