@@ -35,6 +35,22 @@ def test_embed_keeps_input_order():
     np.testing.assert_allclose(together, one_by_one, rtol=1e-4, atol=1e-5)
 
 
+def test_long_embedding_shows_progress_on_a_terminal_only(monkeypatch, capsys):
+    import leanagent.retrieval.encoder as encoder_module
+
+    enc = Encoder.load(EncoderSpec(encoder="tiny-bert"))
+    texts = [f"text {i}" for i in range(40)]
+    monkeypatch.setattr(encoder_module, "PROGRESS_FROM", 30)
+    enc.embed(texts, 16, batch_size=8)  # stderr is no terminal under pytest: no bar
+    assert "embedding" not in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    enc.embed(texts[:20], 16, batch_size=8)  # short: no bar
+    assert "embedding" not in capsys.readouterr().err
+    enc.embed(texts, 16, batch_size=8)
+    err = capsys.readouterr().err
+    assert "embedding" in err and "/40" in err  # tqdm redraws at most every 0.1 s: the total is what is sure
+
+
 def test_save_and_reload_from_folder(tmp_path):
     enc = Encoder.load(EncoderSpec(encoder="tiny-t5"))
     enc.save(tmp_path / "enc")
