@@ -137,7 +137,6 @@ class _Driver:
         self.live = set(range(len(tasks)))
         self.open = set(range(len(tasks)))  # result pipes not yet at their end
         self.why: dict[int, str] = {}  # a worker's own word on why it could not start
-        self.early: list = []  # host messages that came before "ready"
         self.todo = iter(())
         self.counter = 0
 
@@ -151,27 +150,24 @@ class _Driver:
                                   "process") from None
 
     def wait_ready(self) -> None:
-        while True:
-            msg = self._host_message("while starting")
-            if msg[0] == "fail":
-                raise ProverError(f"a prover worker failed to start: {msg[1]}")
-            if msg[0] == "ready":
-                return
-            self.early.append(msg)  # a worker that ended before all were forked
+        """The host's first word: "ready" (every worker forked; it reports exits only after this) or "fail"."""
+        msg = self._host_message("while starting")
+        if msg[0] == "fail":
+            raise ProverError(f"a prover worker failed to start: {msg[1]}")
 
     def run(self, todo) -> None:
         self.todo = todo
         for slot in sorted(self.live):
             self._feed(slot)
-        for msg in self.early:
-            self._handle_host(msg)
         while any(self.pending):
             conns = [self.host_in] + [self.readers[s] for s in self.open]
             for conn in wait(conns):
                 if conn is self.host_in:
                     self._handle_host(self._host_message("while proving"))
                 else:
-                    self._read(self.readers.index(conn))
+                    slot = self.readers.index(conn)
+                    if slot in self.open:  # not drained and closed by an exit handled just before
+                        self._read(slot)
 
     def _feed(self, slot: int) -> None:
         while len(self.pending[slot]) < self.depth:
@@ -202,20 +198,21 @@ class _Driver:
         if msg[0] != "exit":
             return
         _, slot, code = msg
+        self.live.discard(slot)  # first: a result read below must not hand the dead worker a new theorem
         while slot in self.open and self.readers[slot].poll(0.5):  # everything it sent, then its end
             self._read(slot)
         self.open.discard(slot)
-        self.live.discard(slot)
         lost, self.pending[slot] = self.pending[slot], {}
-        if not lost:
-            return
         why = self.why.get(slot) or f"the worker process ended (exit code {code})"
-        log.warning("prover worker %d: %s", slot, why)
+        if lost:
+            log.warning("prover worker %d: %s", slot, why)
         for thm in lost.values():
             self.on_result(SearchResult(theorem=thm, outcome="error", error=f"worker failed: {why}"))
         if not self.live:
-            raise ProverError(f"every prover worker ended; the last: {why}",
-                              fix="run with --workers 0 to see the error in this process")
+            if lost or next(self.todo, None) is not None:  # theorems no worker is left to prove
+                raise ProverError(f"every prover worker ended; the last: {why}",
+                                  fix="run with --workers 0 to see the error in this process")
+            return
         for other in sorted(self.live):  # the lost theorems' places go to the others
             self._feed(other)
 
@@ -223,9 +220,8 @@ class _Driver:
 # ----------------------------------------------------------------------------- host and workers
 
 
-def _die_with_parent() -> None:
-    """SIGTERM to this process when its parent ends (Linux); a parent already gone: exit now."""
-    parent = os.getppid()
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM to this process when its parent ends (Linux); `parent` (its pid) already gone: exit now."""
     try:
         import ctypes
 
@@ -244,6 +240,7 @@ def _host_main(spec, tasks, writers, out) -> None:
     children: dict[int, multiprocessing.Process] = {}
 
     def stop(signum=None, frame=None):  # the driver's terminate(): stop the workers first
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second SIGTERM must not cut this short
         for p in children.values():
             if p.is_alive():
                 p.terminate()
@@ -255,8 +252,8 @@ def _host_main(spec, tasks, writers, out) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    _die_with_parent()
-    driver = os.getppid()
+    driver = multiprocessing.parent_process().pid
+    _die_with_parent(driver)
     try:
         import torch
 
@@ -276,16 +273,19 @@ def _host_main(spec, tasks, writers, out) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         try:
             for slot in range(len(tasks)):
-                children[slot] = fork.Process(target=_worker_main, args=(slot, spec, parts, tasks[slot], writers),
-                                              name=f"leanagent-prover-{slot}", daemon=True)
-                children[slot].start()
+                p = fork.Process(target=_worker_main, args=(slot, os.getpid(), spec, parts, tasks[slot], writers, out),
+                                 name=f"leanagent-prover-{slot}", daemon=True)
+                p.start()
+                children[slot] = p  # only started ones: `stop` joins them
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         for w in writers:  # the workers hold the only write ends now
             w.close()
     except Exception as exc:  # noqa: BLE001 - reported to the driver as one line
-        out.send(("fail", _message(exc)))
-        stop()
+        try:
+            out.send(("fail", _message(exc)))
+        finally:
+            stop()
     out.send(("ready",))
     while children:
         ended = wait([p.sentinel for p in children.values()], timeout=1.0)
@@ -295,21 +295,27 @@ def _host_main(spec, tasks, writers, out) -> None:
             if p.sentinel in ended:
                 p.join()
                 del children[slot]
-                out.send(("exit", slot, p.exitcode))
+                try:
+                    out.send(("exit", slot, p.exitcode))
+                except OSError:  # the driver is gone
+                    stop()
 
 
-def _worker_main(slot: int, spec, parts, tasks, writers) -> None:
+def _worker_main(slot: int, host: int, spec, parts, tasks, writers, host_out) -> None:
     from leanagent.prover.workers import ProverWorker
 
     stopped = []
 
     def on_term(signum, frame):  # a clean exit: `finally` closes the Lean processes
+        if stopped:  # a second SIGTERM must not cut the closing short
+            return
         stopped.append(signum)
         sys.exit(143)
 
     signal.signal(signal.SIGTERM, on_term)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-    _die_with_parent()
+    _die_with_parent(host)
+    host_out.close()  # the host's pipe: only the host may hold it, so that its death reaches the driver
     out = writers[slot]
     for i, w in enumerate(writers):  # only the host's copies of the others' ends: close them here
         if i != slot:

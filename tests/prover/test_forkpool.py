@@ -172,3 +172,65 @@ def test_a_killed_driver_takes_the_host_and_its_workers_with_it(toy_db, db_url):
     while not _gone(pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _gone(pids)
+
+
+class _Pipe:
+    """A worker's result pipe as the driver sees it: queued messages, then the end."""
+
+    def __init__(self, *messages):
+        self.messages = list(messages)
+
+    def poll(self, timeout=0.0):
+        return True  # a message, or the end: either way recv() does not block
+
+    def recv(self):
+        if not self.messages:
+            raise EOFError
+        return self.messages.pop(0)
+
+
+class _Tasks(list):
+    put = list.append
+
+
+def _driver(readers, todo, depth=2):
+    from leanagent.prover.forkpool import _Driver
+
+    results = []
+    d = _Driver(host=None, host_in=None, tasks=[_Tasks() for _ in readers], readers=readers, depth=depth,
+                on_result=results.append)
+    d.todo = iter(todo)
+    for slot in sorted(d.live):
+        d._feed(slot)
+    return d, results
+
+
+def _ref(i: int) -> TheoremRef:
+    return TheoremRef(i, "toy", "Toy/Basic.lean", f"t{i}")
+
+
+def test_a_dead_workers_last_results_count_and_it_gets_no_new_theorem():
+    from leanagent.prover.search import SearchResult
+
+    dead = _Pipe()
+    d, results = _driver([dead, _Pipe()], [_ref(i) for i in range(6)])
+    assert [i for i, _ in d.tasks[0]] == [0, 1] and [i for i, _ in d.tasks[1]] == [2, 3]
+    # Worker 0 sent its first result, then died holding theorem 1.
+    dead.messages.append(("done", 0, SearchResult(theorem=_ref(0), outcome="proved")))
+    d._handle_host(("exit", 0, -9))
+    assert [(r.theorem.id, r.outcome) for r in results] == [(0, "proved"), (1, "error")]
+    assert "exit code -9" in results[1].error
+    assert [i for i, _ in d.tasks[0]] == [0, 1]  # nothing new for the dead worker ...
+    assert [i for i, _ in d.tasks[1]] == [2, 3]  # ... and the live one is full (depth 2)
+    assert d.live == {1} and 0 not in d.open
+
+
+def test_the_last_worker_ending_with_theorems_left_is_an_error_not_a_silent_stop():
+    d, results = _driver([_Pipe()], [_ref(0), _ref(1), _ref(2)], depth=1)
+    d.pending[0].clear()  # its theorem's result arrived; theorems 1 and 2 were never handed out
+    with pytest.raises(ProverError, match="every prover worker ended"):
+        d._handle_host(("exit", 0, 0))
+    d, results = _driver([_Pipe()], [_ref(0)], depth=1)
+    d.pending[0].clear()  # everything done: a worker ending now costs nothing
+    d._handle_host(("exit", 0, 0))
+    assert results == []
