@@ -105,3 +105,27 @@ def test_prove_leaninteract_without_toolchain_is_one_line(db, db_url, monkeypatc
     assert main(["prove", "--db", db_url, "--env", "leaninteract", "--workers", "0"]) == 1
     err = capsys.readouterr().err
     assert "no Lean toolchain" in err and "elan" in err and "--env replay" in err and err.count("\n") == 1
+
+
+def test_forked_workers_prove_with_the_repl_and_close_it(db_url, tmp_path, monkeypatch, capsys):
+    # The default pool for --workers N on a CPU machine: each forked worker starts its own REPL.
+    import psutil
+
+    _setup(tmp_path, monkeypatch, db_url, capsys)
+    assert _prove(db_url, "leaninteract", "--workers", "2") == 0
+    lines = _json_lines(capsys.readouterr().out)
+    by_name = {e["theorem"]: e["outcome"] for e in lines if e.get("event") == "attempt"}
+    assert by_name == {"Toy.add_zero'": "proved", "Toy.mul_one'": "rejected", "Toy.hard": "failed"}
+    assert any("cmd" in r for r in requests(tmp_path / "repl.log"))  # the workers' REPLs answered
+
+    def leftovers():
+        out = []
+        for p in psutil.process_iter(["cmdline"]):
+            try:
+                if str(tmp_path) in " ".join(p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE:
+                    out.append(p)
+            except psutil.Error:
+                pass
+        return out
+
+    assert leftovers() == []  # every stand-in REPL and lake the workers started has ended
