@@ -214,7 +214,7 @@ def prove_speed(args, device: str, db, ckpt: Path, rows) -> dict:
         for r in rows:
             if time.perf_counter() - t0[0] > args.prove_seconds:
                 return
-            yield TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col))
+            yield TheoremRef.of(r)
 
     with GpuUtilisation() if where.is_cuda else _Nothing() as util:
         prove_theorems(spec, refs(), results.append, workers=0)

@@ -118,7 +118,7 @@ def main() -> int:
         store_repo(db, read_dataset(sample, name="heldout", include=heldout, split="test"))
         rows = [r for r in select_theorems(db, "all", "heldout", with_steps=True) if r.status != "sorry"]
         rows = rows[:args.limit]
-        refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col)) for r in rows]
+        refs = [TheoremRef.of(r) for r in rows]
         env = ReplayEnv(ReplayIndex.from_db(db))
         config = SearchConfig(num_sampled_tactics=args.tactics, max_expansions=args.expansions, timeout=3600)
         # Every split of `sample`, never `heldout` (evaluation-only repositories never feed proposers).

@@ -51,7 +51,7 @@ def main() -> int:
         db = open_db(url)
         store_repo(db, read_dataset(sample))
         rows = select_theorems(db, "test", with_steps=True)
-        refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col)) for r in rows] * args.repeat
+        refs = [TheoremRef.of(r) for r in rows] * args.repeat
         opts = ProposerOptions(proposer=args.proposer, knn_encoder=args.knn_encoder, source_split="train")
         load_proposer(opts, db)  # fills the kNN embedding cache once, so workers start alike
         spec = WorkerSpec(env="replay", db_url=url, proposer=opts, threads=1,

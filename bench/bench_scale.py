@@ -260,7 +260,7 @@ def fork_pool(url: str, repo: str, options, folder: str, count: int) -> None:
     db = open_db(url, create=False)
     rows = select_theorems(db, "test", repo=repo, with_steps=True)[:count]
     db.dispose()
-    refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col)) for r in rows]
+    refs = [TheoremRef.of(r) for r in rows]
     spec = WorkerSpec(env="replay", db_url=url, proposer=options, shared=folder, device="cpu", threads=1,
                       search=SearchConfig(num_sampled_tactics=16, max_expansions=10))
     out = {}

@@ -125,7 +125,7 @@ def normal_run(args) -> None:
         tm = tl = ts = 0.0
         proved = exp = 0
         for r in rows:
-            res = search.search(TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col)))
+            res = search.search(TheoremRef.of(r))
             tm, tl, ts = tm + res.time_model, tl + res.time_lean, ts + res.time_search
             proved += res.outcome == "proved"
             exp += res.expansions

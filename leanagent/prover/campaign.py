@@ -86,8 +86,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         rows = rows[:c.limit]
     repo_of = {r.id: r.repo for r in rows}
     digests = _file_digests(db, [r.id for r in rows])
-    refs = [TheoremRef(r.id, r.repo, r.file_path, r.full_name, (r.start_line, r.start_col), r.url, r.commit)
-            for r in rows]
+    refs = [TheoremRef.of(r) for r in rows]
     if on_start:
         on_start(len(refs))
 

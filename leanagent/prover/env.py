@@ -28,6 +28,12 @@ class TheoremRef:
     url: str | None = None
     commit: str | None = None
 
+    @classmethod
+    def of(cls, row) -> "TheoremRef":
+        """The reference to a selected theorem (`leanagent.db.proofs.TheoremRow`, or anything with its fields)."""
+        return cls(row.id, row.repo, row.file_path, row.full_name, (row.start_line, row.start_col), row.url,
+                   row.commit)
+
 
 @dataclass(frozen=True)
 class ProofState:

@@ -46,6 +46,7 @@ from typing import Callable, Iterable
 from leanagent.errors import ProverError
 from leanagent.prover.env import TheoremRef
 from leanagent.prover.search import SearchResult
+from leanagent.prover.workers import _first_line as _message
 
 log = logging.getLogger("leanagent.prover")
 
@@ -367,8 +368,3 @@ def _serve(worker, tasks, send) -> None:
         if not ok:
             return
 
-
-def _message(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc)
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else type(exc).__name__
