@@ -143,13 +143,17 @@ def run(args, ctx) -> int:
         finish_run(db, run_id, ok=ok)
     summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
                "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
-               "rejected": out.rejected, "backends": out.backends,
+               "rejected": out.rejected, "checks": out.checks, "backends": out.backends,
                "budget": out.budget}
 
     def human() -> None:
         note = " (replay: tactics checked against recorded traces, not Lean)" if args.env == "replay" else ""
         print(f"{args.env}: proved {out.proved}/{out.attempted} theorems, {out.expansions} expansions, "
               f"{out.seconds:.1f}s; {out.skipped} skipped as already attempted{note}")
+        if args.env != "replay" and out.proved:
+            # Only `verified` proves a theorem (prover/recheck.py); the others wait in review, flagged.
+            print("whole-file re-check of the proved: " + ", ".join(f"{n} {k}" for k, n in sorted(out.checks.items()))
+                  + " (only verified ones count as proofs; see `leanagent review`)")
         if out.rejected:
             print(f"{out.rejected} proof(s) found tactic by tactic were rejected by the whole-file re-check "
                   "(see `leanagent review`)")

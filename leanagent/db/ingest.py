@@ -3,7 +3,13 @@
 `leanagent import`, `leanagent trace` and the sorry scanner all end here, so
 identity, replacement and atomicity are decided once:
 
-- A theorem is (repository, file, full name, start), as in LeanDojo.
+- A theorem is (repository, file, full name): a declaration that moved (a line
+  added above it) is the same theorem, updated in place, so its agent proofs
+  and their reviews stay. Only where one file declares a name twice (anonymous
+  `example`s) does the start position tell them apart. A theorem whose
+  statement changed keeps its id and its proofs too; the review flags them
+  (`statement-changed`), because each proof records the statement it was
+  checked under.
 - The same repository with the same commit and input digest is a no-op.
 - Anything else replaces the repository's theorems: theorems that still exist
   keep their id (and so their agent proofs); vanished ones are deleted.
@@ -159,13 +165,26 @@ def _store_files(s: Session, repo_id: int, record: RepoRecord) -> None:
         s.execute(insert(SourceFile), chunk)
 
 
+def identities(keys: Iterable[tuple]) -> dict[tuple, tuple]:
+    """{(file, full name, line, col): identity}: (file, full name) where that pair is unique among
+    `keys`, else the whole key (two declarations of one name in one file: only the position tells)."""
+    keys = list(keys)
+    count: dict[tuple, int] = {}
+    for k in keys:
+        count[k[:2]] = count.get(k[:2], 0) + 1
+    return {k: (k[:2] if count[k[:2]] == 1 else k) for k in keys}
+
+
 def _store_theorems(s: Session, repo_id: int, record: RepoRecord, result: IngestResult) -> dict[tuple, int]:
-    existing: dict[tuple, tuple[int, TheoremStatus]] = {}
+    stored: dict[tuple, tuple[int, TheoremStatus]] = {}
     for tid, fp, fn, line, col, status in s.execute(
             select(Theorem.id, Theorem.file_path, Theorem.full_name, Theorem.start_line, Theorem.start_col,
                    Theorem.status).where(Theorem.repo_id == repo_id)):
-        existing[(fp, fn, line, col)] = (tid, status)
-    new_keys = {t.key for t in record.theorems}
+        stored[(fp, fn, line, col)] = (tid, status)
+    # Matched by identity, not position: a moved theorem keeps its row, its proofs and their reviews.
+    old_ids, new_ids = identities(stored), identities(t.key for t in record.theorems)
+    existing = {old_ids[k]: v for k, v in stored.items()}
+    new_keys = set(new_ids.values())
     gone = [tid for k, (tid, _) in existing.items() if k not in new_keys]
     for chunk in _chunks(gone):
         s.execute(delete(Theorem).where(Theorem.id.in_(chunk)))
@@ -190,8 +209,8 @@ def _store_theorems(s: Session, repo_id: int, record: RepoRecord, result: Ingest
                "url": t.url, "commit": t.commit,
                "difficulty": theorem_difficulty(len(t.steps), t.is_sorry), "split": split}
         status = TheoremStatus.SORRY if t.is_sorry else TheoremStatus.PROVEN
-        if t.key in existing:
-            tid, old_status = existing[t.key]
+        if new_ids[t.key] in existing:
+            tid, old_status = existing[new_ids[t.key]]
             # An agent proof of a theorem that is still `sorry` stays valid across commits.
             if status is TheoremStatus.SORRY and old_status is TheoremStatus.PROVED_BY_AGENT:
                 status = TheoremStatus.PROVED_BY_AGENT

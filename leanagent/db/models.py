@@ -272,6 +272,11 @@ class Proof(Base):
     check_status: Mapped[str | None] = mapped_column(String(16))
     checked_by: Mapped[str | None] = mapped_column(String(16))
     check_message: Mapped[str | None] = mapped_column(Text)
+    # The statement the proof was found for (digest of the declaration's text from its keyword to `:=`, as
+    # the re-check located it by name: leanagent/lean/declarations.py), and the axioms Lean says the theorem
+    # depends on with the proof in place (`#print axioms`; NULL when no re-check answered).
+    statement_digest: Mapped[str | None] = mapped_column(String(64))
+    axioms: Mapped[list | None] = mapped_column(JSON)
     # The repository commit the proof was found on, and what the upstream branch head says about the
     # theorem (leanagent/sources/upstream.py: still sorry? how many commits behind?), for review flags.
     found_commit: Mapped[str | None] = mapped_column(String(64))

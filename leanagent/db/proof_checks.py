@@ -5,12 +5,17 @@
 - `repo_lean_versions`: the Lean version per repository, from which the backend is chosen.
 - `set_upstream`: what the upstream branch head says about a proof's theorem (review flags).
 
-Check statuses of a proof (`Proof.check_status`):
-- `verified`: the proof was put into its file and the whole file elaborated without error;
-  `Proof.checked_by` says how (`repl`: a LeanInteract REPL command, `lake`: `lake env lean`).
-- `rejected`: the tactics were accepted one by one, but the file with the proof does not elaborate;
+Check statuses of a proof (`Proof.check_status`; the rules are in `leanagent.prover.recheck`):
+- `verified`: the proof was put into its file (found by the theorem's name), the whole file elaborated
+  to its end without an error, and `#print axioms` answered nothing beyond propext, Classical.choice
+  and Quot.sound. `Proof.checked_by` says how (`repl`: a LeanInteract REPL command, `lake`:
+  `lake env lean`). Only this makes the theorem `proved_by_agent`.
+- `rejected`: Lean refused the file with the proof, or the theorem depends on `sorryAx`;
   `Proof.check_message` holds Lean's message. The theorem stays `sorry`.
-- `unchecked`: no whole-file check ran (replay, or no checkout/toolchain); the message says why.
+- `flagged`: the file elaborates, but the theorem depends on native evaluation or another axiom
+  (`Proof.axioms`). The theorem stays `sorry`; review flags it.
+- `unchecked`: no verdict (replay; no checkout or toolchain; a crash, timeout or an error before the
+  theorem); the message says why. The theorem stays `sorry`; review flags it unless it is replay.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from sqlalchemy import select
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, SourceFile, Theorem
 
-VERIFIED, REJECTED, UNCHECKED = "verified", "rejected", "unchecked"
-CHECK_STATUSES = (VERIFIED, REJECTED, UNCHECKED)
+VERIFIED, REJECTED, FLAGGED, UNCHECKED = "verified", "rejected", "flagged", "unchecked"
+CHECK_STATUSES = (VERIFIED, REJECTED, FLAGGED, UNCHECKED)
 _CHUNK = 500
 
 
@@ -46,7 +51,7 @@ class TheoremSource:
     def text(self) -> str | None:
         """The file as it is now: the checkout when it has the file, else the stored text (as the
         patch export reads it, so that what is checked is what will be patched)."""
-        from leanagent.db.proof_text import read_checkout_file
+        from leanagent.lean.proof_text import read_checkout_file
 
         if self.repo_path:
             found = read_checkout_file(self.repo_path, self.file_path)

@@ -25,9 +25,9 @@ from leanagent.db.models import (
     Theorem,
     TheoremStatus,
 )
+from leanagent.db.proof_checks import VERIFIED
 from leanagent.db.splits import stored_split
 from leanagent.errors import DatabaseError
-from leanagent.text import normalize_tactic
 
 THEOREM_SETS = ("sorry", "all", "test")
 _CHUNK = 500  # ids per IN (...) list
@@ -68,9 +68,11 @@ class AttemptRecord:
     error: str | None = None
     run_id: int | None = None
     file_digest: str | None = None  # of the theorem's file when the search ran; the patch export checks it
-    check_status: str | None = None  # verified | rejected | unchecked: the whole-file re-check (db/proof_checks.py)
+    check_status: str | None = None  # verified | rejected | flagged | unchecked: the re-check (db/proof_checks.py)
     checked_by: str | None = None    # repl | lake
-    check_message: str | None = None  # Lean's messages when rejected; why no check ran when unchecked
+    check_message: str | None = None  # Lean's messages when rejected; the reason otherwise
+    axioms: list[str] | None = None  # `#print axioms` of the theorem with the proof in place
+    statement_digest: str | None = None  # of the statement the proof was checked under
     commit: str | None = None        # the repository commit the search ran on
 
 
@@ -176,13 +178,16 @@ def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
                               time_model=rec.time_model, time_lean=rec.time_lean, time_search=rec.time_search,
                               file_digest=rec.file_digest, check_status=rec.check_status,
                               checked_by=rec.checked_by, check_message=rec.check_message,
-                              found_commit=rec.commit)
+                              axioms=rec.axioms, statement_digest=rec.statement_digest, found_commit=rec.commit)
                 s.add(proof)
                 s.flush()
             else:
                 _found_again(proof, rec)
             proof_id = proof.id
-        if rec.outcome == "proved":
+        # Only a whole-file check that verified the proof proves the theorem: "proved" tactic by tactic,
+        # unchecked (no verdict) or flagged (extra axioms) leaves it `sorry`. Replay never changes a status
+        # (its theorems are proven ones, held out).
+        if rec.outcome == "proved" and rec.check_status == VERIFIED:
             s.execute(update(Theorem).where(Theorem.id == rec.theorem_id, Theorem.status == TheoremStatus.SORRY)
                       .values(status=TheoremStatus.PROVED_BY_AGENT))
         s.add(ProofAttempt(theorem_id=rec.theorem_id, run_id=rec.run_id, proof_id=proof_id, model=rec.model,
@@ -193,14 +198,15 @@ def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
 
 
 def _same_proof(s, theorem_id: int, tactics: list[str]) -> Proof | None:
-    """The stored proof of this theorem with the same tactics (whitespace aside), if any.
+    """The stored proof of this theorem with exactly these tactics, if any.
 
     Proving again (another model, budget or run) often finds the same proof; it is stored once, so
     that reviewers see it once and `db stats` counts distinct proofs. Its attempts all point to it.
+    Exactly: in Lean indentation decides whether a line is a new tactic, so `exact h\\na` and
+    `exact h\\n  a` are different proofs with their own checks (display may group them, storage never).
     """
-    want = [normalize_tactic(t) for t in tactics]
     for proof in s.scalars(select(Proof).where(Proof.theorem_id == theorem_id).order_by(Proof.id)):
-        if [normalize_tactic(t) for t in proof.tactics or []] == want:
+        if list(proof.tactics or []) == list(tactics):
             return proof
     return None
 
@@ -216,6 +222,7 @@ def _found_again(proof: Proof, rec: AttemptRecord) -> None:
     # A whole-file check (verified or rejected) describes the newest file; "unchecked" adds nothing.
     if rec.check_status not in (None, "unchecked") or (rec.check_status and proof.check_status is None):
         proof.check_status, proof.checked_by, proof.check_message = rec.check_status, rec.checked_by, rec.check_message
+        proof.axioms, proof.statement_digest = rec.axioms, rec.statement_digest
 
 
 def count_proofs(db: Database, model: str | None = None) -> int:

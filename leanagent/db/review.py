@@ -119,9 +119,11 @@ class ProofDetail:
     file_digest: str | None
     found_at: datetime
     reviews: list[ReviewEntry] = field(default_factory=list)
-    check_status: str | None = None   # verified | rejected | unchecked (None: found before re-checks)
+    check_status: str | None = None   # verified | rejected | flagged | unchecked (None: before re-checks)
     checked_by: str | None = None     # repl | lake
     check_message: str | None = None
+    axioms: list[str] | None = None   # `#print axioms` of the theorem with the proof in place
+    statement_digest: str | None = None  # the statement the proof was checked under
     found_commit: str | None = None
     upstream: dict | None = None      # leanagent.sources.upstream.UpstreamStatus, as stored
 
@@ -214,7 +216,8 @@ def proof_detail(db: Database, proof_id: int) -> ProofDetail | None:
             time_model=p.time_model, time_lean=p.time_lean, time_search=p.time_search, model=p.model,
             run_id=p.run_id, status=ReviewStatus(p.review_status).value, file_digest=p.file_digest,
             found_at=p.found_at, reviews=reviews, check_status=p.check_status, checked_by=p.checked_by,
-            check_message=p.check_message, found_commit=p.found_commit or t.commit or repo.commit,
+            check_message=p.check_message, axioms=p.axioms, statement_digest=p.statement_digest,
+            found_commit=p.found_commit or t.commit or repo.commit,
             upstream=p.upstream)
 
 

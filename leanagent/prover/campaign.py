@@ -49,6 +49,7 @@ class CampaignResult:
     budget: str = ""
     per_repo: dict = field(default_factory=dict)  # repo -> {"proved", "attempted"}
     rejected: int = 0                 # proofs found tactic by tactic that the whole-file re-check refused
+    checks: dict = field(default_factory=dict)  # the re-check's status -> proofs (proved outcomes only)
     backends: dict = field(default_factory=dict)  # env="auto": repo -> the backend chosen (or why none)
 
     def as_dict(self) -> dict:
@@ -95,11 +96,15 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
             theorem_id=res.theorem.id, model=out.model, budget=out.budget, env=env_of(res.theorem.repo),
             outcome=res.outcome, expansions=res.expansions, time_model=res.time_model, time_lean=res.time_lean,
             time_search=res.time_search, tactics=res.proof, states=res.states, error=res.error, run_id=run_id,
-            file_digest=digests.get(res.theorem.id), check_status=res.check_status, checked_by=res.checked_by,
-            check_message=res.check_message, commit=res.theorem.commit))
+            # The file the re-check placed the proof into is the one the patch must find again.
+            file_digest=res.checked_file_digest or digests.get(res.theorem.id), check_status=res.check_status,
+            checked_by=res.checked_by, check_message=res.check_message, axioms=res.axioms,
+            statement_digest=res.statement_digest, commit=res.theorem.commit))
         out.attempted += 1
         out.proved += res.outcome == "proved"
         out.rejected += res.outcome == "rejected"
+        if res.outcome == "proved":
+            out.checks[res.check_status or "none"] = out.checks.get(res.check_status or "none", 0) + 1
         out.expansions += res.expansions
         per = out.per_repo.setdefault(repo_of[res.theorem.id], {"proved": 0, "attempted": 0})
         per["attempted"] += 1
@@ -145,7 +150,7 @@ def _file_digests(db: Database, theorem_ids: list[int]) -> dict[int, str]:
     from leanagent.db.proofs import file_sources
     from leanagent.db.records import file_digest
     from leanagent.errors import LeanAgentError
-    from leanagent.db.proof_text import current_text
+    from leanagent.lean.proof_text import current_text
 
     out: dict[int, str] = {}
     cache: dict[tuple, str | None] = {}

@@ -87,28 +87,15 @@ def db_source(db_url: str, ref: TheoremRef) -> Any:
 
 
 def find_declaration(text: str, ref: TheoremRef):
-    """The declaration of `ref` in its file: the one whose lines hold `ref.start`, preferring the
-    matching name; else the only one with that full name."""
-    from leanagent.sources.scan import declarations
+    """The declaration of `ref` in its file as it is now, found by name (`leanagent.lean.declarations.
+    locate`: the recorded line only tells apart two of one name), so that the theorem searched is the
+    one the re-check and the patch place the proof in."""
+    from leanagent.lean.declarations import DeclarationNotFound, locate
 
-    decls = declarations(text)
-    line = ref.start[0]
-    short = ref.full_name.rsplit(".", 1)[-1]
-
-    def named(d) -> bool:
-        return d.full_name == ref.full_name or d.name in (ref.full_name, short)
-
-    around = [d for d in decls if d.start_line <= line <= d.end_line]
-    for d in around:
-        if named(d):
-            return d
-    same = [d for d in decls if d.full_name == ref.full_name]
-    if len(same) == 1:
-        return same[0]
-    if len(around) == 1:
-        return around[0]
-    raise ProverError(f"cannot find the declaration of {ref.full_name} at line {line} of {ref.file_path}",
-                      fix="the file changed since it was imported; sync the repository again")
+    try:
+        return locate(text, ref.full_name, ref.start[0], ref.file_path)
+    except DeclarationNotFound as exc:
+        raise ProverError(exc.message, fix=exc.fix) from None
 
 
 class LeanInteractEnv(PathReplayingEnv):

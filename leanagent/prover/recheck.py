@@ -2,18 +2,28 @@
 
 Tactic modes have accepted invalid proofs (Pantograph issue 1; PyPantograph issue 106, `exact?`
 under `load_sorry`). So every proof a Lean backend finds is put into its file exactly as the patch
-export will put it (`leanagent.db.proof_text.replace_proof`: the same function), and the whole file
-is elaborated again before the proof is stored as verified:
+export will put it (`leanagent.lean.proof_text.replace_proof`: the same function, which finds the
+theorem by its full name in the file as it is now), `#print axioms THEOREM` is appended, and the
+whole file is elaborated again:
 
 - LeanInteract: a REPL command in the worker's own REPL (the file's header environment is reused);
 - LeanDojo: `lake env lean FILE` in the repository's checkout.
 
-Lean's verdict (`judge`): an error at or after the declaration's first line, or a "declaration uses
-'sorry'" warning inside it, rejects the proof with Lean's message. Errors before the declaration
-cannot come from the proof (Lean elaborates a file in order) and are ignored. A rejected proof is
-still stored (outcome `rejected`, with the message) for review, but its theorem stays `sorry`.
-Proofs that no whole-file check could look at (replay; no checkout, no toolchain, a check that
-timed out) are `unchecked`, with the reason.
+The verdict fails closed (`judge`). `verified` needs all of: Lean ran to the end of the file (the
+REPL answered; `lake env lean` exited 0 or 1 with its messages), no error anywhere in the file, no
+"declaration uses 'sorry'" on the theorem, and an axioms answer for the theorem holding nothing
+beyond `propext`, `Classical.choice` and `Quot.sound`. Otherwise:
+
+- `rejected`: an error at or after the theorem's first line, a `sorry` warning on it, or `sorryAx`
+  among its axioms (a proof through an earlier `sorry` lemma draws no warning, but its axioms tell);
+- `flagged`: the file elaborates, but the theorem depends on native evaluation
+  (`Lean.ofReduceBool`, `Lean.trustCompiler`: `native_decide`, `decide +native`) or on another axiom,
+  named in the message;
+- `unchecked`: no verdict, with the reason: an error before the theorem (unbuilt imports: Lean stops
+  after a header error), a crash, a kill, a timeout, no axioms answer, no checkout, replay.
+
+Only `verified` makes the theorem `proved_by_agent`; the review app flags the rest and `export-proofs`
+refuses them without `--force`.
 """
 
 from __future__ import annotations
@@ -26,8 +36,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from leanagent.db.proof_checks import REJECTED, UNCHECKED, VERIFIED
+from leanagent.db.proof_checks import FLAGGED, REJECTED, UNCHECKED, VERIFIED
+from leanagent.db.records import file_digest
 from leanagent.errors import LeanAgentError
+from leanagent.lean.axioms import (
+    ANSWER,
+    NATIVE_AXIOMS,
+    SORRY_AXIOM,
+    STANDARD_AXIOMS,
+    answer_axioms,
+    axioms_probe,
+)
+from leanagent.lean.proof_text import Location, replace_proof
 from leanagent.prover.env import TheoremRef
 from leanagent.prover.search import SearchResult
 from leanagent.sources.repl import Message
@@ -43,44 +63,94 @@ _LEAN_LINE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?P<col>\d+): (?P<sev>err
 
 @dataclass(frozen=True)
 class CheckResult:
-    status: str                 # verified | rejected | unchecked
+    status: str                 # verified | rejected | flagged | unchecked
     checked_by: str | None      # repl | lake | None when no check ran
-    message: str | None = None  # Lean's messages for a rejection; the reason when unchecked
+    message: str | None = None  # Lean's messages for a rejection; the reason otherwise
+    axioms: tuple[str, ...] | None = None  # what `#print axioms` answered, when it did
+    statement_digest: str | None = None    # of the statement the proof was placed under
+    file_digest: str | None = None         # of the file text the proof was placed into
 
 
-def placed(text: str, src: Any, tactics: list[str]) -> tuple[str, int, int]:
-    """(the file with the proof in place, first line of the declaration, last line of the new proof)."""
-    from leanagent.db.proof_text import Location, replace_proof
+@dataclass(frozen=True)
+class LeanRun:
+    """What one whole-file elaboration said."""
 
-    loc = Location(src.start[0], src.start[1], src.end[0], src.end[1], src.proof_text)
-    new_text, (a, _), inserted = replace_proof(text, loc, tactics)
-    last = new_text.count("\n", 0, a + len(inserted)) + 1
-    return new_text, src.start[0], last
+    messages: list[Message]
+    finished: bool = True        # Lean ran to the end of the file and exited normally
+    failure: str | None = None   # why it did not (exit status and the output's tail)
+    output: str = ""             # the raw output, for answers printed without a position
 
 
-def judge(messages: list[Message], first_line: int, last_line: int) -> str | None:
-    """None when Lean accepts the declaration at `first_line..last_line`, else Lean's messages."""
-    bad = [m for m in messages if m.severity == "error" and m.line >= first_line]
-    bad += [m for m in messages if m.severity == "warning" and m.text.strip() in USES_SORRY
-            and first_line <= m.line <= last_line]
-    if not bad:
+def parse_axioms(run: LeanRun, line: int, full_name: str) -> tuple[str, ...] | None:
+    """The axioms answered for the probe at `line`: its info message, else (`lean` prints info
+    messages without a position on some releases) the last answer in the output that names
+    `full_name`; None when there is none."""
+    answers = [m for t in (x.text for x in run.messages if x.line == line and x.severity == "info")
+               for m in ANSWER.finditer(t)]
+    if not answers:
+        answers = [m for m in ANSWER.finditer(run.output) if m["name"].replace("«", "").replace("»", "") == full_name]
+    if not answers:
         return None
-    bad.sort(key=lambda m: (m.line, m.column))
-    return "; ".join(str(m) for m in bad[:MAX_MESSAGES]) + (f" (and {len(bad) - MAX_MESSAGES} more)"
-                                                           if len(bad) > MAX_MESSAGES else "")
+    return answer_axioms(answers[-1])
 
 
-def lake_check(project: str | Path, rel: str, text: str, lake: str = "lake", timeout: float = 600.0) -> list[Message]:
-    """Elaborate `text` as the file `rel` of `project` with `lake env lean`; Lean's messages.
+def _messages(bad: list[Message]) -> str:
+    bad = sorted(bad, key=lambda m: (m.line, m.column))
+    more = f" (and {len(bad) - MAX_MESSAGES} more)" if len(bad) > MAX_MESSAGES else ""
+    return "; ".join(str(m) for m in bad[:MAX_MESSAGES]) + more
+
+
+def judge(run: LeanRun, first_line: int, last_line: int, probe_line: int,
+          full_name: str) -> tuple[str, str | None, tuple | None]:
+    """(status, message, axioms) for the theorem `full_name` at `first_line..last_line`, whose axioms
+    were asked for at `probe_line` (see the module docstring)."""
+    errors = [m for m in run.messages if m.severity == "error"]
+    before = [m for m in errors if m.line < first_line]
+    if before:  # the proof cannot cause them, and what follows them is not a verdict on the proof
+        return UNCHECKED, "Lean reports an error before the theorem, so the file says nothing about the proof: " \
+            + _messages(before), None
+    if not run.finished:
+        return UNCHECKED, f"Lean did not run to the end of the file: {run.failure}", None
+    bad = [m for m in errors if m.line < probe_line]
+    bad += [m for m in run.messages if m.severity == "warning" and m.text.strip() in USES_SORRY
+            and first_line <= m.line <= last_line]
+    if bad:
+        return REJECTED, _messages(bad), None
+    probe_errors = [m for m in errors if m.line >= probe_line]
+    if probe_errors:
+        return UNCHECKED, "Lean could not print the theorem's axioms: " + _messages(probe_errors), None
+    axioms = parse_axioms(run, probe_line, full_name)
+    if axioms is None:
+        return UNCHECKED, "Lean gave no `#print axioms` answer for the theorem", None
+    return (*_axioms_verdict(axioms), axioms)
+
+
+def _axioms_verdict(axioms: tuple[str, ...]) -> tuple[str, str | None]:
+    if SORRY_AXIOM in axioms:
+        return REJECTED, "the theorem depends on sorryAx: a `sorry` in the proof or in a lemma it uses"
+    native = sorted(set(axioms) & NATIVE_AXIOMS)
+    other = sorted(set(axioms) - STANDARD_AXIOMS - NATIVE_AXIOMS)
+    if native:
+        return FLAGGED, "native: the theorem depends on " + ", ".join(native) + " (it trusts the compiler)" \
+            + (f"; other axioms: {', '.join(other)}" if other else "")
+    if other:
+        return FLAGGED, "axioms: the theorem depends on " + ", ".join(other) + \
+            " beyond propext, Classical.choice and Quot.sound"
+    return VERIFIED, None
+
+
+def lake_check(project: str | Path, rel: str, text: str, lake: str = "lake", timeout: float = 600.0) -> LeanRun:
+    """Elaborate `text` as the file `rel` of `project` with `lake env lean`.
 
     The text is written to a temporary folder (the checkout is never modified); imports resolve
-    through the project's search path that `lake env` sets.
+    through the project's search path that `lake env` sets. Exit 0 (no error) and 1 (errors, all
+    printed) mean Lean ran to the end; anything else (a crash, a kill, a lake failure) does not.
     """
     from leanagent.errors import ToolchainError
 
     with tempfile.TemporaryDirectory(prefix="leanagent-recheck-") as tmp:
         path = Path(tmp) / Path(rel).name
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8", newline="")
         try:
             proc = subprocess.run([lake, "env", "lean", str(path)], cwd=str(project), capture_output=True,
                                   text=True, timeout=timeout)
@@ -89,18 +159,33 @@ def lake_check(project: str | Path, rel: str, text: str, lake: str = "lake", tim
                                  fix="install elan so that `lake` is on PATH") from None
         except subprocess.TimeoutExpired:
             raise LeanAgentError(f"`lake env lean` did not finish within {timeout:g}s") from None
+    output = proc.stdout + proc.stderr
     out: list[Message] = []
-    for line in (proc.stdout + proc.stderr).splitlines():
+    for line in output.split("\n"):
         m = _LEAN_LINE.match(line)
         if m:
             out.append(Message(m["sev"], int(m["line"]), int(m["col"]), m["text"]))
         elif out and line.strip():  # a message continues over several lines
             last = out[-1]
             out[-1] = Message(last.severity, last.line, last.column, last.text + "\n" + line)
-    if proc.returncode != 0 and not any(m.severity == "error" for m in out):
-        tail = " ".join((proc.stderr or proc.stdout).split())[-300:] or f"exit status {proc.returncode}"
-        out.append(Message("error", 1, 0, f"lean failed: {tail}"))
-    return out
+    errors = any(m.severity == "error" for m in out)
+    finished = proc.returncode == 0 or (proc.returncode == 1 and errors)
+    failure = None
+    if not finished:
+        tail = " ".join(output.split())[-300:]
+        failure = f"exit status {proc.returncode}" + (f": {tail}" if tail else "")
+    return LeanRun(out, finished, failure, output)
+
+
+def probe_file(text: str, ref: TheoremRef, tactics: list[str]) -> tuple[str, int, int, int, Any]:
+    """(the file with the proof in place and the axioms probe appended, the declaration's first line,
+    the proof's last line, the probe's line, the placement). The proof goes where the patch puts it."""
+    new_text, at, inserted = replace_proof(text, Location(ref.full_name, ref.start[0], ref.file_path), tactics)
+    last = new_text.count("\n", 0, at.region[0] + len(inserted)) + 1
+    first = text.count("\n", 0, at.decl.start) + 1
+    sep = "" if new_text.endswith("\n") else "\n"
+    probe_line = new_text.count("\n") + len(sep) + 2
+    return new_text + sep + "\n" + axioms_probe(ref.full_name) + "\n", first, last, probe_line, at
 
 
 class Rechecker:
@@ -117,32 +202,35 @@ class Rechecker:
         name = getattr(self.env, "name", "?")
         if name == "replay":
             return CheckResult(UNCHECKED, None, "replay: tactics checked against recorded traces; no Lean ran")
+        if "<" in ref.full_name:  # `<example@12>`: nothing to ask `#print axioms` about
+            return CheckResult(UNCHECKED, None, f"{ref.full_name} has no name to ask Lean for its axioms")
         try:
             src = self.sources(ref)
             text = src.text()
             if text is None or not src.repo_path or not Path(src.repo_path).is_dir():
                 return CheckResult(UNCHECKED, None, f"no local checkout of {ref.repo} to re-check the file in")
-            new_text, first, last = placed(text, src, tactics)
+            checked, first, last, probe, at = probe_file(text, ref, tactics)
             if hasattr(self.env, "check_file"):
-                by, messages = "repl", self.env.check_file(src.repo_path, new_text).messages
+                out = self.env.check_file(src.repo_path, checked)
+                by, run = "repl", LeanRun(out.messages)
             else:
-                by, messages = "lake", lake_check(src.repo_path, src.file_path, new_text, self.lake, self.timeout)
-        except LeanAgentError as exc:  # the proof cannot be placed, no toolchain, the check timed out
+                by, run = "lake", lake_check(src.repo_path, src.file_path, checked, self.lake, self.timeout)
+        except LeanAgentError as exc:  # the theorem is not in the file, no toolchain, a crash or timeout
             log.info("no whole-file re-check of %s: %s", ref.full_name, exc.message)
             return CheckResult(UNCHECKED, None, exc.one_line())
         except (OSError, UnicodeDecodeError) as exc:  # the checkout file cannot be read
             return CheckResult(UNCHECKED, None, f"cannot read {ref.file_path}: {exc}")
-        verdict = judge(messages, first, last)
-        if verdict is None:
-            return CheckResult(VERIFIED, by)
-        return CheckResult(REJECTED, by, verdict)
+        status, message, axioms = judge(run, first, last, probe, ref.full_name)
+        return CheckResult(status, by, message, axioms, at.statement_digest, file_digest(text))
 
     def apply(self, res: SearchResult) -> SearchResult:
         """`res` with the re-check's verdict: a rejected proof becomes outcome `rejected`."""
         if res.outcome != "proved" or not res.proof:
             return res
         check = self.check(res.theorem, res.proof)
-        out = replace(res, check_status=check.status, checked_by=check.checked_by, check_message=check.message)
+        out = replace(res, check_status=check.status, checked_by=check.checked_by, check_message=check.message,
+                      axioms=list(check.axioms) if check.axioms is not None else None,
+                      statement_digest=check.statement_digest, checked_file_digest=check.file_digest)
         if check.status == REJECTED:
             out = replace(out, outcome="rejected", error=f"whole-file re-check ({check.checked_by}): {check.message}")
         return out

@@ -3,9 +3,18 @@
 A tactic is rejected when it could run arbitrary code (`#eval`, `run_tac`,
 `IO`, `unsafe`, ...), escape the proof into a command (`#exit`, `macro`,
 attributes), weaken what the kernel checks (`sorry`, `admit`, `native_decide`,
-`maxHeartbeats 0`, debug/trust options), or start an unbounded search
-(`exact?` and friends, or search limits over a size). The search counts a
-rejected tactic as an error and logs the reason.
+`maxHeartbeats 0`, debug/trust options), start an unbounded search
+(`exact?` and friends, or search limits over a size), or start a new command
+on a later line (`end`, `theorem`, `instance`: Lean's one-tactic parse refuses
+those, but a replay proof is never parsed). The search counts a rejected
+tactic as an error and logs the reason.
+
+Identifiers are read as Lean reads them: `«»` quotes are removed first, so
+`set_option debug.«skipKernelTC» true` and `decide +«native»` are the options
+they name. This is a fast first filter, not the guarantee: whatever it misses
+(`exact earlier_sorry_lemma`, a lemma proved by `native_decide`) shows in the
+theorem's axioms, which the whole-file re-check asks Lean for
+(`leanagent.prover.recheck`).
 """
 
 from __future__ import annotations
@@ -31,6 +40,10 @@ _CODE = _word("run_cmd", "run_tac", "run_elab", "run_meta", "by_elab", "IO", "un
 _COMMAND = re.compile(r"#[A-Za-z_][\w.]*")           # #eval, #exit, #print, #check, ...
 _ATTRIBUTE = re.compile(r"@\[")                # @[implemented_by ...], @[extern ...]
 _GIVE_UP = _word("sorry", "admit", "stop")
+# Command keywords: never the start of a tactic, so a tactic holding one escapes into the file.
+_NEW_COMMAND = _word("theorem", "lemma", "def", "instance", "example", "abbrev", "end", "structure",
+                     "inductive", "class", "universe", "variable", "mutual", "noncomputable", "deriving",
+                     "export", "omit", "include", "notation", "infix", "infixl", "infixr", "prefix", "postfix")
 _NATIVE = re.compile(_L + r"native_decide" + _R + r"|\+native\b|native\s*:=\s*true")
 _SEARCH = _word("exact?", "apply?", "rw?", "refine?", "library_search", "hint", "rw_search",
                 "polyrith", "aesop?")
@@ -44,7 +57,17 @@ _HEARTBEAT_OPTIONS = ("maxHeartbeats", "synthInstance.maxHeartbeats", "maxRecDep
 # One pass over the text: a tactic that matches none of the patterns is allowed without the
 # detailed checks below (most model output). The search calls the policy for every tactic.
 _ANY = re.compile("|".join(f"(?:{p.pattern})" for p in (_CODE, _COMMAND, _ATTRIBUTE, _GIVE_UP, _NATIVE, _SEARCH,
-                                                        _SET_OPTION, _SEARCH_LIMIT)) + "|\x00")
+                                                        _SET_OPTION, _SEARCH_LIMIT, _NEW_COMMAND)) + "|\x00")
+
+
+_QUOTED = re.compile(r"«([^»]*)»")
+
+
+def unquote(tactic: str) -> str:
+    """The tactic with Lean's identifier quotes `«»` removed: `debug.«skipKernelTC»` is
+    `debug.skipKernelTC` to Lean, and must be to the policy. A quoted part stays one word
+    (`«my lemma»` reads `my_lemma`, not the keyword `lemma`)."""
+    return _QUOTED.sub(lambda m: re.sub(r"\s", "_", m.group(1)), tactic)
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class SafetyPolicy:
             return "empty tactic"
         if len(tactic) > self.max_chars:
             return f"tactic longer than {self.max_chars} characters"
+        tactic = unquote(tactic)
         if _ANY.search(tactic) is None:
             return None
         if "\x00" in tactic:
@@ -78,6 +102,8 @@ class SafetyPolicy:
             return f"`{m.group(0)}` can run arbitrary code or leave the proof"
         if m := _GIVE_UP.search(tactic):
             return f"`{m.group(0)}` gives up instead of proving"
+        if m := _NEW_COMMAND.search(tactic):
+            return f"`{m.group(0)}` starts a new command, not a tactic"
         if not self.allow_native_decide and (m := _NATIVE.search(tactic)):
             return f"`{m.group(0)}` trusts compiled code (allow_native_decide is off)"
         if not self.allow_search_tactics and (m := _SEARCH.search(tactic)):

@@ -74,9 +74,12 @@ class SearchResult:
     rejected: int = 0
     nodes: int = 0
     error: str | None = None
-    check_status: str | None = None   # verified | rejected | unchecked: the whole-file re-check (prover/recheck.py)
-    checked_by: str | None = None     # repl | lake, when a re-check ran
-    check_message: str | None = None  # Lean's messages when rejected; why no check ran when unchecked
+    check_status: str | None = None   # verified | rejected | flagged | unchecked: the whole-file re-check
+    checked_by: str | None = None     # repl | lake, when a re-check ran (prover/recheck.py)
+    check_message: str | None = None  # Lean's messages when rejected; the reason otherwise
+    axioms: list[str] | None = None   # what `#print axioms` answered for the theorem, when it did
+    statement_digest: str | None = None     # of the statement the re-check placed the proof under
+    checked_file_digest: str | None = None  # of the file text the re-check placed the proof into
 
     @property
     def total_time(self) -> float:

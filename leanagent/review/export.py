@@ -6,17 +6,10 @@ from pathlib import Path
 
 from leanagent.db.engine import Database
 from leanagent.db.models import ReviewStatus
-from leanagent.db.proof_text import current_text
+from leanagent.lean.proof_text import current_text
 from leanagent.db.review import ReviewInputError, export_rows, source_texts
-from leanagent.review.patch import (
-    ExportItem,
-    Location,
-    PatchError,
-    PatchResult,
-    build_patch,
-    read_checkout_file,
-    safe_relpath,
-)
+from leanagent.lean.proof_text import Location, PatchError, safe_relpath
+from leanagent.review.patch import ExportItem, PatchResult, build_patch
 
 
 def export_patch(db: Database, repo_name: str, status: ReviewStatus | str = ReviewStatus.ACCEPTED) -> PatchResult:
@@ -30,8 +23,9 @@ def export_patch(db: Database, repo_name: str, status: ReviewStatus | str = Revi
         repo, rows = export_rows(s, repo_name, status)
         repo_path = repo.path
         items = [ExportItem(proof_id=p.id, full_name=t.full_name, file_path=t.file_path,
-                            location=Location(t.start_line, t.start_col, t.end_line, t.end_col, t.proof_text),
-                            tactics=list(p.tactics or []), file_digest=p.file_digest) for p, t in rows]
+                            location=Location(t.full_name, t.start_line, t.file_path),
+                            tactics=list(p.tactics or []), file_digest=p.file_digest,
+                            statement_digest=p.statement_digest) for p, t in rows]
         for item in items:  # refuse `..` and absolute paths before reading anything
             safe_relpath(item.file_path)
         stored = {safe_relpath(path): text

@@ -8,6 +8,10 @@
 | `trivial-proof`    | the whole proof is one `exact`/`apply` of an existing lemma    | mo271/FormalBook#67          |
 | `stale-commit`     | found on a commit far behind the upstream head (how far)       | m4lvin/lean4-pdl#6           |
 | `recheck-failed`   | Lean refused the file with the proof in it (whole-file re-check) | Pantograph issue 1         |
+| `unchecked`        | a Lean backend found it, but no whole-file check gave a verdict | PyPantograph issue 106       |
+| `native`           | the theorem depends on native evaluation (`Lean.ofReduceBool`) | prove2me/prove2me_workspace#2 |
+| `axiom`            | the theorem depends on an axiom beyond the standard three      | lean4 `#print axioms`        |
+| `statement-changed`| the file's theorem is not the statement the proof was checked under (or is gone) | issue 23 |
 
 The review app shows them on the list and the proof page; `export-proofs` (and the download
 button) refuse a flagged proof unless forced. This package reads the database only: the upstream
@@ -24,7 +28,8 @@ from sqlalchemy import select
 
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, ReviewStatus, SourceFile, Theorem, TheoremStatus
-from leanagent.db.proof_text import PatchError
+from leanagent.lean.proof_text import PatchError
+from leanagent.lean.axioms import NATIVE_AXIOMS, SORRY_AXIOM, STANDARD_AXIOMS
 from leanagent.text import identifiers
 
 #: Commits between the proof's commit and the upstream head from which the proof counts as stale.
@@ -37,6 +42,10 @@ FLAGS = {  # code -> (short label, the maintainers' discussion)
     "trivial-proof": ("one exact/apply", "mo271/FormalBook#67"),
     "stale-commit": ("stale commit", "m4lvin/lean4-pdl#6"),
     "recheck-failed": ("failed the re-check", "Pantograph issue 1"),
+    "unchecked": ("no re-check verdict", "PyPantograph issue 106"),
+    "native": ("native evaluation", "prove2me/prove2me_workspace#2"),
+    "axiom": ("extra axiom", "lean4 #print axioms"),
+    "statement-changed": ("statement changed", "the theorem in the file is not the one proved"),
 }
 
 _DEF = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)*(?:(?:private|protected|noncomputable|partial|unsafe|scoped)\s+)*"
@@ -122,6 +131,37 @@ def trivial_lemma(tactics: list[str], statement: str | None = None) -> str | Non
     return name
 
 
+def check_flags(env: str | None, check: str | None, message: str | None, axioms: list | None) -> list[Flag]:
+    """Flags from the whole-file re-check (`leanagent.prover.recheck`): everything but `verified`, except
+    replay's `unchecked` (replay never claims Lean checked anything; its figures say "replay")."""
+    out = []
+    if check == "rejected":
+        out.append(Flag("recheck-failed", message or "Lean refused the file with the proof"))
+    elif check == "unchecked" and env != "replay":
+        out.append(Flag("unchecked", message or "no whole-file check ran"))
+    names = set(axioms or [])
+    if names & NATIVE_AXIOMS:
+        out.append(Flag("native", "depends on " + ", ".join(sorted(names & NATIVE_AXIOMS))
+                        + ": it trusts the compiler (`native_decide`)"))
+    if other := sorted(names - NATIVE_AXIOMS - STANDARD_AXIOMS - {SORRY_AXIOM}):
+        out.append(Flag("axiom", "depends on " + ", ".join(other)))
+    return out
+
+
+def statement_flag(text: str | None, full_name: str, line: int, file_path: str, digest: str | None) -> Flag | None:
+    """`statement-changed` when the file as it is now has no single `full_name`, or its statement is not
+    the one the proof was checked under (`Proof.statement_digest`; unknown for replay and older proofs)."""
+    from leanagent.lean.proof_text import Location, place
+
+    if text is None or digest is None:
+        return None
+    try:
+        place(text, Location(full_name, line, file_path), digest)
+    except PatchError as exc:
+        return Flag("statement-changed", exc.message)
+    return None
+
+
 def upstream_flags(upstream: dict | None, file_path: str, stale_after: int = STALE_COMMITS) -> list[Flag]:
     if not upstream or upstream.get("state") != "known":
         return []
@@ -158,7 +198,7 @@ def upstream_summary(upstream: dict | None) -> str:
 
 def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_COMMITS) -> dict[int, list[Flag]]:
     """{proof id: its flags} (an empty list for a clean proof)."""
-    from leanagent.review.export import current_text
+    from leanagent.lean.proof_text import current_text
 
     ids = list(proof_ids)
     if not ids:
@@ -166,7 +206,8 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
     with db.session() as s:
         rows = s.execute(
             select(Proof.id, Theorem.repo_id, Theorem.full_name, Theorem.file_path, Theorem.statement, Proof.tactics,
-                   Proof.check_status, Proof.check_message, Proof.upstream, Repository.path, SourceFile.content)
+                   Proof.check_status, Proof.check_message, Proof.upstream, Repository.path, SourceFile.content,
+                   Proof.env, Proof.axioms, Proof.statement_digest, Theorem.start_line)
             .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
             .outerjoin(SourceFile, (SourceFile.repo_id == Theorem.repo_id) & (SourceFile.path == Theorem.file_path))
             .where(Proof.id.in_(ids))).all()
@@ -180,7 +221,8 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
             sorry_defs.setdefault(repo_id, []).append(name)
     texts: dict[tuple, str | None] = {}
     out: dict[int, list[Flag]] = {}
-    for pid, repo_id, full_name, file_path, statement, tactics, check, message, upstream, repo_path, stored in rows:
+    for (pid, repo_id, full_name, file_path, statement, tactics, check, message, upstream, repo_path, stored,
+         env, axioms, statement_digest, line) in rows:
         flags = []
         used = placeholder_defs(statement, [d for d in sorry_defs.get(repo_id, []) if d != full_name])
         if used:
@@ -197,8 +239,9 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
         flags += upstream_flags(upstream, file_path, stale_after)
         if lemma := trivial_lemma(list(tactics or []), statement):
             flags.append(Flag("trivial-proof", f"the whole proof applies `{lemma}`"))
-        if check == "rejected":
-            flags.append(Flag("recheck-failed", message or "Lean refused the file with the proof"))
+        flags += check_flags(env, check, message, axioms)
+        if moved := statement_flag(texts[key], full_name, line, file_path, statement_digest):
+            flags.append(moved)
         out[pid] = flags
     return out
 
@@ -227,7 +270,8 @@ def check_export(db: Database, repo_name: str, status: ReviewStatus | str = Revi
 
 
 #: How each whole-file re-check status reads in summaries.
-CHECK_LABELS = {"verified": "verified (the file elaborates with the proof)", "rejected": "rejected by Lean",
+CHECK_LABELS = {"verified": "verified (the file elaborates with the proof; standard axioms only)",
+                "rejected": "rejected by Lean", "flagged": "elaborates, but with native code or extra axioms",
                 "unchecked": "not re-checked", None: "found before re-checks existed"}
 
 

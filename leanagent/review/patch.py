@@ -1,8 +1,10 @@
 """Turning reviewed agent proofs into a `git apply`-able patch.
 
-Pure text functions (no database): find the `sorry` proof of a theorem at its
-recorded position, replace it by the agent's tactic block with the file's
-indentation, and write a unified diff. `leanagent.db.review.export_items`
+Pure text functions (no database): find each theorem by its full name in the
+file as it is now, check that its statement is the one the proof was found
+for, replace its proof by the agent's tactic block with the file's indentation
+(`leanagent.lean.proof_text`, the re-check's own functions), and write a
+unified diff that splits lines on `\n` only, as git does. `leanagent.db.review.export_items`
 supplies the data; `leanagent export-proofs` and the web app's download
 button both end in `build_patch`.
 """
@@ -13,25 +15,14 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Callable
 
-# The text functions moved down to `leanagent.db.proof_text` (the prover's re-check uses them too);
-# these names stay importable from here.
-from leanagent.db.proof_text import (  # noqa: F401
-    Location,
-    PatchError,
-    find_sorry_proof,
-    proof_indent,
-    read_checkout_file,
-    render_tactics,
-    replace_proof,
-    safe_relpath,
-)
-from leanagent.db.records import file_digest  # noqa: F401  (callers import it from here)
+from leanagent.db.records import file_digest
+from leanagent.lean.proof_text import Location, PatchError, replace_proof, safe_relpath, split_lines
 
 
 def unified_diff(path: str, old: str, new: str, context: int = 3) -> str:
     """A git-style unified diff of one file, with `\\ No newline at end of file` markers."""
     out = [f"diff --git a/{path} b/{path}\n"]
-    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+    lines = difflib.unified_diff(split_lines(old), split_lines(new),
                                  fromfile=f"a/{path}", tofile=f"b/{path}", n=context)
     body = []
     for line in lines:
@@ -56,6 +47,7 @@ class ExportItem:
     location: Location
     tactics: list[str]
     file_digest: str | None
+    statement_digest: str | None = None  # the statement the proof was checked under, when it was
 
 
 @dataclass
@@ -127,8 +119,8 @@ def _apply_all(text: str, items: list[ExportItem]) -> tuple[str, list[ExportItem
     Returns the new text and the items whose proof is already the file's."""
     edits, same = [], []
     for item in items:
-        region = find_sorry_proof(text, item.location)
-        new = render_tactics(item.tactics, proof_indent(text, item.location, region))
+        _, at, new = replace_proof(text, item.location, item.tactics, item.statement_digest)
+        region = at.region
         if new == text[region[0]:region[1]]:
             same.append(item)
             continue

@@ -10,15 +10,8 @@ import difflib
 from dataclasses import dataclass, field
 
 from leanagent.db.review import ProofDetail
-from leanagent.review.export import current_text
-from leanagent.review.patch import (
-    Location,
-    PatchError,
-    file_digest,
-    render_tactics,
-    replace_proof,
-    unified_diff,
-)
+from leanagent.lean.proof_text import Location, PatchError, current_text, render_tactics, replace_proof
+from leanagent.review.patch import file_digest, unified_diff
 
 CONTEXT = 3  # lines of source shown around the theorem
 
@@ -64,7 +57,7 @@ def _slice(text: str, first: int, last: int) -> CodeBlock:
 
 
 def build_preview(d: ProofDetail) -> Preview:
-    loc = Location(d.start_line, d.start_col, d.end_line, d.end_col, d.proof_text)
+    loc = Location(d.full_name, d.start_line, d.file_path)
     try:
         text = current_text(d.repo_path, d.file_content, d.file_path)
     except (PatchError, OSError, UnicodeDecodeError):
@@ -77,7 +70,8 @@ def build_preview(d: ProofDetail) -> Preview:
     if context is not None:
         context.css = {n: "hl" for n in range(d.start_line, d.end_line + 1)}
     try:
-        new_text, (a, b), inserted = replace_proof(text, loc, d.tactics)
+        new_text, at, inserted = replace_proof(text, loc, d.tactics, d.statement_digest)
+        a, b = at.region
     except PatchError as exc:
         fallback = _preview_without_file(d, statement)
         fallback.file_state, fallback.context, fallback.problem = state, context, exc.message
@@ -86,7 +80,8 @@ def build_preview(d: ProofDetail) -> Preview:
     original = _slice(text, old_first, text.count("\n", 0, b) + 1)
     delta = inserted.count("\n") - text.count("\n", a, b)  # lines gained by the replacement
     new_last = old_first + inserted.count("\n")
-    shown = _slice(new_text, d.start_line, max(new_last, d.end_line + delta))
+    decl_first = text.count("\n", 0, at.decl.start) + 1  # where the file has the theorem now
+    shown = _slice(new_text, decl_first, max(new_last, at.decl.end_line + delta))
     _mark_changes(original, shown, old_first, new_last)
     return Preview(file_state=state, statement=statement, context=context, original=original, inserted=shown,
                    diff=diff_lines(unified_diff(d.file_path, text, new_text)))

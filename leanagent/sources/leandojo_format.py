@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -25,8 +26,32 @@ from leanagent.db.records import (
     StepRecord,
     TheoremRecord,
 )
-from leanagent.errors import DatasetError
+from leanagent.errors import DatasetError, LeanAgentError
+from leanagent.lean.proof_text import safe_relpath
 from leanagent.text import module_of_path
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def commit_id(value: Any, where: str) -> str | None:
+    """A commit as a dataset gives it: None, or a full 40-hex id. Anything else (a branch name, an
+    option such as `--output=x` that git would obey) is refused: it reaches `git rev-list` later."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _COMMIT.fullmatch(value):
+        raise DatasetError(f"{where}: `commit` must be a 40-hex commit id, got {str(value)[:60]!r}",
+                           fix="write the full commit hash the dataset was traced at")
+    return value
+
+
+def dataset_path(value: str, where: str) -> str:
+    """A theorem's `file_path`, relative to its repository (no `..`, not absolute): it is joined to
+    the `source:` folder and the checkout, and must never reach outside them."""
+    try:
+        return safe_relpath(value)
+    except LeanAgentError:
+        raise DatasetError(f"{where}: unsafe `file_path` {value!r}",
+                           fix="file paths must be relative to the repository and must not contain `..`") from None
 
 SPLIT_DIRS = ("random", "novel_premises")
 SPLIT_FILES = ("train.json", "val.json", "test.json")
@@ -129,11 +154,11 @@ def parse_theorem(rec: Any, where: str) -> TheoremRecord:
         raise DatasetError(f"{where} ({rec['full_name']}): `traced_tactics` must be a list, "
                            f"got {type(tactics).__name__}")
     return TheoremRecord(
-        file_path=rec["file_path"], full_name=rec["full_name"],
+        file_path=dataset_path(rec["file_path"], f"{where} ({rec['full_name']})"), full_name=rec["full_name"],
         start=_pos(rec.get("start"), f"{where}.start"), end=_pos(rec.get("end"), f"{where}.end"),
         steps=[_step(t, f"{where}.traced_tactics[{i}]") for i, t in enumerate(tactics)],
         url=rec.get("url") if isinstance(rec.get("url"), str) else None,
-        commit=rec.get("commit") if isinstance(rec.get("commit"), str) else None,
+        commit=commit_id(rec.get("commit"), f"{where} ({rec['full_name']})"),
     )
 
 
@@ -193,7 +218,7 @@ def read_dataset(path: str | Path, name: str | None = None, include: Iterable[st
         if not isinstance(meta, dict):
             raise DatasetError(f"{root / 'metadata.json'}: expected a JSON object")
     from_repo = meta.get("from_repo") if isinstance(meta.get("from_repo"), dict) else {}
-    url, commit = from_repo.get("url"), from_repo.get("commit")
+    url, commit = from_repo.get("url"), commit_id(from_repo.get("commit"), f"{root / 'metadata.json'}: from_repo")
     repo_name = name or (url.rstrip("/").rsplit("/", 1)[-1] if url else root.resolve().name)
     record = RepoRecord(name=repo_name, kind="traced", url=url, path=str(root.resolve()), commit=commit,
                         split_policy=split,

@@ -120,7 +120,7 @@ def header_end(text: str) -> int:
     The REPL accepts imports only in a command that starts a new session, so the
     header is elaborated on its own and everything after it in that environment.
     """
-    from leanagent.sources.scan import mask
+    from leanagent.lean.lexer import mask
 
     masked = mask(text)
     end, offset = 0, 0

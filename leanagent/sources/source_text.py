@@ -45,15 +45,23 @@ def read_traced(path: str | Path, *, source: str | Path | None = None, is_known=
 
 
 def source_files(root: Path, record: RepoRecord) -> dict[str, str]:
-    """{path: text} of the files of `record`'s theorems that exist under `root`."""
-    from leanagent.sources.scan import _read
+    """{path: text} of the files of `record`'s theorems that exist under `root`. Paths go through the
+    checkout's own check: nothing outside `root` (`..`, absolute paths, symlinks out) is read."""
+    from leanagent.errors import LeanAgentError
+    from leanagent.lean.proof_text import read_checkout_file
 
-    root = Path(root)
     out = {}
     for rel in sorted({t.file_path for t in record.theorems}):
-        path = root / rel
-        if path.is_file():
-            out[rel] = _read(path)
+        try:
+            text = read_checkout_file(str(root), rel)
+        except LeanAgentError as exc:
+            raise SourceError(f"{rel}: {exc.message}", fix=exc.fix or "fix the dataset's file paths") from None
+        except UnicodeDecodeError:
+            raise SourceError(f"{Path(root) / rel}: not UTF-8 text") from None
+        except OSError as exc:
+            raise SourceError(f"{Path(root) / rel}: cannot read: {exc.strerror}") from None
+        if text is not None:
+            out[rel] = text
     return out
 
 
@@ -97,7 +105,7 @@ def attach_sources(record: RepoRecord, texts: dict[str, str], root: Path) -> int
 def proof_of(text: str, start: tuple[int, int], end: tuple[int, int]) -> str | None:
     """The proof of the declaration at [start, end) (1-based lines and columns, LeanDojo's convention): the
     text after its first top-level `:=`, or None (pattern-matching definitions have no `:=`)."""
-    from leanagent.sources.scan import mask
+    from leanagent.lean.lexer import mask
 
     lines = text.split("\n")
     if not (1 <= start[0] <= end[0] <= len(lines)):

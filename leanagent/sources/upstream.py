@@ -15,12 +15,16 @@ per proof (`Proof.upstream`) for the review app and `export-proofs`, which read 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from leanagent.lean.proof_text import safe_relpath
+
 log = logging.getLogger("leanagent.sources")
+_HEX = re.compile(r"[0-9a-f]{40}")
 
 KNOWN, UNKNOWN = "known", "unknown"
 #: Seconds a fetch may take before the answer is "unknown" (a hung network must not hold up review).
@@ -115,7 +119,7 @@ class UpstreamClone:
     def _text_at_head(self, head: str, file_path: str) -> str | None:
         if file_path not in self._texts:
             try:
-                self._texts[file_path] = self._repo.git.show(f"{head}:{file_path}")
+                self._texts[file_path] = self._repo.git.show("--end-of-options", f"{head}:{safe_relpath(file_path)}")
             except Exception:  # GitCommandError: the file does not exist at the head
                 self._texts[file_path] = None
         return self._texts[file_path]
@@ -123,15 +127,18 @@ class UpstreamClone:
     def status(self, file_path: str, full_name: str, found_commit: str | None) -> UpstreamStatus:
         from git import GitCommandError
 
-        from leanagent.sources.scan import declarations, scan_text
+        from leanagent.lean.declarations import declarations
+        from leanagent.sources.scan import scan_text
 
         base = self._prepare()
         out = UpstreamStatus(**{**base.as_dict(), "found_commit": found_commit})
         if base.state != KNOWN:
             return out
-        if found_commit:
+        if found_commit and not _HEX.fullmatch(found_commit):  # never an option to git (`--output=...`)
+            out.reason = f"the proof's commit {found_commit[:40]!r} is not a commit id"
+        elif found_commit:
             try:
-                out.behind = int(self._repo.git.rev_list("--count", f"{found_commit}..{base.head}"))
+                out.behind = int(self._repo.git.rev_list("--count", "--end-of-options", f"{found_commit}..{base.head}"))
             except GitCommandError:
                 out.reason = f"the proof's commit {found_commit[:12]} is not in the clone"
         text = self._text_at_head(base.head, file_path)

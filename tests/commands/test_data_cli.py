@@ -71,7 +71,8 @@ def test_export_writes_leandojo_format_with_deterministic_splits(run_cli, any_db
     assert "148 theorems" in out
 
 
-@pytest.mark.parametrize("case", ["missing", "not_dataset", "truncated", "no_full_name", "bad_tactics"])
+@pytest.mark.parametrize("case", ["missing", "not_dataset", "truncated", "no_full_name", "bad_tactics",
+                                  "dotdot_path", "absolute_path", "option_commit", "branch_commit"])
 def test_bad_input_is_one_line_and_changes_nothing(case, run_cli, db_url, example_path, tmp_path):
     run_cli("--db", db_url, "import", example_path)
     bad = tmp_path / "bad"
@@ -93,6 +94,14 @@ def test_bad_input_is_one_line_and_changes_nothing(case, run_cli, db_url, exampl
             del data[3]["full_name"]
             f.write_text(json.dumps(data))
             expect = "record 3: record without `full_name`"
+        elif case in ("dotdot_path", "absolute_path"):  # with `--source`, it would be read into the database
+            data[2]["file_path"] = "../../outside/Secret.lean" if case == "dotdot_path" else "/etc/passwd"
+            f.write_text(json.dumps(data))
+            expect = "unsafe `file_path`"
+        elif case in ("option_commit", "branch_commit"):  # it reaches `git rev-list` when review checks upstream
+            data[4]["commit"] = "--output=/tmp/pwned" if case == "option_commit" else "main"
+            f.write_text(json.dumps(data))
+            expect = "`commit` must be a 40-hex commit id"
         else:
             data[5]["traced_tactics"] = "simp"
             f.write_text(json.dumps(data))

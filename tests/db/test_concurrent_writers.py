@@ -24,7 +24,9 @@ def _records(worker: int, theorem_ids: list[int], rep: int):
     from leanagent.db.proofs import AttemptRecord
 
     for tid in theorem_ids:
-        common = dict(theorem_id=tid, model=f"m{rep}", budget="b", env="replay", run_id=None)
+        # Verified, as a Lean backend's whole-file check says: the theorem's status changes under the race too.
+        common = dict(theorem_id=tid, model=f"m{rep}", budget="b", env="leaninteract", run_id=None,
+                      check_status="verified")
         # Every worker finds this one: stored once (db/proofs.py `_same_proof`).
         yield AttemptRecord(**common, outcome="proved", tactics=[f"rep{rep}", "simp"], states=["a", "b", "c"])
         # Only this worker finds this one.

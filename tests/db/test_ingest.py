@@ -147,3 +147,42 @@ def test_sigkill_in_the_middle_of_an_import_loses_nothing(db_url, example_path):
     assert store_repo(db, read_dataset(example_path, name="second")).action == "created"
     assert _count(db, Theorem) == 2 * before[0]
     db.dispose()
+
+
+def test_a_resync_after_a_shift_keeps_proofs_and_reviews(db, tmp_path):
+    """Issue 23: theorems were keyed by line, so a comment added at the top of a file deleted every
+    accepted proof and its review. A theorem is its repository, file and full name now."""
+    from leanagent.db.review import record_review
+    from leanagent.lean.declarations import declarations, statement_digest
+    from leanagent.review.flags import proof_flags
+    from leanagent.sources.scan import scan_records
+
+    text = "theorem t (n : Nat) : n = n := by\n  sorry\n\ntheorem u : True := by\n  sorry\n"
+    (tmp_path / "A.lean").write_text(text)
+    store_repo(db, scan_records(tmp_path, "toy"))
+    with db.session() as s:
+        ids = dict(s.execute(select(Theorem.full_name, Theorem.id)).all())
+        digest = statement_digest(text, declarations(text)[0])
+        proof = Proof(theorem_id=ids["t"], tactics=["rfl"], states=["⊢ n = n", "no goals"], env="leaninteract",
+                      check_status="verified", statement_digest=digest)
+        s.add(proof)
+        s.flush()
+        pid = proof.id
+    record_review(db, pid, "accepted", "ann", "nice")
+    (tmp_path / "A.lean").write_text("-- a comment\n\n" + text)
+    res = store_repo(db, scan_records(tmp_path, "toy"))
+    assert (res.action, res.added, res.kept, res.removed) == ("updated", 0, 2, 0)
+    with db.session() as s:
+        t = s.get(Theorem, ids["t"])
+        assert t.start_line == 3  # moved in place
+        p = s.get(Proof, pid)
+        assert p.review_status.value == "accepted" and [r.comment for r in p.reviews] == ["nice"]
+    assert proof_flags(db, [pid])[pid] == []
+    # The statement changed: the proof and its review stay, flagged.
+    (tmp_path / "A.lean").write_text(text.replace("(n : Nat) : n = n", "(n : Nat) : n + 0 = n"))
+    store_repo(db, scan_records(tmp_path, "toy"))
+    with db.session() as s:
+        assert s.get(Proof, pid).review_status.value == "accepted"
+    flags = proof_flags(db, [pid])[pid]
+    assert [f.code for f in flags] == ["statement-changed"]
+    assert "not the one its proof was found for" in flags[0].detail

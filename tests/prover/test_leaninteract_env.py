@@ -166,7 +166,7 @@ def test_search_over_leaninteract_backend(toy):
 def test_opening_errors_are_prover_errors(toy, tmp_path):
     env = toy.env()
     try:
-        with pytest.raises(ProverError, match="cannot find the declaration of Toy.nope"):
+        with pytest.raises(ProverError, match="Toy.nope is not declared in"):
             env.start(ref("nope", 3))
     finally:
         env.close()

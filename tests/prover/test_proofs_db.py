@@ -36,10 +36,17 @@ def test_record_proof_marks_sorry_theorem_and_skips_repeats(toy_db):
     with toy_db.session() as s:
         proof = s.get(Proof, proof_id)
         assert proof.tactics == ["norm_num"] and proof.env == "replay" and proof.time_model == 0.5
-        assert s.get(Theorem, tid).status is TheoremStatus.PROVED_BY_AGENT
+        assert s.get(Theorem, tid).status is TheoremStatus.SORRY  # replay proves nothing (issue 23)
         assert s.get(Theorem, toy_db.toy_ids["add_zero'"]).status is TheoremStatus.PROVEN
         attempts = s.scalars(select(ProofAttempt).order_by(ProofAttempt.id)).all()
         assert [(a.outcome, a.proof_id) for a in attempts] == [("proved", proof_id), ("failed", None)]
+    # Only a verified whole-file check proves the theorem; flagged (extra axioms) and unchecked do not.
+    for status in ("flagged", "unchecked", "verified"):
+        record_attempt(toy_db, AttemptRecord(
+            theorem_id=tid, model="m0", budget="b1", env="leaninteract", outcome="proved", tactics=[status],
+            states=["⊢ 1 + 1 = 2", "no goals"], check_status=status))
+        with toy_db.session() as s:
+            assert (s.get(Theorem, tid).status is TheoremStatus.PROVED_BY_AGENT) == (status == "verified")
     ids = list(toy_db.toy_ids.values())
     assert already_attempted(toy_db, ids, "m1", "b1") == {tid, toy_db.toy_ids["add_zero'"]}
     assert already_attempted(toy_db, ids, "m1", "b2") == set()
@@ -65,7 +72,7 @@ def test_the_same_proof_found_again_is_stored_once(toy_db):
                                                  outcome="proved", tactics=["norm_num"], states=states,
                                                  file_digest="d1"))
     again = record_attempt(toy_db, AttemptRecord(theorem_id=tid, model="m2", budget="b2", env="leandojo",
-                                                 outcome="proved", tactics=["norm_num "], states=states,
+                                                 outcome="proved", tactics=["norm_num"], states=states,
                                                  file_digest="d2"))
     other = record_attempt(toy_db, AttemptRecord(theorem_id=tid, model="m3", budget="b1", env="replay",
                                                  outcome="proved", tactics=["decide"], states=states))
@@ -76,3 +83,21 @@ def test_the_same_proof_found_again_is_stored_once(toy_db):
         # The refound proof now records the newer file and the stronger checker; both attempts point at it.
         assert (proofs[0].file_digest, proofs[0].env) == ("d2", "leandojo")
         assert [a.proof_id for a in s.scalars(select(ProofAttempt).order_by(ProofAttempt.id))] == [first, first, other]
+
+
+def test_proofs_differing_in_indentation_are_two_proofs(toy_db):
+    """In Lean, indentation decides whether `a` is a tactic of its own: `exact h\\na` and `exact h\\n  a`
+    are different proofs, each with its own check (issue 23: they were merged, keeping the rejected text
+    with the verified status)."""
+    tid = toy_db.toy_ids["two_eq"]
+    states = ["⊢ 1 + 1 = 2", "no goals"]
+    rejected = record_attempt(toy_db, AttemptRecord(
+        theorem_id=tid, model="m", budget="b", env="leaninteract", outcome="rejected", tactics=["exact h\na"],
+        states=states, check_status="rejected", check_message="2:0: error: unknown tactic"))
+    verified = record_attempt(toy_db, AttemptRecord(
+        theorem_id=tid, model="m", budget="b", env="leaninteract", outcome="proved", tactics=["exact h\n  a"],
+        states=states, check_status="verified"))
+    assert rejected != verified
+    with toy_db.session() as s:
+        rows = {p.id: (p.tactics, p.check_status) for p in s.scalars(select(Proof).where(Proof.theorem_id == tid))}
+    assert rows == {rejected: (["exact h\na"], "rejected"), verified: (["exact h\n  a"], "verified")}

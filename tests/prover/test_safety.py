@@ -48,7 +48,26 @@ HOSTILE = [
     "   ",
     "x" * 5000,
     "stop\n  simp",
+    # Issue 23: identifiers quoted with «» are the names they quote.
+    "set_option debug.«skipKernelTC» true in exact h",
+    "set_option «debug».«skipKernelTC» true in decide +kernel",
+    "set_option «maxHeartbeats» 0 in simp",
+    "set_option «synthInstance.maxHeartbeats» 0 in exact inferInstance",
+    "set_option «trust» 0 in rfl",
+    "set_option debug.skipKernelTC true\n  in exact h",
+    "decide +«native»",
+    "decide (config := { native := true })",
+    "exact (Lean.«ofReduceBool» _ _ rfl)",
+    # A multi-line tactic that starts a new command (replay proofs are never parsed by Lean).
+    "simp\nend",
+    "exact h\nend Foo",
+    "exact h\ntheorem t : 1 = 1 := rfl",
+    "simp\ninstance foo : Inhabited Nat := ⟨0⟩",
+    "skip\ndef x := 1",
 ]
+#: Allowed by the policy, but caught by the whole-file re-check's axioms (tests/prover/test_recheck.py,
+#: AXIOM_CAUGHT there): 43 + 14 above + these 3 = the 60 hostile cases of issue 23.
+AXIOM_CAUGHT = ["exact earlier_sorry_lemma", "exact native_lemma", "exact cheat_axiom"]
 
 LEGITIMATE = [
     "simp",
@@ -95,11 +114,21 @@ LEGITIMATE = [
     "exact fun _ => trivial",
     "simp_all [admissible_set]",
     "exact (stopping_time_le h)",
+    "open Nat in simp",
+    "classical\n  exact h",
+    "exact «my lemma» h",
+    "exact Function.End.ext h",
 ]
 
 
 def test_table_is_big_enough():
-    assert len(HOSTILE) >= 30 and len(LEGITIMATE) >= 30
+    assert len(HOSTILE) + len(AXIOM_CAUGHT) >= 60 and len(LEGITIMATE) >= 30
+
+
+@pytest.mark.parametrize("tactic", AXIOM_CAUGHT)
+def test_axiom_caught_tactics_pass_the_policy(tactic):
+    # The text looks harmless; only Lean's `#print axioms` tells (test_recheck.py).
+    assert SafetyPolicy().check(tactic) is None
 
 
 @pytest.mark.parametrize("tactic", HOSTILE)

@@ -132,6 +132,48 @@ def test_recheck_failed(db):
     assert codes(db, good) == []
 
 
+def _checked(db, **fields) -> int:
+    from leanagent.db.models import Proof
+
+    rid = demo_repo(db)
+    pid = add_proof(db, add_theorem(db, rid, "Demo.plain", start=(10, 1), end=(11, 8)),
+                    env=fields.pop("env", "leaninteract"), status=ReviewStatus.ACCEPTED, digest=file_digest(TEXT))
+    with db.session() as s:
+        for k, v in fields.items():
+            setattr(s.get(Proof, pid), k, v)
+    return pid
+
+
+@pytest.mark.parametrize("fields, flagged", [
+    # Issue 23: a Lean backend's proof with no verdict (a crash, a timeout, an error before it) is flagged.
+    ({"check_status": "unchecked", "check_message": "Lean did not run to the end of the file: exit status 134"},
+     ["unchecked"]),
+    ({"check_status": "unchecked", "env": "replay"}, []),  # replay never claims Lean checked it
+    ({"check_status": "flagged", "axioms": ["propext", "Lean.ofReduceBool"]}, ["native"]),
+    ({"check_status": "flagged", "axioms": ["cheat_axiom", "Classical.choice"]}, ["axiom"]),
+    ({"check_status": "verified", "axioms": ["propext", "Classical.choice", "Quot.sound"]}, []),
+])
+def test_recheck_verdict_flags(db, fields, flagged):
+    pid = _checked(db, **fields)
+    assert codes(db, pid) == flagged
+    if flagged:
+        with pytest.raises(FlaggedProofsError, match=flagged[0].replace("unchecked", "no re-check verdict")
+                           .replace("native", "native evaluation").replace("axiom", "extra axiom")):
+            check_export(db, "demo")
+        assert check_export(db, "demo", force=True)[pid]
+    else:
+        assert check_export(db, "demo") == {pid: []}
+
+
+def test_an_option_as_a_commit_never_reaches_git(db, upstream, tmp_path):
+    pid = _proof(db, upstream["clone"], "--output=" + str(tmp_path / "pwned"), "Demo.plain", (10, 1), (11, 8))
+    refresh_upstream(db, ["demo"])
+    assert not (tmp_path / "pwned").exists()
+    status = upstream_status(upstream["clone"], "Demo/Basic.lean", "Demo.plain", "--output=x", fetch=False)
+    assert status.behind is None and "is not a commit id" in status.reason
+    assert codes(db, pid) == []
+
+
 # -- upstream: already proven (fpvandoorn/carleson#145) and stale commits (m4lvin/lean4-pdl#6) -------
 
 

@@ -213,9 +213,10 @@ def test_changed_file_and_unplaceable_proof_are_flagged(db, client, demo):
     from leanagent.db.models import SourceFile
 
     with db.session() as s:
-        s.query(SourceFile).one().content = BASIC.replace("sorry", "rfl")
+        s.query(SourceFile).one().content = BASIC.replace("add_zero'", "add_zero_renamed")
     pid = demo["proofs"]["Demo.add_zero'"]
     html = client.get(f"/proofs/{pid}").text
     assert "file changed since the proof was found: export will refuse it" in html
-    assert "no `sorry` at the recorded position" in html  # and the tactic block is still shown
+    # Found by name, never by the recorded line (which now holds another theorem); the block is still shown.
+    assert "Demo.add_zero&#39; is not declared in Demo/Basic.lean as it is now" in html
     assert '<td class="src">  simp</td>' in html

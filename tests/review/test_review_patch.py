@@ -9,19 +9,17 @@ import pytest
 
 from leanagent.db.models import ReviewStatus
 from leanagent.review.export import export_patch, write_patch
-from leanagent.review.patch import (
-    ExportItem,
+from leanagent.lean.declarations import declarations, statement_digest
+from leanagent.lean.proof_text import (
     Location,
     PatchError,
-    build_patch,
-    file_digest,
-    find_sorry_proof,
+    place,
     read_checkout_file,
     render_tactics,
     replace_proof,
     safe_relpath,
-    unified_diff,
 )
+from leanagent.review.patch import ExportItem, build_patch, file_digest, unified_diff
 
 from review_data import BASIC, THEOREMS, add_proof, add_repo, add_theorem
 
@@ -31,7 +29,7 @@ needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not i
 def loc(name: str) -> Location:
     for n, sl, sc, el, ec, text in THEOREMS:
         if n == name:
-            return Location(sl, sc, el, ec, text)
+            return Location(n, sl, "Demo/Basic.lean")
     raise KeyError(name)
 
 
@@ -53,34 +51,57 @@ def git_apply(repo, patch_path, check=True):
 
 
 def test_tactic_block_replaces_sorry_and_keeps_indentation():
-    new, region, inserted = replace_proof(BASIC, loc("Demo.add_zero'"), ["intro x", "simp"])
-    assert BASIC[region[0]:region[1]] == "by\n  sorry"
+    new, at, inserted = replace_proof(BASIC, loc("Demo.add_zero'"), ["intro x", "simp"])
+    assert BASIC[at.region[0]:at.region[1]] == "by\n  sorry"
     assert "theorem add_zero' (n : Nat) : n + 0 = n := by\n  intro x\n  simp\n" in new
-    new, region, _ = replace_proof(BASIC, loc("Demo.nested_two"), ["omega"])
+    new, at, _ = replace_proof(BASIC, loc("Demo.nested_two"), ["omega"])
     assert "a + b = b + a := by\n    omega\n" in new  # the original 4-space proof indentation
 
 
 def test_term_mode_sorry_becomes_indented_tactic_block():
-    new, region, _ = replace_proof(BASIC, loc("Demo.term_mode"), ["exact h"])
-    assert BASIC[region[0]:region[1]] == "sorry"
+    new, at, _ = replace_proof(BASIC, loc("Demo.term_mode"), ["exact h"])
+    assert BASIC[at.region[0]:at.region[1]] == "sorry"
     assert "(h : p) : p := by\n  exact h\n\nend Demo" in new
+
+
+def test_the_theorem_is_found_by_name_after_the_file_moved():
+    # A `sorry` helper added above after the sync: the recorded line 5 now holds the helper.
+    moved = BASIC.replace("theorem add_zero'", "theorem helper : True := by\n  sorry\n\ntheorem add_zero'")
+    new, at, _ = replace_proof(moved, loc("Demo.add_zero'"), ["simp"])
+    assert "theorem helper : True := by\n  sorry\n" in new
+    assert "theorem add_zero' (n : Nat) : n + 0 = n := by\n  simp\n" in new and at.first_line == 8
+
+
+def test_a_changed_statement_or_a_missing_theorem_is_refused():
+    d = next(d for d in declarations(BASIC) if d.full_name == "Demo.add_zero'")
+    digest = statement_digest(BASIC, d)
+    assert place(BASIC, loc("Demo.add_zero'"), digest).statement_digest == digest
+    reindented = BASIC.replace("theorem add_zero' (n : Nat)", "theorem add_zero'\n    (n : Nat)")
+    assert place(reindented, loc("Demo.add_zero'"), digest).statement_digest == digest  # layout is not a change
+    with pytest.raises(PatchError, match="not the one its proof was found for"):
+        place(BASIC.replace("n + 0 = n := by", "0 + n = n := by"), loc("Demo.add_zero'"), digest)
+    with pytest.raises(PatchError, match="Demo.gone is not declared in Demo/Basic.lean as it is now"):
+        place(BASIC, Location("Demo.gone", 5, "Demo/Basic.lean"))
+    twice = BASIC.replace("end Demo", "theorem term_mode : True := sorry\nend Demo")
+    with pytest.raises(PatchError, match="declared 2 times"):
+        place(twice, Location("Demo.term_mode", 99, "Demo/Basic.lean"))
+    assert place(twice, Location("Demo.term_mode", 11, "Demo/Basic.lean")).first_line == 11
 
 
 def test_multiline_tactic_keeps_its_relative_layout():
     assert render_tactics(["constructor", "· simp\n  rfl"], "    ") == "by\n    constructor\n    · simp\n      rfl"
 
 
-def test_without_proof_text_the_last_sorry_after_assign_is_replaced():
-    text = "theorem t : True ∧ True := by\n  constructor\n  · trivial\n  · sorry\n"
-    a, b = find_sorry_proof(text, Location(1, 1, 4, 10))
-    assert text[a:b] == "by\n  constructor\n  · trivial\n  · sorry"
+def test_the_whole_proof_after_assign_is_replaced():
+    # A `have ... := by sorry` inside the proof is not the theorem's proof: the whole body goes.
+    text = "theorem t : True ∧ True := by\n  have h : True := by sorry\n  constructor\n  · trivial\n  · sorry\n"
+    a, b = place(text, Location("t", 1)).region
+    assert text[a:b] == "by\n  have h : True := by sorry\n  constructor\n  · trivial\n  · sorry"
 
 
-def test_no_sorry_or_bad_position_is_refused():
-    with pytest.raises(PatchError, match="no `sorry`"):
-        find_sorry_proof("theorem t : True := trivial\n", Location(1, 1, 1, 28))
-    with pytest.raises(PatchError, match="outside"):
-        find_sorry_proof("theorem t : True := sorry\n", Location(5, 1, 6, 1))
+def test_no_assign_body_or_no_tactics_is_refused():
+    with pytest.raises(PatchError, match="no `:=` body"):
+        place("instance t : Inhabited Nat where\n  default := 0\n", Location("t", 1))
     with pytest.raises(PatchError, match="no tactics"):
         render_tactics([], "  ")
 
@@ -101,6 +122,7 @@ def test_symlink_out_of_checkout_is_refused(tmp_path):
 
 def test_changed_file_is_refused_with_the_theorem_named():
     item = ExportItem(1, "Demo.add_zero'", "Demo/Basic.lean", loc("Demo.add_zero'"), ["simp"], file_digest(BASIC))
+    
     with pytest.raises(PatchError, match=r"Demo/Basic.lean: the file changed since the proof was found \(Demo.add_zero'\)"):
         build_patch([item], lambda rel: BASIC + "-- edited\n")
     item.file_digest = None
@@ -111,9 +133,9 @@ def test_changed_file_is_refused_with_the_theorem_named():
 @needs_git
 def test_patch_applies_with_git_including_no_final_newline(tmp_path):
     other = "theorem u : 1 = 1 := by sorry"  # no newline at the end of the file
-    items = [ExportItem(i, n, "Demo/Basic.lean", Location(sl, sc, el, ec, t), ["simp", "rfl"], file_digest(BASIC))
+    items = [ExportItem(i, n, "Demo/Basic.lean", Location(n, sl), ["simp", "rfl"], file_digest(BASIC))
              for i, (n, sl, sc, el, ec, t) in enumerate(THEOREMS)]
-    items.append(ExportItem(9, "u", "Other.lean", Location(1, 1, 1, 31), ["rfl"], file_digest(other)))
+    items.append(ExportItem(9, "u", "Other.lean", Location("u", 1), ["rfl"], file_digest(other)))
     files = {"Demo/Basic.lean": BASIC, "Other.lean": other}
     repo = make_git_repo(tmp_path / "repo", files)
     result = build_patch(items, files.get)
@@ -130,6 +152,23 @@ def test_patch_applies_with_git_including_no_final_newline(tmp_path):
 
 def test_unified_diff_is_empty_for_identical_text():
     assert unified_diff("a.lean", "x\n", "x\n") == ""
+
+
+@needs_git
+@pytest.mark.parametrize("odd", ["\x85", "\u2028", "\x0c", "\r"])
+def test_lines_split_on_newline_only_so_git_accepts_the_patch(tmp_path, odd):
+    # `str.splitlines` also splits on these; git and Lean do not.
+    text = f"-- a comment with {odd} inside\ntheorem u : 1 = 1 := by\n  sorry\n-- after{odd}x\n"
+    repo = make_git_repo(tmp_path / "repo", {"U.lean": text})
+    assert read_checkout_file(str(repo), "U.lean") == text  # read exactly as stored
+    result = build_patch([ExportItem(1, "u", "U.lean", Location("u", 2), ["rfl"], file_digest(text))],
+                         {"U.lean": text}.get)
+    patch = tmp_path / "p.patch"
+    patch.write_text(result.text, encoding="utf-8", newline="")
+    check = git_apply(repo, patch)
+    assert check.returncode == 0, check.stderr
+    assert git_apply(repo, patch, check=False).returncode == 0
+    assert (repo / "U.lean").read_bytes().decode() == text.replace("  sorry", "  rfl")
 
 
 @needs_git

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from leanagent.sources.scan import mask, scan_records, scan_text, scan_tree
+from leanagent.lean.lexer import mask
+from leanagent.sources.scan import scan_records, scan_text, scan_tree
 
 EXAMPLE_SRC = Path(__file__).resolve().parents[2] / "examples" / "nat-list-src"
 
