@@ -305,15 +305,17 @@ def test_proof_page_shows_which_check_passed_and_the_flags(db):
     bad = add_proof(db, tid, tactics=["omega"], env="leaninteract", digest=file_digest(TEXT))
     with db.session() as s:
         g, b = s.get(Proof, good), s.get(Proof, bad)
-        g.check_status, g.checked_by = "verified", "repl"
+        g.check_status, g.checked_by, g.axioms = "verified", "repl", ["propext"]
         g.upstream = {"state": "unknown", "reason": "cannot fetch origin (https://x): no network"}
         b.check_status, b.checked_by, b.check_message = "rejected", "repl", "11:2: error: omega could not prove the goal"
     client = TestClient(create_app(db), base_url="http://127.0.0.1:8765")
     page = client.get(f"/proofs/{good}").text
-    assert "checked by real Lean (LeanInteract)" in page and "whole file re-checked by Lean (REPL command)" in page
+    assert "checked by real Lean (LeanInteract)" in page
+    assert "verified: placed in Demo.plain (found by name), the whole file elaborates to its end without an " \
+           "error (REPL command), and `#print axioms` answers propext" in page
     assert "upstream unknown: cannot fetch origin" in page and 'id="flags"' not in page
     page = client.get(f"/proofs/{bad}").text
     assert "whole-file re-check failed (repl)" in page and "omega could not prove the goal" in page
     assert 'id="flags"' in page and "failed the re-check" in page
     listing = client.get("/proofs?repo=demo").text
-    assert "file re-checked" in listing and "re-check failed" in listing
+    assert ">verified<" in listing and "re-check failed" in listing
