@@ -34,7 +34,7 @@ import numpy as np
 
 from leanagent.errors import ProverError
 from leanagent.prover.env import NO_GOALS, ProofState, TacResult, TacOutcome, TheoremRef
-from leanagent.text import identifiers, mentions_sorry, names_declaration, normalize_tactic
+from leanagent.text import identifiers, mentions_sorry, module_of_path, names_declaration, normalize_tactic
 
 NOT_IN_RECORD = "replay: tactic not in the record for this state"
 UNKNOWN_STATE = "replay: state not in the record"
@@ -58,7 +58,7 @@ class ReplayIndex:
 
     moves: dict[str, dict[str, list[Move]]] = field(default_factory=dict)
     first_state: dict[int, str] = field(default_factory=dict)
-    declarations: dict[str, list[tuple[tuple[int, int], str]]] = field(default_factory=dict)
+    declarations: dict[str, list[tuple[tuple[int, int], str]]] = field(default_factory=dict)  # by module
     access: object = None                 # leanagent.retrieval.access.Accessibility over the corpus
     premise_row: dict[int, int] = field(default_factory=dict)  # premise id -> corpus row
 
@@ -71,7 +71,12 @@ class ReplayIndex:
         `declarations`: {file: [((line, col), full name)]} of theorems and premises;
         `corpus` (PremiseItems) and `graph` (ImportGraph) give premise accessibility.
         """
-        index = cls(declarations=declarations or {})
+        # Keyed by module: a LeanDojo trace writes one file as `Mathlib/X.lean` (theorems) and as
+        # `.lake/packages/mathlib/Mathlib/X.lean` (premises); both are the same file's declarations.
+        by_module: dict[str, list] = {}
+        for path, decls in (declarations or {}).items():
+            by_module.setdefault(module_of_path(path), []).extend(decls)
+        index = cls(declarations=by_module)
         first_idx: dict[int, int] = {}
         for row in steps:
             thm_id, idx, tactic, before, after = row[:5]
@@ -100,7 +105,8 @@ class ReplayIndex:
 
     def later_declarations(self, target: TheoremRef) -> list[str]:
         """T itself and every declaration at or after T's start in T's file."""
-        names = [name for pos, name in self.declarations.get(target.file_path, []) if pos >= tuple(target.start)]
+        names = [name for pos, name in self.declarations.get(module_of_path(target.file_path), [])
+                 if pos >= tuple(target.start)]
         return [target.full_name, *names]
 
     def legal(self, move: Move, target: TheoremRef, later: list[str] | None = None) -> bool:

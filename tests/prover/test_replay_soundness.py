@@ -82,3 +82,17 @@ def test_premise_positions_in_the_same_file_count(db):
         tid = s.scalar(select(Theorem.id).where(Theorem.full_name == "T"))
     s0 = env.start(TheoremRef(tid, "r", "A/B.lean", "T", (1, 1)))
     assert env.run_tac(s0, "exact late").message == NOT_LEGAL_HERE
+
+
+def test_a_later_premise_of_the_same_file_is_refused_whatever_its_package_prefix(db):
+    """Issue 24: LeanDojo writes T's path as `Mathlib/X.lean` and the same file's premises with
+    `.lake/packages/mathlib/`; a move naming a later declaration of T's file stays illegal."""
+    late = PremiseRecord("Mathlib.X.late", ".lake/packages/mathlib/Mathlib/X.lean", (20, 1))
+    ids = _store(db, [
+        TheoremRecord("Mathlib/X.lean", "T", (1, 1), (2, 1), [StepRecord("simp", S, "no goals")]),
+        TheoremRecord("Mathlib/Y.lean", "W", (1, 1), (2, 1), [StepRecord("exact Mathlib.X.late", S, "no goals",
+                                                                        premises=[late])]),
+    ])
+    env = ReplayEnv(ReplayIndex.from_db(db))
+    s0 = env.start(_ref(ids, "T", file="Mathlib/X.lean"))
+    assert env.run_tac(s0, "exact Mathlib.X.late").message == NOT_LEGAL_HERE

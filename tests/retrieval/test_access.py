@@ -36,3 +36,19 @@ def test_unknown_imports_make_other_files_accessible_but_not_later_declarations(
     assert Accessibility(CORPUS, ImportGraph()).mask("C.lean", (3, 1)).tolist() == [True, True, False, False, True]
     assert Accessibility(CORPUS, GRAPH).mask("Z.lean", (1, 1)) is None
     assert Accessibility(CORPUS, GRAPH).mask(None, None) is None
+
+
+def test_same_file_is_decided_by_module_whatever_the_package_prefix():
+    """Issue 24: LeanDojo writes theorem paths as `Mathlib/X.lean` and premise paths as
+    `.lake/packages/mathlib/Mathlib/X.lean`; the theorem itself and what follows it stay out."""
+    corpus = [
+        PremiseItem(1, "Mathlib.X.early", ".lake/packages/mathlib/Mathlib/X.lean", "early", (3, 1)),
+        PremiseItem(2, "Mathlib.X.me", ".lake/packages/mathlib/Mathlib/X.lean", "me", (10, 1)),
+        PremiseItem(3, "Mathlib.X.later", ".lake/packages/mathlib/Mathlib/X.lean", "later", (20, 1)),
+        PremiseItem(4, "Mathlib.Y.other", ".lake/packages/mathlib/Mathlib/Y.lean", "other", (99, 1)),
+        PremiseItem(5, "Nat.core", ".lake/packages/lean4/src/lean/Init/Core.lean", "core", (1, 1)),
+    ]
+    for graph in (ImportGraph(), ImportGraph({"Mathlib.X": ["Mathlib.Y", "Init.Core"], "Mathlib.Y": [],
+                                              "Init.Core": []})):
+        mask = Accessibility(corpus, graph).mask("Mathlib/X.lean", (10, 1))
+        assert mask.tolist() == [True, False, False, True, True], graph
