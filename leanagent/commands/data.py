@@ -48,7 +48,9 @@ def register(subparsers, common) -> None:
     sub = p.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
     s = sub.add_parser("stats", parents=[common], help="counts per repository",
                        description="Per repository: theorems, theorems with proofs (human or agent), open "
-                                   "sorry theorems, tactic steps, distinct annotated premises, agent proofs.")
+                                   "sorry theorems, tactic steps, distinct annotated premises, agent proofs, and "
+                                   "copies: theorems that also exist in another repository (same full name and "
+                                   "statement; one split, held out together).")
     s.set_defaults(func=run_stats)
     s = sub.add_parser("migrate", parents=[common], help="upgrade an older database to this version's schema",
                        description="Apply the Alembic migrations that the database does not have yet.")
@@ -73,9 +75,11 @@ def run_import(args, ctx) -> int:
     result = store_repo(db, record)
     seconds = time.perf_counter() - t0
     data = {**result.as_dict(), "seconds": round(seconds, 3)}
+    copies = (f"; {result.copies} of its theorems also exist in another repository: every copy gets one split "
+              f"and is held out with the theorem" if result.copies else "")
     ctx.emit(data, f"{result.action} repository {result.repo}: {result.theorems} theorems "
                    f"(+{result.added} new, {result.kept} kept, -{result.removed} removed), "
-                   f"{result.steps} tactic steps, {result.premises_new} new premises in {seconds:.2f}s")
+                   f"{result.steps} tactic steps, {result.premises_new} new premises in {seconds:.2f}s{copies}")
     return 0
 
 

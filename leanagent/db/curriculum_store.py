@@ -50,9 +50,12 @@ def stored_order(db: Database) -> list[str]:
 
 
 def theorem_difficulties(db: Database, repo: str) -> dict[int, float | None]:
-    """{theorem id: stored difficulty e^S (None: infinite)} of one repository: what orders an easy-first
-    training stage (`leanagent.curriculum.easy_first_bands`)."""
+    """{theorem identity: stored difficulty e^S (None: infinite)} of one repository: what orders an
+    easy-first training stage (`leanagent.curriculum.easy_first_bands`). Keyed as the training examples
+    name their theorem (`leanagent.db.training_data.identity`)."""
+    from leanagent.db.training_data import identity
+
     with db.session() as s:
-        rows = s.execute(select(Theorem.id, Theorem.difficulty).join(Repository, Repository.id == Theorem.repo_id)
+        rows = s.execute(select(identity(), Theorem.difficulty).join(Repository, Repository.id == Theorem.repo_id)
                          .where(Repository.name == repo))
         return {tid: d for tid, d in rows}

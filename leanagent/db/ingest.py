@@ -10,6 +10,11 @@ identity, replacement and atomicity are decided once:
   statement changed keeps its id and its proofs too; the review flags them
   (`statement-changed`), because each proof records the statement it was
   checked under.
+- The same theorem in another repository (same full name and normalised
+  statement: a LeanDojo trace carries its dependencies' theorems) is a copy.
+  All copies share one `identity_id` (leave-one-out hides them all) and one
+  split, the most held-out of theirs (test over val over train), so that a
+  theorem evaluated in one repository never trains through another.
 - The same repository with the same commit and input digest is a no-op.
 - Anything else replaces the repository's theorems: theorems that still exist
   keep their id (and so their agent proofs); vanished ones are deleted.
@@ -54,6 +59,7 @@ class IngestResult:
     kept: int = 0
     steps: int = 0
     premises_new: int = 0
+    copies: int = 0  # theorems that also exist in another repository
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -145,6 +151,7 @@ def store_repo(db: Database, record: RepoRecord) -> IngestResult:
                     refs.setdefault(p.key, p)
         premise_ids, result.premises_new = _premise_ids(s, refs)
         thm_ids = _store_theorems(s, repo.id, record, result)
+        result.copies = _link_copies(s, repo.id, record, thm_ids)
         result.steps = _store_steps(s, record, thm_ids, premise_ids)
         return result
 
@@ -227,6 +234,47 @@ def _store_theorems(s: Session, repo_id: int, record: RepoRecord, result: Ingest
             ids[(fp, fn, line, col)] = tid
     result.added, result.kept = len(inserts), len(updates)
     return ids
+
+
+_HELD_OUT = {"test": 2, "val": 1, "train": 0}
+
+
+def copy_key(full_name: str, statement: str | None) -> tuple[str, str | None]:
+    """What makes two theorems one, whatever their repository (pure)."""
+    return full_name, " ".join(statement.split()) if statement else None
+
+
+def _link_copies(s: Session, repo_id: int, record: RepoRecord, thm_ids: dict[tuple, int]) -> int:
+    """Give every theorem of `record` the identity of its copies in other repositories, and all copies
+    the most held-out split among them. Returns the number of theorems with a copy."""
+    names = sorted({t.full_name for t in record.theorems})
+    others: dict[tuple, list] = {}
+    for chunk in _chunks(names):
+        for row in s.execute(select(Theorem.id, Theorem.full_name, Theorem.statement, Theorem.split,
+                                    Theorem.identity_id).where(Theorem.full_name.in_(chunk),
+                                                               Theorem.repo_id != repo_id)):
+            others.setdefault(copy_key(row.full_name, row.statement), []).append(row)
+    mine, theirs, copies = [], [], 0
+    splits = dict(s.execute(select(Theorem.id, Theorem.split).where(Theorem.repo_id == repo_id)).all())
+    for t in record.theorems:
+        tid = thm_ids[t.key]
+        group = others.get(copy_key(t.full_name, t.statement), [])
+        if not group:
+            mine.append({"id": tid, "identity_id": tid})
+            continue
+        copies += 1
+        identity = min(r.identity_id or r.id for r in group)
+        split = max([splits.get(tid) or "train", *(r.split or "train" for r in group)], key=_HELD_OUT.get)
+        mine.append({"id": tid, "identity_id": identity, "split": split})
+        theirs += [{"id": r.id, "identity_id": identity, "split": split} for r in group
+                   if (r.identity_id, r.split) != (identity, split)]
+    for rows in (mine, theirs):
+        for chunk in _chunks(rows):
+            # Rows with and without a split change are written apart (one statement per column set).
+            for part in ([r for r in chunk if "split" in r], [r for r in chunk if "split" not in r]):
+                if part:
+                    s.execute(update(Theorem), part)
+    return copies
 
 
 def _store_steps(s: Session, record: RepoRecord, thm_ids: dict[tuple, int],

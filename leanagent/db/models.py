@@ -145,6 +145,9 @@ class Theorem(Base):
     sorry_mode: Mapped[str | None] = mapped_column(String(16))  # tactic | term, when found by the scanner
     # train | val | test, decided once when stored (db/splits.py); every query reads it.
     split: Mapped[str | None] = mapped_column(String(8), index=True)
+    # The same theorem (full name and normalised statement) in every repository shares one identity: the id
+    # of its first stored copy (db/ingest.py). Leave-one-out hides all copies; all copies share one split.
+    identity_id: Mapped[int | None] = mapped_column(Integer, index=True)
     url: Mapped[str | None] = mapped_column(Text)  # the repository the file belongs to (LeanDojo's `url`)
     commit: Mapped[str | None] = mapped_column(String(64))
 

@@ -48,6 +48,7 @@ class TheoremRow:
     status: str
     num_steps: int
     split: str = "train"  # as stored (db/splits.py)
+    identity: int | None = None  # shared with its copies in other repositories (Theorem.identity_id)
 
 
 @dataclass
@@ -81,8 +82,11 @@ def select_theorems(db: Database, which: str = "sorry", repo: str | None = None,
     """Theorems to prove: `sorry` ones, `all`, or the stored `test` split."""
     if which not in THEOREM_SETS:
         raise DatabaseError(f"unknown theorem set {which!r}", fix=f"use one of {', '.join(THEOREM_SETS)}")
+    from leanagent.db.training_data import identity
+
     q = (select(Theorem.id, Repository.name, Theorem.file_path, Theorem.full_name, Theorem.start_line,
-                Theorem.start_col, Theorem.url, Theorem.commit, Theorem.status, Theorem.num_steps, Theorem.split)
+                Theorem.start_col, Theorem.url, Theorem.commit, Theorem.status, Theorem.num_steps, Theorem.split,
+                identity())
          .join(Repository, Repository.id == Theorem.repo_id).order_by(Theorem.id))
     if repo is not None:
         q = q.where(Repository.name == repo)
@@ -95,7 +99,7 @@ def select_theorems(db: Database, which: str = "sorry", repo: str | None = None,
             raise DatabaseError(f"no repository named {repo!r} in the database",
                                 fix="see `leanagent db stats` for the stored repositories")
         rows = [TheoremRow(*r[:8], status=TheoremStatus(r[8]).value, num_steps=r[9] or 0,
-                           split=stored_split(r[10], (r[1], r[2], r[3], r[4], r[5])))
+                           split=stored_split(r[10], (r[1], r[2], r[3], r[4], r[5])), identity=r[11])
                 for r in s.execute(q)]
     if which == "test":
         rows = [r for r in rows if r.split == "test"]
@@ -254,10 +258,11 @@ def agent_proof_examples(db: Database, repo: str) -> list:
     (sorry theorems included), so that evaluations on val/test stay held out.
     """
     from leanagent.data import StepExample
+    from leanagent.db.training_data import identity
 
     with db.session() as s:
         rows = s.execute(
-            select(Proof.id, Proof.tactics, Proof.states, Theorem.id, Theorem.file_path, Theorem.full_name,
+            select(Proof.id, Proof.tactics, Proof.states, identity(), Theorem.file_path, Theorem.full_name,
                    Theorem.start_line, Theorem.start_col, Theorem.split)
             .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
             .where(Repository.name == repo,  # a proof its file refused (re-check) teaches nothing true

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import aliased
 
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, StepPremise, TacticStep, Theorem, TheoremStatus
 from leanagent.db.splits import SPLITS
 
-COLUMNS = ("theorems", "train", "val", "test", "with_proofs", "sorry", "steps", "premises", "agent_proofs")
+COLUMNS = ("theorems", "train", "val", "test", "with_proofs", "sorry", "steps", "premises", "agent_proofs", "copies")
 
 
 def repo_stats(db: Database) -> list[dict]:
@@ -35,12 +36,18 @@ def repo_stats(db: Database) -> list[dict]:
                             .join(StepPremise, StepPremise.step_id == TacticStep.id).group_by(Theorem.repo_id))
         proofs = per_repo(select(Theorem.repo_id, func.count()).join(Proof, Proof.theorem_id == Theorem.id)
                           .group_by(Theorem.repo_id))
+        # Theorems that also exist in another repository (one identity, db/ingest.py).
+        other = aliased(Theorem)
+        copies = per_repo(select(Theorem.repo_id, func.count(distinct(Theorem.id)))
+                          .join(other, (other.identity_id == func.coalesce(Theorem.identity_id, Theorem.id))
+                                & (other.repo_id != Theorem.repo_id)).group_by(Theorem.repo_id))
     rows = []
     for rid, name, commit, pos, policy in repos:
         rows.append({"repository": name, "commit": commit, "curriculum_position": pos,
                      "split": policy or "hash", "theorems": theorems.get(rid, 0),
                      **{sp: splits.get((rid, sp), 0) for sp in SPLITS}, "with_proofs": proven.get(rid, 0),
                      "sorry": sorry.get(rid, 0), "steps": steps.get(rid, 0),
-                     "premises": premises.get(rid, 0), "agent_proofs": proofs.get(rid, 0)})
+                     "premises": premises.get(rid, 0), "agent_proofs": proofs.get(rid, 0),
+                     "copies": copies.get(rid, 0)})
     rows.sort(key=lambda r: (r["curriculum_position"] is None, r["curriculum_position"] or 0, r["repository"]))
     return rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from leanagent.db.engine import Database
 from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope, StepExample  # noqa: F401
@@ -64,6 +64,12 @@ def resolve_repos(db: Database, names: list[str] | None) -> list[str]:
     return list(names)
 
 
+def identity():
+    """The column that names a theorem for leave-one-out: its identity, shared by its copies in other
+    repositories (`Theorem.identity_id`; the row id for rows stored before identities existed)."""
+    return func.coalesce(Theorem.identity_id, Theorem.id)
+
+
 def step_examples(db: Database, repo: str, split: str = "all", *,
                   with_premises_only: bool = True) -> list[StepExample]:
     """The tactic steps of one repository in one split (or all), ordered by theorem then step."""
@@ -74,7 +80,7 @@ def step_examples(db: Database, repo: str, split: str = "all", *,
         if rid is None:
             raise DatasetError(f"unknown repository {repo!r}", fix="see `leanagent db stats` for the names")
         rows = s.execute(
-            select(TacticStep.id, Theorem.id, Theorem.file_path, Theorem.full_name, Theorem.start_line,
+            select(TacticStep.id, identity(), Theorem.file_path, Theorem.full_name, Theorem.start_line,
                    Theorem.start_col, TacticStep.state_before, TacticStep.tactic, Theorem.split)
             .join(Theorem, TacticStep.theorem_id == Theorem.id)
             .where(Theorem.repo_id == rid).order_by(Theorem.id, TacticStep.idx)).all()
@@ -123,8 +129,9 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
     """The recorded steps that may feed kNN, templates and frequency under `scope`.
 
     Only the scope's repositories and splits, never an evaluation-only
-    repository, never a `sorry` step. Each step keeps its theorem id, so the
-    proposers can leave the target theorem's own steps out (`leanagent.data.visible`).
+    repository, never a `sorry` step. Each step keeps its theorem's identity, so the
+    proposers can leave the target theorem's own steps out, and those of its copies in other
+    repositories (`leanagent.data.visible`).
     """
     for sp in scope.splits:
         if sp not in SPLITS:
@@ -135,7 +142,7 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
     with db.session() as s:
         for repo in names:
             rows = s.execute(
-                select(TacticStep.id, TacticStep.theorem_id, TacticStep.state_before, TacticStep.tactic,
+                select(TacticStep.id, identity(), TacticStep.state_before, TacticStep.tactic,
                        TacticStep.annotated_tactic, Theorem.split, Theorem.file_path, Theorem.full_name,
                        Theorem.start_line, Theorem.start_col)
                 .join(Theorem, TacticStep.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)

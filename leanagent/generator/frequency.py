@@ -6,7 +6,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
-from leanagent.data import RecordedStep, Target, targets_or_none
+from leanagent.data import RecordedStep, Target, require_targets
 from leanagent.generator.base import Candidate
 from leanagent.text import mentions_sorry, normalize_tactic
 
@@ -14,8 +14,8 @@ from leanagent.text import mentions_sorry, normalize_tactic
 class FrequencyProposer:
     """Proposes the `top` most frequent (normalised) recorded tactics, log-probability = log share.
 
-    Leave-one-out by theorem: for a target theorem, its own recorded steps are
-    taken out of the counts before ranking.
+    Leave-one-out by theorem: for a target theorem, the recorded steps of its identity (its own and its
+    copies' in other repositories) are taken out of the counts before ranking.
     """
 
     def __init__(self, steps: Iterable[RecordedStep | str], top: int = 64):
@@ -38,8 +38,8 @@ class FrequencyProposer:
         total = sum(counts.values())
         return [(t, math.log(c / total)) for t, c in counts.most_common(self.top) if c > 0]
 
-    def ranked_for(self, target: Target | None) -> list[Candidate]:
-        thm = target.theorem_id if target is not None else None
+    def ranked_for(self, target: Target) -> list[Candidate]:
+        thm = target.hidden()  # the visibility rule (leanagent.data): raises without a theorem
         if thm is None or thm not in self.per_theorem:
             return self.ranked
         if self._cache[0] != thm:  # one search asks for one theorem many times
@@ -48,5 +48,5 @@ class FrequencyProposer:
 
     def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
                  ) -> list[list[Candidate]]:
-        targets = targets_or_none(targets, len(states))
+        targets = require_targets(targets, len(states))
         return [list(self.ranked_for(t)[:num]) for t in targets]

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from leanagent.data import RecordedStep, Target, targets_or_none, visible
+from leanagent.data import RecordedStep, Target, require_targets, visible
 from leanagent.generator.base import Candidate
 from leanagent.generator.shared import StepTable
 from leanagent.generator.templates import fill, template_of
@@ -89,7 +89,7 @@ class KnnProposer:
             return []
         if self.index.ntotal == 0:
             return [[] for _ in states]
-        targets = targets_or_none(targets, len(states))
+        targets = require_targets(targets, len(states))
         q = np.ascontiguousarray(self.embed(list(states)), dtype="float32")  # (Q, d)
         k = min(self.index.ntotal, self.neighbours + self.spare)
         sims, idx = self.index.search(q, k)  # (Q, k) each
@@ -99,7 +99,7 @@ class KnnProposer:
             weights: dict[str, float] = defaultdict(float)
             shown: dict[str, str] = {}
             target = targets[qi]
-            skip = None if target is None else (lambda j, t=target: not visible(self.steps.theorem(j), t))
+            skip = (lambda j, t=target: not visible(self.steps.theorem(j), t))  # raises without a target
             for j, s in walk_neighbours(sims[qi], idx[qi], self.neighbours, skip):
                 tactic = self.steps.tactics[j]
                 # exp((s - 1) / T) <= 1: a stable weight in (0, 1] for cosine s <= 1.

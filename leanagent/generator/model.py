@@ -28,7 +28,7 @@ from typing import Sequence
 
 import torch
 
-from leanagent.data import Target, targets_or_none
+from leanagent.data import Target, require_targets
 from leanagent.device import autocast_for, inputs_to
 from leanagent.errors import ModelError
 from leanagent.generator import byte_codec
@@ -274,7 +274,7 @@ class RetrievalAugmentedGenerator:
             return [augment_state(s, [], self.model.options.max_input_bytes) for s in states]
         from leanagent.retrieval.base import Query
 
-        targets = targets_or_none(targets, len(states))
+        targets = require_targets(targets, len(states))
         hits = self.retriever.retrieve([Query.at(s, t) for s, t in zip(states, targets)], k)
         return [augment_state(s, [self.premise_text[h.premise_id] for h in hs if h.premise_id in self.premise_text],
                               self.model.options.max_input_bytes) for s, hs in zip(states, hits)]

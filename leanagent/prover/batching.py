@@ -101,7 +101,7 @@ class BatchingGenerator:
         targets = [t for item in items for t in item[2]]
         try:
             self.calls += 1
-            rows = self.inner.generate(states, num, targets if any(t is not None for t in targets) else None)
+            rows = self.inner.generate(states, num, targets)
             if rows is None or len(rows) != len(states):
                 raise ValueError(f"{self.name} returned {0 if rows is None else len(rows)} rows for "
                                  f"{len(states)} states")

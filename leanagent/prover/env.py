@@ -27,12 +27,13 @@ class TheoremRef:
     start: tuple[int, int] = (0, 0)
     url: str | None = None
     commit: str | None = None
+    identity: int | None = None  # shared with its copies in other repositories; None: the id itself
 
     @classmethod
     def of(cls, row) -> "TheoremRef":
         """The reference to a selected theorem (`leanagent.db.proofs.TheoremRow`, or anything with its fields)."""
         return cls(row.id, row.repo, row.file_path, row.full_name, (row.start_line, row.start_col), row.url,
-                   row.commit)
+                   row.commit, getattr(row, "identity", None))
 
 
 @dataclass(frozen=True)

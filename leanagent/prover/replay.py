@@ -165,8 +165,8 @@ class ReplayEnv:
     def _accepted(self, moves: list[Move]) -> str | None:
         """The state after the first acceptable move: the target's own first, then other theorems'."""
         target = self.target
-        if target is None:  # no theorem started: nothing to judge against (used only in tests)
-            return moves[0].after
+        if target is None:  # fail closed: without a theorem, nothing tells its own steps from others'
+            raise ProverError("replay: run_tac before start(): no target theorem to judge against")
         own = [m for m in moves if m.theorem_id == target.id]
         if own:
             return own[0].after

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from leanagent.data import Target
+from leanagent.data import MissingTargetError, Target
 from leanagent.errors import ProverError
 from leanagent.generator.base import TacticGenerator
 from leanagent.prover.env import ProofEnv, TheoremRef
@@ -105,6 +105,9 @@ class BestFirstSearch:
 
     def search(self, theorem: TheoremRef) -> SearchResult:
         cfg, clock = self.config, self.clock
+        if theorem.id is None and theorem.identity is None:  # fail closed: nothing to hold out
+            raise MissingTargetError(f"theorem {theorem.full_name} has no database id: the proposers cannot "
+                                     "hold its own recorded steps out")
         t0 = clock()
         res = SearchResult(theorem=theorem, outcome="failed")
         try:
@@ -137,7 +140,9 @@ class BestFirstSearch:
     def _loop(self, tree: SearchTree, res: SearchResult, deadline: float) -> None:
         cfg, clock = self.config, self.clock
         thm = res.theorem
-        target = Target(thm.id, thm.file_path, thm.start, thm.full_name)
+        # The proposers hold out the theorem's identity: its own recorded steps and its copies' elsewhere.
+        target = Target(thm.identity if thm.identity is not None else thm.id, thm.file_path, thm.start,
+                        thm.full_name)
         batch = max(1, cfg.expand_batch or 1)
         ahead: dict[int, list] = {}  # open node id -> its proposals, asked for ahead of its expansion
         while not tree.proved:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -13,14 +13,16 @@ class Query:
     state: str
     file_path: str | None = None
     theorem_start: tuple[int, int] | None = None
-    theorem_id: int | None = None  # the theorem the state belongs to: recorded states of it never vote
+    target: Any = None  # the `leanagent.data.Target` it is asked for: its recorded states never vote
 
     @classmethod
     def at(cls, state: str, target) -> Query:
-        """The query for `state` of `target` (a `leanagent.data.Target`, or None when unknown)."""
+        """The query for `state` of `target` (a `leanagent.data.Target`; raises without one: fail closed)."""
+        from leanagent.data import MissingTargetError
+
         if target is None:
-            return cls(state)
-        return cls(state, target.file_path, target.start, target.theorem_id)
+            raise MissingTargetError("a retrieval query without a target (use Target.none() to hold nothing out)")
+        return cls(state, target.file_path, target.start, target)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ class DenseRetriever:
         if not use_prior:
             return [[Hit(int(self.index.ids[r]), float(s)) for s, r in zip(sr, rr) if r >= 0]
                     for sr, rr in zip(scores, rows)]
-        votes = self.prior.votes(q, [x.theorem_id for x in queries])
+        votes = self.prior.votes(q, [x.target for x in queries])
         emb = self.premise_embeddings()  # (N, d)
         out = []
         for qi, query in enumerate(queries):

@@ -46,7 +46,7 @@ def spare_for(groups: Sequence[int | None]) -> int:
 class KnnPrior:
     def __init__(self, state_embeddings: np.ndarray, premise_rows: Sequence[Sequence[int]],
                  theorems: Sequence[int | None], neighbours: int = 10):
-        """`theorems[i]`: the theorem of recorded state i (its states never vote for a query of it)."""
+        """`theorems[i]`: the theorem identity of recorded state i (its states never vote for a query of it)."""
         import faiss
 
         emb = np.ascontiguousarray(state_embeddings, dtype="float32")  # (M, d) unit rows
@@ -57,8 +57,11 @@ class KnnPrior:
         self.spare = spare_for(self.theorems)
         self.neighbours = neighbours
 
-    def votes(self, queries: np.ndarray, theorems: Sequence[int | None]) -> list[dict[int, float]]:
-        """Per query: {corpus row: vote in [0, 1]} (similarity-weighted share of neighbours using it)."""
+    def votes(self, queries: np.ndarray, targets: Sequence) -> list[dict[int, float]]:
+        """Per query: {corpus row: vote in [0, 1]} (similarity-weighted share of neighbours using it).
+        `targets[i]`: the `leanagent.data.Target` of query i; what it may not see never votes."""
+        from leanagent.data import visible
+
         if self.index.ntotal == 0:
             return [{} for _ in range(len(queries))]
         k = min(self.index.ntotal, self.neighbours + self.spare)
@@ -67,8 +70,7 @@ class KnnPrior:
         for qi in range(len(queries)):
             votes: dict[int, float] = defaultdict(float)
             total = 0.0
-            own = theorems[qi]
-            skip = None if own is None else (lambda j, own=own: self.theorems[j] == own)
+            skip = (lambda j, t=targets[qi]: not visible(self.theorems[j], t))  # raises without a target
             for j, s in neighbours(sims[qi], idx[qi], self.neighbours, skip):
                 w = max(s, 0.0)
                 total += w

@@ -11,6 +11,8 @@ from leanagent.data import RecordedStep, Target
 from leanagent.generator.knn import KnnProposer
 from leanagent.generator.merged import MergedProposer, mix
 
+NONE = [Target.none()]  # nothing held out: these tests look at ranking, not leave-one-out
+
 
 def _onehot_embed(vocab):
     """Deterministic unit vectors: states sharing a first word are near, others orthogonal."""
@@ -34,19 +36,19 @@ STEPS = [RecordedStep(1, "nat n", "simp", None, 10), RecordedStep(2, "nat m", "s
 def test_frequency_proposes_most_common_with_log_shares():
     gen = FrequencyProposer(["simp", "simp ", "ring", "sorry", "rfl", "simp"], top=2)
     assert isinstance(gen, TacticGenerator) and gen.name == "frequency-2"
-    out = gen.generate(["a", "b"], 5)
+    out = gen.generate(["a", "b"], 5, NONE * 2)
     assert out[0] == out[1] == [("simp", math.log(3 / 5)), ("rfl", math.log(1 / 5))] or \
         out[0] == [("simp", math.log(3 / 5)), ("ring", math.log(1 / 5))]
-    assert gen.generate(["a"], 1) == [[("simp", math.log(3 / 5))]]
+    assert gen.generate(["a"], 1, NONE) == [[("simp", math.log(3 / 5))]]
 
 
 def test_knn_proposes_neighbour_tactics_as_a_distribution():
     knn = KnnProposer(_onehot_embed(["nat", "list"]), STEPS, neighbours=3)
-    (cands,) = knn.generate(["nat q"], 5)
+    (cands,) = knn.generate(["nat q"], 5, NONE)
     tactics = [t for t, _ in cands]
     assert tactics[0] == "simp" and set(tactics) == {"simp", "omega"}  # sorry steps are never proposed
     assert math.isclose(sum(math.exp(lp) for _, lp in cands), 1.0, rel_tol=1e-6)
-    (lst,) = knn.generate(["list x"], 1)
+    (lst,) = knn.generate(["list x"], 1, NONE)
     assert lst[0][0] == "induction l"
 
 
@@ -63,7 +65,7 @@ def test_frequency_leaves_the_target_theorems_own_tactics_out():
     steps = [RecordedStep(1, "a", "ring", None, 1), RecordedStep(2, "b", "ring", None, 1),
              RecordedStep(3, "c", "simp", None, 2)]
     gen = FrequencyProposer(steps, top=5)
-    assert [t for t, _ in gen.generate(["x"], 5)[0]] == ["ring", "simp"]
+    assert [t for t, _ in gen.generate(["x"], 5, NONE)[0]] == ["ring", "simp"]
     assert gen.generate(["x"], 5, targets=[Target(1)]) == [[("simp", 0.0)]]
     assert [t for t, _ in gen.generate(["x"], 5, targets=[Target(2)])[0]] == ["ring"]
 
@@ -81,7 +83,7 @@ def test_merged_proposer_batches_and_names():
     knn = KnnProposer(_onehot_embed(["nat", "list"]), STEPS, neighbours=2)
     merged = MergedProposer([freq, knn])
     assert merged.name == "merged(frequency-64,knn)"
-    out = merged.generate(["nat a", "list b"], 3)
+    out = merged.generate(["nat a", "list b"], 3, NONE * 2)
     assert len(out) == 2 and out[0][0][0] == "simp"  # both proposers like simp at a nat state
     assert all(lp <= 0 for cands in out for _, lp in cands)
 
@@ -112,4 +114,4 @@ def test_knn_uses_given_state_embeddings():
     embed = _onehot_embed(["nat", "list"])
     pre = embed([s.state for s in STEPS])
     knn = KnnProposer(lambda texts: embed(texts), STEPS, neighbours=2, state_embeddings=pre)
-    assert knn.generate(["list x"], 1)[0][0][0] == "induction l"
+    assert knn.generate(["list x"], 1, NONE)[0][0][0] == "induction l"

@@ -47,7 +47,7 @@ def test_shared_proposer_proposes_exactly_what_the_in_memory_one_does(example_db
     examples = step_examples(example_db, "nat-list", "all", with_premises_only=False)
     states = [e.state for e in examples]
     targets = [e.target for e in examples]
-    for tg in (None, targets):
+    for tg in ([Target.none()] * len(states), targets):
         assert shared.generate(states, 8, tg) == memory.generate(states, 8, tg)
 
 
@@ -84,7 +84,7 @@ def test_a_worker_opening_the_shared_folder_reads_no_steps_from_the_database(exa
         monkeypatch.setattr(module, name, forbidden)
     worker = workers.ProverWorker(spec)
     try:
-        (cands,) = worker.generator.generate(["n : Nat ⊢ n + 0 = n"], 4, [Target(None, "X.lean", (1, 1))])
+        (cands,) = worker.generator.generate(["n : Nat ⊢ n + 0 = n"], 4, [Target(None, "X.lean", (1, 1), unrestricted=True)])
         assert cands
     finally:
         worker.close()

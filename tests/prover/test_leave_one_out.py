@@ -45,3 +45,46 @@ def test_eval_generator_never_uses_the_evaluated_theorems_steps(run_cli, db, db_
     assert code == 0, err
     ev = json.loads(out)
     assert ev["steps"] == 6 and ev["top_k"] == 0.0
+
+
+def test_a_copy_in_another_repository_is_held_out_with_the_theorem(run_cli, db, db_url, tmp_path):
+    """Issue 24: a LeanDojo trace carries its dependencies' theorems, so one theorem can be stored
+    twice; each copy used to prove the other. Now they share one identity (hidden together) and one split."""
+    from sqlalchemy import select
+
+    from leanagent.db.models import Theorem
+
+    theorems = [_theorem(i, f"exact mul_comm_{i} x") for i in range(10)]
+    store_repo(db, RepoRecord(name="r", theorems=theorems))
+    one = {p: _prove(run_cli, db_url, "--proposer", *p.split(), "--retry")
+           for p in ("frequency", "knn --knn-encoder tiny-bert --retrieval none")}
+    code, out, err = run_cli("--db", db_url, "db", "stats", "--json")
+    result = store_repo(db, RepoRecord(name="copy", theorems=[_theorem(i, f"exact mul_comm_{i} x", "Other/B.lean")
+                                                               for i in range(10)]))
+    assert result.copies == 10
+    two = {p: _prove(run_cli, db_url, "--proposer", *p.split(), "--retry")
+           for p in ("frequency", "knn --knn-encoder tiny-bert --retrieval none")}
+    for p in one:
+        assert one[p]["attempted"] == 10 and two[p]["attempted"] == 20
+        assert one[p]["proved"] == 0 and two[p]["proved"] == 0, p  # no copy proves the other
+    with db.session() as s:
+        rows = s.execute(select(Theorem.full_name, Theorem.split, Theorem.identity_id)).all()
+    by_name: dict = {}
+    for name, split, identity in rows:
+        by_name.setdefault(name, set()).add((split, identity))
+    assert all(len(v) == 1 for v in by_name.values())  # one split and one identity per theorem
+    code, out, err = run_cli("--db", db_url, "db", "stats", "--json")
+    assert [r["copies"] for r in json.loads(out)["repositories"]] == [10, 10]
+
+
+def test_an_evaluation_copy_pulls_every_copy_out_of_training(db):
+    """The most held-out split wins: importing a theorem evaluation-only makes its copies test too."""
+    from sqlalchemy import select
+
+    from leanagent.db.models import Theorem
+
+    store_repo(db, RepoRecord(name="r", theorems=[_theorem(i, "ring") for i in range(10)]))
+    store_repo(db, RepoRecord(name="bench", split_policy="test", theorems=[_theorem(i, "ring") for i in range(3)]))
+    with db.session() as s:
+        splits = dict(s.execute(select(Theorem.full_name, Theorem.split).where(Theorem.repo_id == 1)).all())
+    assert splits["t0"] == splits["t1"] == splits["t2"] == "test"

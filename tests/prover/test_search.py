@@ -69,7 +69,7 @@ def test_best_first_order_is_cumulative_logprob():
 
     gen = ScriptedGenerator({"s0": [("a", -1.0), ("b", -0.5)], "A": [("x", -0.1)], "B": [("y", -1.0)]})
     search, _ = _search(gen, Env(), num_sampled_tactics=4)
-    res = search.search(TheoremRef(None, "r", "F.lean", "t"))
+    res = search.search(TheoremRef(1, "r", "F.lean", "t"))
     assert res.outcome == "failed"  # frontier exhausted
     assert [c[0] for c in gen.calls] == ["s0", "B", "A", "A1", "B1"]
     assert search.last_tree.root.status is NodeStatus.DEAD
@@ -108,7 +108,7 @@ def test_time_is_split_between_model_lean_and_search():
             pass
 
     search = BestFirstSearch(SlowGen(), SlowEnv(), config=SearchConfig(max_expansions=3), clock=clock)
-    res = search.search(TheoremRef(None, "r", "F.lean", "t"))
+    res = search.search(TheoremRef(1, "r", "F.lean", "t"))
     assert res.outcome == "failed" and res.expansions == 3
     assert res.time_model == pytest.approx(3.0)
     assert res.time_lean == pytest.approx(0.25 + 1.5)
@@ -136,7 +136,7 @@ def test_wall_clock_timeout_and_tactic_timeout_passed_down():
     gen = ScriptedGenerator({}, default=[("a", -0.1), ("b", -0.2)])
     search = BestFirstSearch(gen, Env(), config=SearchConfig(timeout=10, tactic_timeout=3), clock=clock,
                              on_step=lambda t: t.check_invariants())
-    res = search.search(TheoremRef(None, "r", "F.lean", "t"))
+    res = search.search(TheoremRef(1, "r", "F.lean", "t"))
     assert res.outcome == "timeout"
     assert seen[:2] == [3, 3] and seen[2] == pytest.approx(2.0)  # capped by the time left
     assert res.tactics_tried == 3
@@ -163,7 +163,7 @@ def test_batched_expansion_sends_several_states_at_once():
 
     gen = ScriptedGenerator({}, default=[("a", -0.1), ("b", -0.2)])
     search, _ = _search(gen, Env(), max_expansions=5, expand_batch=2)
-    res = search.search(TheoremRef(None, "r", "F.lean", "t"))
+    res = search.search(TheoremRef(1, "r", "F.lean", "t"))
     assert [len(c) for c in gen.calls] == [1, 2, 2] and res.expansions == 5
 
 
@@ -172,3 +172,17 @@ def test_budget_string_is_canonical():
         "tactics=64;expansions=50;timeout=600;tactic_timeout=5"
     assert SearchConfig().budget() == SearchConfig().budget()
     assert SearchConfig(timeout=60).budget() != SearchConfig(timeout=61).budget()
+
+
+def test_a_theorem_without_an_id_is_refused_before_any_proposal():
+    """Issue 24, fail closed: without the theorem's id the proposers cannot hold its own steps out."""
+    import pytest
+
+    from leanagent.data import MissingTargetError
+
+    class NeverCalled:
+        def generate(self, *args, **kwargs):
+            raise AssertionError("proposed without a target")
+
+    with pytest.raises(MissingTargetError, match="has no database id"):
+        BestFirstSearch(NeverCalled(), None).search(TheoremRef(None, "r", "F.lean", "t"))
