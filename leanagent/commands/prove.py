@@ -96,13 +96,16 @@ def run(args, ctx) -> int:
         from leanagent.prover.backend import check_lean_toolchain
 
         check_lean_toolchain(args.env)
-    # Held-out targets are proved from the train split only; sorry or all theorems from every split. Either
-    # way the target theorem's own steps never reach a proposer (leave-one-out by theorem, leanagent/data.py).
-    base = ProposerOptions(source_split="train" if args.theorems == "test" else "all")
-    proposer = from_args(ProposerOptions, args, base=base)
+    # The proposers read the train split unless told otherwise, whatever is proved: a proof found with
+    # held-out steps visible could copy a held-out tactic, so it never becomes training data (db/proofs.py).
+    # The target theorem's own steps (and its copies') never reach a proposer (leanagent/data.py).
+    proposer = from_args(ProposerOptions, args, base=ProposerOptions(source_split="train"))
     if args.theorems == "test" and proposer.source_split != "train":
         log.warning("--theorems test with --source-split %s: the proposers read other held-out theorems' "
                     "proofs; the figure is not a held-out result (use --source-split train)", proposer.source_split)
+    elif proposer.source_split != "train":
+        log.warning("--source-split %s: the proofs found are kept for review but never become training data "
+                    "(their proposers saw held-out steps)", proposer.source_split)
     search = SearchConfig(num_sampled_tactics=args.num_tactics, timeout=args.timeout,
                           max_expansions=args.max_expansions, tactic_timeout=args.tactic_timeout,
                           expand_batch=args.expand_batch)

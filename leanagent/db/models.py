@@ -280,6 +280,9 @@ class Proof(Base):
     # depends on with the proof in place (`#print axioms`; NULL when no re-check answered).
     statement_digest: Mapped[str | None] = mapped_column(String(64))
     axioms: Mapped[list | None] = mapped_column(JSON)
+    # The splits whose recorded steps the proposers could read when it was found (the train split alone, or
+    # more). A proof found with evaluation steps visible is kept for review but never becomes training data.
+    source_splits: Mapped[list | None] = mapped_column(JSON)
     # The repository commit the proof was found on, and what the upstream branch head says about the
     # theorem (leanagent/sources/upstream.py: still sorry? how many commits behind?), for review flags.
     found_commit: Mapped[str | None] = mapped_column(String(64))

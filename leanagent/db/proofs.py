@@ -74,6 +74,7 @@ class AttemptRecord:
     check_message: str | None = None  # Lean's messages when rejected; the reason otherwise
     axioms: list[str] | None = None  # `#print axioms` of the theorem with the proof in place
     statement_digest: str | None = None  # of the statement the proof was checked under
+    source_splits: list[str] | None = None  # the splits whose recorded steps the proposers could read
     commit: str | None = None        # the repository commit the search ran on
 
 
@@ -182,7 +183,8 @@ def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
                               time_model=rec.time_model, time_lean=rec.time_lean, time_search=rec.time_search,
                               file_digest=rec.file_digest, check_status=rec.check_status,
                               checked_by=rec.checked_by, check_message=rec.check_message,
-                              axioms=rec.axioms, statement_digest=rec.statement_digest, found_commit=rec.commit)
+                              axioms=rec.axioms, statement_digest=rec.statement_digest, found_commit=rec.commit,
+                              source_splits=rec.source_splits)
                 s.add(proof)
                 s.flush()
             else:
@@ -221,6 +223,10 @@ def _found_again(proof: Proof, rec: AttemptRecord) -> None:
     Its review decisions stay."""
     if rec.file_digest is not None:
         proof.file_digest, proof.found_commit = rec.file_digest, rec.commit or proof.found_commit
+    # Found again from the train split alone: the same text is now clean training data.
+    if rec.source_splits is not None and (proof.source_splits is None
+                                          or set(rec.source_splits) < set(proof.source_splits)):
+        proof.source_splits = rec.source_splits
     if proof.env == "replay" and rec.env != "replay":
         proof.env = rec.env
     # A whole-file check (verified or rejected) describes the newest file; "unchecked" adds nothing.
@@ -250,12 +256,19 @@ def annotated_tactics(db: Database, step_ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
+def train_only(source_splits: list[str] | None) -> bool:
+    """Were the proposers that found a proof limited to the train split? (None: unknown, so no.)"""
+    return source_splits is not None and set(source_splits) <= {"train"}
+
+
 def agent_proof_examples(db: Database, repo: str) -> list:
     """Training examples (state, tactic) along the agent's own proofs in one repository.
 
     LeanAgent stores found proofs without states, so they teach it nothing; we keep
     every state along the path. Only proofs of theorems in the train split are used
-    (sorry theorems included), so that evaluations on val/test stay held out.
+    (sorry theorems included), so that evaluations on val/test stay held out, and only
+    proofs whose proposers read the train split alone: a proposer that saw a held-out
+    theorem's tactic could copy it into a train theorem's proof (issue 24).
     """
     from leanagent.data import StepExample
     from leanagent.db.training_data import identity
@@ -263,13 +276,15 @@ def agent_proof_examples(db: Database, repo: str) -> list:
     with db.session() as s:
         rows = s.execute(
             select(Proof.id, Proof.tactics, Proof.states, identity(), Theorem.file_path, Theorem.full_name,
-                   Theorem.start_line, Theorem.start_col, Theorem.split)
+                   Theorem.start_line, Theorem.start_col, Theorem.split, Proof.source_splits)
             .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
             .where(Repository.name == repo,  # a proof its file refused (re-check) teaches nothing true
                    or_(Proof.check_status.is_(None), Proof.check_status != "rejected"))
             .order_by(Proof.id)).all()
     out, seen = [], set()
-    for pid, tactics, states, tid, fp, name, line, col, stored in rows:
+    for pid, tactics, states, tid, fp, name, line, col, stored, sources in rows:
+        if not train_only(sources):
+            continue
         # Only theorems of a train split: a proof of a val/test (or evaluation-only) theorem would
         # leak the answer into a later evaluation of that very theorem.
         if stored_split(stored, (repo, fp, name, line, col)) != "train":

@@ -104,9 +104,10 @@ class ProposerOptions:
     frequency_top: int = 64
     """Tactics proposed by the frequency baseline."""
     source_split: str = "train"
-    """Recorded steps that feed kNN and frequency: `train`, or `all` (every split). When not given, `prove`
-    uses `train` for `--theorems test` and `all` otherwise. Either way a target theorem's own steps are left
-    out, and evaluation-only repositories never feed them."""
+    """Recorded steps that feed kNN and frequency: `train`, or `all` (every split). A proof found with `all`
+    is kept for review but never becomes training data (its proposers saw held-out steps). Either way a
+    target theorem's own steps (and its copies') are left out, and evaluation-only repositories never feed
+    them."""
     source_repos: str | None = None
     """Repositories whose recorded steps feed kNN and frequency, comma-separated (default: all; `learn`
     sets the repositories learned so far)."""

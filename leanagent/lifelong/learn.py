@@ -407,10 +407,10 @@ class _Loop:
             proposer = replace(self.cfg.proposer(self.db, checkpoint=str(folder), source_split="train"),
                                proposer="model")
         else:
-            # The proposers read the recorded steps of the repositories learned so far (never a later one),
-            # of their train split in replay mode (held-out targets), of every split for sorry theorems.
-            proposer = self.cfg.proposer(self.db, checkpoint=generator_folder,
-                                         source_split="train" if replay else "all", source_repos=",".join(seen))
+            # The proposers read the recorded steps of the repositories learned so far (never a later one), of
+            # their train split: held-out targets stay held out, and what is proved can become training data.
+            proposer = self.cfg.proposer(self.db, checkpoint=generator_folder, source_split="train",
+                                         source_repos=",".join(seen))
         matrix = self.proves_matrix
         out: dict = {"proved": 0, "attempted": 0, "skipped": 0, "expansions": 0, "matrix": {}}
         for target in (order if matrix else [repo]):

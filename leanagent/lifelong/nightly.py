@@ -142,7 +142,8 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -
     campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, ray_address=lo.ray_address,
                         pool=lo.pool,
                         deadline=deadline,
-                        proposer=cfg.proposer(db, source_split="all"), search=cfg.search(),
+                        # Train-split steps only, so that what it proves can become training data.
+                        proposer=cfg.proposer(db, source_split="train"), search=cfg.search(),
                         device=device or "auto")
     result = run_campaign(db, campaign, on_result=lambda res, tot: emit(event="attempt", theorem=res.theorem.full_name,
                                                                          outcome=res.outcome))

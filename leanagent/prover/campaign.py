@@ -86,6 +86,8 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     if c.limit is not None:
         rows = rows[:c.limit]
     repo_of = {r.id: r.repo for r in rows}
+    # What the proposers may read: a proof found with held-out steps visible never becomes training data.
+    source_splits = list(c.proposer.scope().splits) if c.proposer is not None else None
     digests = _file_digests(db, [r.id for r in rows])
     refs = [TheoremRef.of(r) for r in rows]
     if on_start:
@@ -99,7 +101,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
             # The file the re-check placed the proof into is the one the patch must find again.
             file_digest=res.checked_file_digest or digests.get(res.theorem.id), check_status=res.check_status,
             checked_by=res.checked_by, check_message=res.check_message, axioms=res.axioms,
-            statement_digest=res.statement_digest, commit=res.theorem.commit))
+            statement_digest=res.statement_digest, commit=res.theorem.commit, source_splits=source_splits))
         out.attempted += 1
         out.proved += res.outcome == "proved"
         out.rejected += res.outcome == "rejected"

@@ -45,19 +45,53 @@ def _call_concurrently(gen, requests):
     return out
 
 
+class Gated(SlowDeterministic):
+    """The first call holds until the test opens the gate: the requests made meanwhile queue up, so
+    what is merged does not depend on the machine's timing (no sleeps that race)."""
+
+    def __init__(self):
+        super().__init__(delay=0)
+        self.gate, self.entered = threading.Event(), threading.Event()
+
+    def generate(self, states, num, targets=None):
+        if not self.sizes:
+            self.entered.set()
+            assert self.gate.wait(timeout=30)
+        return super().generate(states, num, targets)
+
+
+def _wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
 def test_concurrent_calls_are_merged_and_each_caller_gets_its_own_rows():
-    inner = SlowDeterministic()
-    gen = BatchingGenerator(inner, max_states=64, wait_s=0.02)
+    inner = Gated()
+    gen = BatchingGenerator(inner, max_states=64, wait_s=0.0)
     requests = [([f"s{i}a", f"s{i}b"][: 1 + i % 2], None) for i in range(8)]
+    out = [None] * len(requests)
+
+    def go(i, states, targets):
+        out[i] = gen.generate(states, 3, targets)
+
+    threads = [threading.Thread(target=go, args=(i, *r)) for i, r in enumerate(requests)]
     try:
-        out = _call_concurrently(gen, requests)
+        threads[0].start()
+        assert inner.entered.wait(timeout=30)  # the first call is in the generator
+        for t in threads[1:]:
+            t.start()
+        _wait_until(lambda: gen._queue.qsize() == len(requests) - 1)  # the other seven wait in the queue
+        inner.gate.set()
+        for t in threads:
+            t.join(timeout=30)
     finally:
         gen.close()
     direct = SlowDeterministic(delay=0)
     assert out == [direct.generate(states, 3) for states, _ in requests]
-    assert sum(inner.sizes) == sum(len(s) for s, _ in requests)
-    assert gen.calls == len(inner.sizes) < len(requests)  # merged: fewer calls than requests
-    assert max(inner.sizes) > 2
+    # Exactly two calls: the first request alone, then the seven that queued behind it, merged.
+    assert inner.sizes == [1, sum(len(s) for s, _ in requests[1:])] and gen.calls == 2
 
 
 def test_targets_travel_with_their_states_and_max_states_bounds_a_call():
