@@ -174,12 +174,18 @@ class _Progress:
     running, with its elapsed time, so that a quiet terminal is not mistaken for a hung one.
     """
 
-    #: Seconds between "still running" lines: the first after half a minute, then every minute.
-    HEARTBEAT = (30.0, 60.0)
+    #: Seconds between "still running" lines: the first after half a minute, then every half minute.
+    HEARTBEAT = (30.0, 30.0)
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, clock=None, new_event=None):
+        import threading
+        import time
+
         self.ctx = ctx
         self._beat = None
+        # Injected in tests: a clock and events that need no real waiting (no sleeps that race).
+        self._clock = clock or time.monotonic
+        self._new_event = new_event or threading.Event
 
     def __enter__(self) -> "_Progress":
         return self
@@ -193,7 +199,7 @@ class _Progress:
             return
         kind = event.get("event")
         if kind == "step":
-            self._heartbeat(event["key"] if event["status"] == "start" else None)
+            self._heartbeat(None)  # the previous step's heartbeat ends before this line is printed
         if kind == "run":
             state = "resuming" if event["resumed"] else "starting"
             print(f"{state} run {event['run_id']} (env {event['env']}; checkpoints in {event['folder']})",
@@ -201,6 +207,8 @@ class _Progress:
         elif kind == "step":
             extra = f" ({event['seconds']:.1f}s)" if "seconds" in event else ""
             print(f"  {event['key']}: {event['status']}{extra}", file=sys.stderr, flush=True)
+            if event["status"] == "start":
+                self._heartbeat(event["key"])  # after the `start` line: its beats follow it
         elif kind == "evaluated":
             def pct(x):
                 return "n/a" if x is None else f"{x:.1f}"
@@ -220,19 +228,18 @@ class _Progress:
     def _heartbeat(self, key: str | None) -> None:
         """Stop the previous step's heartbeat; start one for `key` (None: none)."""
         import threading
-        import time
 
         if self._beat is not None:
             self._beat.set()
             self._beat = None
         if key is None:
             return
-        stop, started = threading.Event(), time.monotonic()
+        stop, started = self._new_event(), self._clock()
 
         def beat() -> None:
             wait = self.HEARTBEAT[0]
             while not stop.wait(wait):
-                minutes, seconds = divmod(int(time.monotonic() - started), 60)
+                minutes, seconds = divmod(int(self._clock() - started), 60)
                 print(f"  {key}: still running ({minutes}m {seconds:02d}s)", file=sys.stderr, flush=True)
                 wait = self.HEARTBEAT[1]
 

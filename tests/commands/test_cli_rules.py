@@ -88,22 +88,47 @@ def test_model_loads_show_no_progress_bars(tmp_path):
     assert "Loading weights" not in done.stderr
 
 
-def test_a_long_step_says_it_is_still_running(capsys, monkeypatch):
-    """The real sample's train-retriever step printed nothing for minutes after `start`."""
-    import time
+def test_a_long_step_says_it_is_still_running(capsys):
+    """The real sample's train-retriever step printed nothing for minutes after `start`; then the
+    heartbeat skipped 1m 00s (issue 27). On an injected clock: no sleeps that race."""
+    import threading
 
     from leanagent.cli import Context
     from leanagent.commands.lifelong import _Progress
 
-    monkeypatch.setattr(_Progress, "HEARTBEAT", (0.05, 0.05))
-    with _Progress(Context(db_url="sqlite://", home=Path("."), json=False)) as progress:
+    now = [0.0]
+    beats = threading.Semaphore(0)
+
+    class FakeEvent:
+        """`wait(t)` lets t seconds pass on the fake clock at once, three times; then waits for real."""
+
+        def __init__(self):
+            self.real, self.waits = threading.Event(), 0
+
+        def wait(self, timeout):
+            self.waits += 1
+            if self.waits > 1:
+                beats.release()  # the previous wait ended in a "still running" line
+            if self.waits <= 3 and not self.real.is_set():
+                now[0] += timeout
+                return False
+            return self.real.wait(30)
+
+        def set(self):
+            self.real.set()
+
+    with _Progress(Context(db_url="sqlite://", home=Path("."), json=False), clock=lambda: now[0],
+                   new_event=FakeEvent) as progress:
         progress(event="step", key="00-nat/train-retriever", status="start")
-        time.sleep(0.3)
-        progress(event="step", key="00-nat/train-retriever", status="done", seconds=0.3)
-        time.sleep(0.15)
+        for _ in range(3):
+            assert beats.acquire(timeout=30)
+        progress(event="step", key="00-nat/train-retriever", status="done", seconds=95.0)
     lines = capsys.readouterr().err.splitlines()
-    assert "  00-nat/train-retriever: still running (0m 00s)" in lines
-    assert lines[-1] == "  00-nat/train-retriever: done (0.3s)"  # nothing after the step ended
+    assert lines == ["  00-nat/train-retriever: start",
+                     "  00-nat/train-retriever: still running (0m 30s)",
+                     "  00-nat/train-retriever: still running (1m 00s)",
+                     "  00-nat/train-retriever: still running (1m 30s)",
+                     "  00-nat/train-retriever: done (95.0s)"]  # nothing after the step ended
 
 
 def test_runs_counts_planned_steps_and_folds_trainer_runs(run_cli, db_url):
