@@ -63,6 +63,8 @@ def add_eval_generator(eval_subparsers, common) -> None:
                    help="also evaluate this proposer on the same steps, side by side (repeatable): knn, "
                         "frequency, or a generator alone (a checkpoint folder, hub name, byt5-small, "
                         "smollm2-135m or a .gguf file) with the same retrieval; with --json under \"compared\"")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="evaluate a checkpoint even when it trained on evaluated theorems (every report says so)")
     add_arguments(p, ProposerOptions, title="proposer options")
     add_arguments(p, DeviceOptions, title="device")
     p.set_defaults(func=run_eval)
@@ -140,6 +142,30 @@ def _compared(options, spec: str):
     return replace(options, proposer="model", checkpoint=spec)
 
 
+def checkpoint_check(db, options, repos, split: str, allow: bool) -> dict | None:
+    """The generator checkpoint a proposer evaluates on `split`, named with its run; refuses one that
+    trained on the evaluated theorems (`leanagent.training.provenance`). None: no checkpoint is used."""
+    from leanagent.training.provenance import check_overlap
+
+    if options.proposer not in ("model", "merged") or options.checkpoint is None:
+        return None
+    if split not in ("val", "test"):  # not a held-out figure anyway
+        return {"checkpoint": str(options.checkpoint), "overlap": None}
+    return check_overlap(db, options.checkpoint, repos, split, allow=allow)
+
+
+def print_checkpoint(info: dict | None) -> None:
+    """One line naming the checkpoint (and a warning when it overlaps the evaluated theorems)."""
+    if info is None:
+        return
+    line = f"checkpoint {info['checkpoint']}"
+    if info.get("provenance") == "unknown":
+        line += " (no provenance recorded: cannot tell what it trained on)"
+    print(line)
+    if info.get("warning"):
+        print(f"warning: {info['warning']}")
+
+
 def run_eval(args, ctx) -> int:
     from leanagent.db.training_data import resolve_repos
     from leanagent.errors import ConfigError
@@ -153,7 +179,9 @@ def run_eval(args, ctx) -> int:
     repos = resolve_repos(db, args.repos)
     options = resolve(from_args(ProposerOptions, args), db)
     where = _device(args)
+    checkpoint = checkpoint_check(db, options, repos, args.split, args.allow_overlap)
     result = _accuracy(load_proposer(options, db, device=where), proposer_name(options), db, repos, args)
+    result["checkpoint"] = checkpoint
     compared = []
     for spec in args.compare:
         other = resolve(_compared(options, spec), db)
@@ -162,6 +190,7 @@ def run_eval(args, ctx) -> int:
         result["compared"] = compared
 
     def human() -> None:
+        print_checkpoint(checkpoint)
         print(f"split {args.split}; accuracies in percent")
         print(f"{'proposer':<44} {'repository':<24} {'exact':>7} {'top-' + str(args.k):>7} {'steps':>6}")
         for res in [result] + compared:

@@ -95,6 +95,7 @@ def run_eval_retrieval(args, ctx) -> int:
 
         corpus = premise_corpus(db)
         retriever, name = Bm25Retriever(corpus, Accessibility(corpus, import_graph(db))), "bm25"
+        checkpoint = None
     else:
         from leanagent.training.retriever import open_retriever
 
@@ -102,6 +103,10 @@ def run_eval_retrieval(args, ctx) -> int:
         if not ckpt:
             raise ModelError("no trained retriever in this database",
                              fix="run `leanagent train retriever` first, pass --ckpt DIR, or use --baseline bm25")
+        from leanagent.training.provenance import check_overlap
+
+        checkpoint = check_overlap(db, ckpt, repos, args.split, allow=args.allow_overlap) \
+            if args.split in ("val", "test") else {"checkpoint": str(ckpt), "overlap": None}
         retriever, name = open_retriever(db, Path(ckpt), device=generation._device(args)), str(ckpt)
         if args.knn_weight:
             from leanagent.training.retriever import attach_knn_prior
@@ -109,8 +114,10 @@ def run_eval_retrieval(args, ctx) -> int:
             attach_knn_prior(retriever, db, repos, args.knn_weight)
             name += f" + kNN prior (weight {args.knn_weight})"
     m = _metrics_json(retrieval_metrics(retriever, db, repos, args.split))
+    m["checkpoint"] = checkpoint
 
     def human() -> None:
+        generation.print_checkpoint(checkpoint)
         print(f"retriever {name}, split {args.split}; R@1, R@10 and MRR in percent")
         print(f"{'repository':<32} {'R@1':>7} {'R@10':>7} {'MRR':>7} {'steps':>6}")
         for repo, v in m["per_repo"].items():
@@ -158,6 +165,8 @@ def _add_eval_retrieval(eval_sub, common) -> None:
     p.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="which split (default: test)")
     p.add_argument("--baseline", choices=["bm25"], help="evaluate the BM25 baseline instead of the model")
     p.add_argument("--ckpt", metavar="DIR", help="retriever checkpoint folder (default: the latest trained)")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="evaluate a checkpoint even when it trained on evaluated theorems (every report says so)")
     p.add_argument("--knn-weight", type=float, default=0.0, metavar="W",
                    help="mix in the kNN premise prior from the train split's states with this weight "
                         "(leave-one-out; default 0: off)")

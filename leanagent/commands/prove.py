@@ -60,6 +60,8 @@ def register(subparsers, common) -> None:
                         "cluster's GPUs shared evenly over --workers, at most 1 each; 0 with --device cpu)")
     p.add_argument("--limit", type=int, default=None, help="prove at most this many theorems")
     p.add_argument("--retry", action="store_true", help="also prove theorems already attempted with this model/budget")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="evaluate a checkpoint even when it trained on evaluated theorems (every report says so)")
     add_arguments(p, ProposerOptions, title="proposer options")
     add_arguments(p, SafetyPolicy, title="tactic safety (model output is untrusted code)")
     add_arguments(p, LeanLimits, prefix="lean_", title="Lean resource limits (leandojo and leaninteract)")
@@ -109,10 +111,18 @@ def run(args, ctx) -> int:
     search = SearchConfig(num_sampled_tactics=args.num_tactics, timeout=args.timeout,
                           max_expansions=args.max_expansions, tactic_timeout=args.tactic_timeout,
                           expand_batch=args.expand_batch)
+    proposer = resolve(proposer, db)
+    checkpoint = None
+    if args.theorems == "test":  # held-out targets: the checkpoint must not have trained on them
+        from leanagent.commands.generation import checkpoint_check
+        from leanagent.db.training_data import resolve_repos
+
+        checkpoint = checkpoint_check(db, proposer, resolve_repos(db, [args.repo] if args.repo else None), "test",
+                                      args.allow_overlap)
     campaign = Campaign(env=args.env, theorems=args.theorems, repos=[args.repo] if args.repo else None,
                         retry=args.retry, limit=args.limit, workers=args.workers, ray_address=args.ray_address,
                         pool=args.pool,
-                        proposer=resolve(proposer, db), search=search,
+                        proposer=proposer, search=search,
                         policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
                         repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
                         gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker)
@@ -146,10 +156,13 @@ def run(args, ctx) -> int:
         finish_run(db, run_id, ok=ok)
     summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
                "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
-               "rejected": out.rejected, "checks": out.checks, "backends": out.backends,
+               "rejected": out.rejected, "checks": out.checks, "backends": out.backends, "checkpoint": checkpoint,
                "budget": out.budget}
 
     def human() -> None:
+        from leanagent.commands.generation import print_checkpoint
+
+        print_checkpoint(checkpoint)
         note = " (replay: tactics checked against recorded traces, not Lean)" if args.env == "replay" else ""
         print(f"{args.env}: proved {out.proved}/{out.attempted} theorems, {out.expansions} expansions, "
               f"{out.seconds:.1f}s; {out.skipped} skipped as already attempted{note}")

@@ -10,6 +10,7 @@ stored; see `leanagent.db.splits`). Evaluation-only repositories (policy
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Iterable
 
 from sqlalchemy import func, select
 
@@ -152,3 +153,30 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
                 if sp in scope.splits and tactic.strip() and not mentions_sorry(tactic):
                     out.append(RecordedStep(sid, state, tactic, ann, tid))
     return out
+
+
+def theorem_keys(db: Database, identities: Iterable[int]) -> dict[int, str]:
+    """{theorem identity: a short digest of its full name and normalised statement}: what a checkpoint
+    records of the theorems it trained on, comparable across databases (leanagent/training/provenance.py)."""
+    import hashlib
+
+    from leanagent.db.ingest import copy_key
+
+    ids = sorted(set(identities))
+    out: dict[int, str] = {}
+    with db.session() as s:
+        for i in range(0, len(ids), 500):
+            for ident, name, statement in s.execute(
+                    select(identity(), Theorem.full_name, Theorem.statement).where(identity().in_(ids[i:i + 500]))):
+                key = "\0".join(str(x) for x in copy_key(name, statement))
+                out[ident] = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return out
+
+
+def split_identities(db: Database, repos: Iterable[str], split: str) -> dict[int, str]:
+    """{theorem identity: full name} of the theorems of `repos` stored in `split` (what is evaluated)."""
+    names = list(repos)
+    with db.session() as s:
+        rows = s.execute(select(identity(), Theorem.full_name).join(Repository, Repository.id == Theorem.repo_id)
+                         .where(Repository.name.in_(names), Theorem.split == split)).all()
+    return dict(rows)

@@ -138,16 +138,19 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -
     with db.session() as s:  # newest repositories first
         repos = [n for n, in s.execute(select(Repository.name).order_by(Repository.added_at.desc(),
                                                                           Repository.id.desc()))]
+    from leanagent.prover.proposers import resolve
+    from leanagent.training.provenance import read
+
     lo = cfg.learn
+    # Train-split steps only, so that what it proves can become training data.
+    proposer = resolve(cfg.proposer(db, source_split="train"), db)
     campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, ray_address=lo.ray_address,
-                        pool=lo.pool,
-                        deadline=deadline,
-                        # Train-split steps only, so that what it proves can become training data.
-                        proposer=cfg.proposer(db, source_split="train"), search=cfg.search(),
+                        pool=lo.pool, deadline=deadline, proposer=proposer, search=cfg.search(),
                         device=device or "auto")
     result = run_campaign(db, campaign, on_result=lambda res, tot: emit(event="attempt", theorem=res.theorem.full_name,
                                                                          outcome=res.outcome))
-    return result.as_dict()
+    prov = read(proposer.checkpoint)  # the checkpoint it proved with, and the run that made it
+    return {**result.as_dict(), "checkpoint": prov.describe() if prov else proposer.checkpoint}
 
 
 def _report(run_dir: Path, runner, before: dict, after: dict, changed: list[str], proved: dict, env: str) -> Path:
@@ -173,7 +176,8 @@ def _report(run_dir: Path, runner, before: dict, after: dict, changed: list[str]
                      f"{delta('sorry')} | {delta('agent_proofs')} |")
     lines += ["", "`*`: re-traced and trained tonight.", "",
               f"Proving: {proved.get('proved', 0)} proved of {proved.get('attempted', 0)} attempted"
-              + (f" ({proved['note']})" if proved.get("note") else "") + "."]
+              + (f" ({proved['note']})" if proved.get("note") else "") + "."
+              + (f" Generator checkpoint: {proved['checkpoint']}." if proved.get("checkpoint") else "")]
     path = run_dir / "report" / "summary.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     import json

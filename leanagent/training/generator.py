@@ -109,6 +109,9 @@ def train_generator(db, repos: Sequence[str], options: GeneratorOptions, train, 
                                     extra_config={"generator": asdict(options), "retrieval": retrieval},
                                     on_stage_end=on_stage_end, device=device, budget=budget,
                                     evaluates=evaluate is not None)
+        from leanagent.training.provenance import record_stages
+
+        record_stages(db, run_id, results, stages, start_from)  # what each stage folder trained on
         out = []
         for res in results:
             record_checkpoint(db, run_id, res.name, "generator", str(res.folder), config)

@@ -88,6 +88,9 @@ def train_retriever(db: Database, repos: Sequence[str], options: RetrieverOption
                                                   "repos": list(repos)},
                                     on_stage_end=on_stage_end, device=device, budget=budget,
                                     evaluates=evaluate is not None)
+        from leanagent.training.provenance import record_stages
+
+        record_stages(db, run_id, results, stages, start_from)  # what each stage folder trained on
         ok = True
     finally:
         finish_run(db, run_id, ok)
