@@ -60,6 +60,8 @@ def register(subparsers, common) -> None:
                         "cluster's GPUs shared evenly over --workers, at most 1 each; 0 with --device cpu)")
     p.add_argument("--limit", type=int, default=None, help="prove at most this many theorems")
     p.add_argument("--retry", action="store_true", help="also prove theorems already attempted with this model/budget")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="replay: skip the frequency, one-step and oracle counts printed beside the proved count")
     p.add_argument("--allow-overlap", action="store_true",
                    help="evaluate a checkpoint even when it trained on evaluated theorems (every report says so)")
     add_arguments(p, ProposerOptions, title="proposer options")
@@ -125,7 +127,8 @@ def run(args, ctx) -> int:
                         proposer=proposer, search=search,
                         policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
                         repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
-                        gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker)
+                        gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker,
+                        baselines=not args.no_baselines)
     config = {"env": args.env, "theorems": args.theorems, "repo": args.repo, "budget": search.budget(),
               "workers": args.workers, "pool": args.pool, "ray_address": args.ray_address, "device": device,
               "gpus_per_worker": args.gpus_per_worker, "searches_per_worker": args.searches_per_worker}
@@ -157,6 +160,7 @@ def run(args, ctx) -> int:
     summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
                "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
                "rejected": out.rejected, "checks": out.checks, "backends": out.backends, "checkpoint": checkpoint,
+               "baselines": out.baselines,
                "budget": out.budget}
 
     def human() -> None:
@@ -164,8 +168,10 @@ def run(args, ctx) -> int:
 
         print_checkpoint(checkpoint)
         note = " (replay: tactics checked against recorded traces, not Lean)" if args.env == "replay" else ""
-        print(f"{args.env}: proved {out.proved}/{out.attempted} theorems, {out.expansions} expansions, "
-              f"{out.seconds:.1f}s; {out.skipped} skipped as already attempted{note}")
+        from leanagent.prover.baselines import beside
+
+        print(f"{args.env}: proved {beside(out.proved, out.attempted, out.baselines)} theorems, "
+              f"{out.expansions} expansions, {out.seconds:.1f}s; {out.skipped} skipped as already attempted{note}")
         if args.env != "replay" and out.proved:
             # Only `verified` proves a theorem (prover/recheck.py); the others wait in review, flagged.
             print("whole-file re-check of the proved: " + ", ".join(f"{n} {k}" for k, n in sorted(out.checks.items()))

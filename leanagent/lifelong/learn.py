@@ -419,7 +419,7 @@ class _Loop:
             campaign = Campaign(env=self.env, theorems="test" if replay else "sorry", repos=[target],
                                 limit=lo.prove_limit, workers=lo.workers, ray_address=lo.ray_address, pool=lo.pool,
                                 proposer=proposer, search=self.cfg.search(), device=self.device.device,
-                                retry=matrix)
+                                retry=matrix, baselines=target == repo)
             result = run_campaign(self.db, campaign, run_id=self.runner.run_id,
                                   on_result=lambda res, tot, t=target: self.emit(
                                       event="attempt", repo=t, theorem=res.theorem.full_name, outcome=res.outcome))
@@ -430,7 +430,7 @@ class _Loop:
                                      100.0 * result.proved / result.attempted)
             if target == repo:
                 out.update(proved=result.proved, attempted=result.attempted, skipped=result.skipped,
-                           expansions=result.expansions)
+                           expansions=result.expansions, baselines=result.baselines)
             out.update(model=result.model, theorems=campaign.theorems)
         return out
 
@@ -448,7 +448,8 @@ class _Loop:
         proved = {}
         for i, repo in enumerate(order):
             d = self.runner.details(f"{i:02d}-{repo}/prove") or {}
-            proved[repo] = {"proved": d.get("proved", 0), "attempted": d.get("attempted", 0)}
+            proved[repo] = {"proved": d.get("proved", 0), "attempted": d.get("attempted", 0),
+                            "baselines": d.get("baselines")}
         agent = max([(self.runner.details(f"{i:02d}-{repo}/train-generator") or {}).get("agent_examples", 0)
                      for i, repo in enumerate(order)] or [0])
         what = "held-out test theorems" if self.env == "replay" else "sorry theorems"

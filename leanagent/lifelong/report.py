@@ -60,6 +60,12 @@ def learned_lines(data: ReportData) -> list[str]:
     per = ", ".join(f"{r} {data.proved.get(r, {}).get('proved', 0)}/{data.proved.get(r, {}).get('attempted', 0)}"
                     for r in data.repos)
     second = f"Proved {proved} of {tried} {data.targets} ({per}), checked by {data.env}."
+    base = [p["baselines"] for p in data.proved.values() if p.get("baselines")]
+    if base:  # the same theorems, the same run: what a proposer that reads no state proves, and the ceiling
+        total = {k: sum(b[k] for b in base) for k in ("of", "frequency", "one_step", "oracle")}
+        second += (f" Beside it, on the same {total['of']} theorems in the same run (replay): the frequency "
+                   f"baseline proved {total['frequency']}, {total['one_step']} have a one-step proof of their "
+                   f"own, and the oracle ceiling (any tactic another theorem recorded) is {total['oracle']}.")
     return [first, second]
 
 
@@ -87,10 +93,13 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
     lines += ["## What was learned", ""] + [f"- {line}" for line in learned_lines(data)] + [""]
     lines += [f"Proofs were checked by **{data.env}**"
               + (" (recorded traces, not Lean)." if data.env == "replay" else "."), ""]
-    lines += ["## Curriculum", "", "| # | repository | proved / attempted |", "| --- | --- | --- |"]
+    lines += ["## Curriculum", "", "| # | repository | proved / attempted | frequency (same run) | one-step own "
+              "proofs | oracle ceiling |", "| --- | --- | --- | --- | --- | --- |"]
     for i, repo in enumerate(data.repos):
         p = data.proved.get(repo, {})
-        lines.append(f"| {i + 1} | {repo} | {p.get('proved', 0)} / {p.get('attempted', 0)} |")
+        b = p.get("baselines") or {}
+        lines.append(f"| {i + 1} | {repo} | {p.get('proved', 0)} / {p.get('attempted', 0)} | "
+                     + " | ".join(str(b.get(k, "n/a")) for k in ("frequency", "one_step", "oracle")) + " |")
     for name, R in data.matrices.items():
         lines += ["", f"## {name} matrix (row: after training on, column: evaluated on; percent)", ""]
         lines.append("| after \\ on | " + " | ".join(data.repos) + " |")

@@ -33,6 +33,7 @@ class Campaign:
     policy: object = None             # SafetyPolicy
     limits: object = None             # LeanLimits
     repl: object = None               # ReplOptions (the LeanInteract backend)
+    baselines: bool = False           # replay: also count frequency, one-step and oracle on the same theorems
     device: str = "auto"              # where the proposers' models run (leanagent.device)
     gpus_per_worker: float | None = None  # Ray's GPU share per worker (None: the GPUs shared evenly)
     searches: int | None = None       # theorems per worker at once (None: 8 on a GPU, 1 on the CPU)
@@ -50,6 +51,7 @@ class CampaignResult:
     per_repo: dict = field(default_factory=dict)  # repo -> {"proved", "attempted"}
     rejected: int = 0                 # proofs found tactic by tactic that the whole-file re-check refused
     checks: dict = field(default_factory=dict)  # the re-check's status -> proofs (proved outcomes only)
+    baselines: dict | None = None     # leanagent.prover.baselines.replay_baselines over the attempted theorems
     backends: dict = field(default_factory=dict)  # env="auto": repo -> the backend chosen (or why none)
 
     def as_dict(self) -> dict:
@@ -93,6 +95,8 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     if on_start:
         on_start(len(refs))
 
+    done: set[int] = set()
+
     def write(res) -> None:  # the one writer: runs in this process
         record_attempt(db, AttemptRecord(
             theorem_id=res.theorem.id, model=out.model, budget=out.budget, env=env_of(res.theorem.repo),
@@ -103,6 +107,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
             checked_by=res.checked_by, check_message=res.check_message, axioms=res.axioms,
             statement_digest=res.statement_digest, commit=res.theorem.commit, source_splits=source_splits))
         out.attempted += 1
+        done.add(res.theorem.id)
         out.proved += res.outcome == "proved"
         out.rejected += res.outcome == "rejected"
         if res.outcome == "proved":
@@ -123,6 +128,12 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         prove_theorems(spec, group if c.deadline is None else _until(group, c.deadline), write,
                        workers=c.workers, address=c.ray_address, pool=c.pool)
     out.seconds = round(time.perf_counter() - t0, 2)
+    if c.baselines and c.env == "replay" and done:
+        from leanagent.prover.baselines import replay_baselines
+
+        # The same theorems (those attempted before any deadline), the same budget and sources.
+        out.baselines = replay_baselines(db, [r for r in rows if r.id in done], c.proposer.scope(), search,
+                                         c.policy or SafetyPolicy())
     return out
 
 

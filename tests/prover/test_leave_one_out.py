@@ -88,3 +88,23 @@ def test_an_evaluation_copy_pulls_every_copy_out_of_training(db):
     with db.session() as s:
         splits = dict(s.execute(select(Theorem.full_name, Theorem.split).where(Theorem.repo_id == 1)).all())
     assert splits["t0"] == splits["t1"] == splits["t2"] == "test"
+
+
+def test_prove_prints_its_figure_beside_frequency_one_step_and_the_oracle(run_cli, db, db_url):
+    """Issue 24: every proved count beside its baselines, measured on the same theorems in the same run."""
+    from leanagent.prover.baselines import oracle_proves
+    from leanagent.prover.env import TheoremRef
+    from leanagent.prover.replay import ReplayIndex
+
+    store_repo(db, RepoRecord(name="r", theorems=[_theorem(1, "ring"), _theorem(2, "ring"),
+                                                   _theorem(3, "exact only_mine x")]))
+    code, out, err = run_cli("--db", db_url, "prove", "--env", "replay", "--workers", "0", "--theorems", "all",
+                             "--proposer", "knn", "--knn-encoder", "tiny-bert", "--retrieval", "none",
+                             "--num-tactics", "8", "--max-expansions", "4")
+    assert code == 0, err
+    assert ("replay: proved 2/3 (in the same run, replay: frequency 2/3, own one-step proofs 3/3, "
+            "oracle ceiling 2/3) theorems") in out
+    index = ReplayIndex.from_db(db)
+    ids = {t.full_name: t.id for t in __import__("leanagent.db.proofs", fromlist=["x"]).select_theorems(db, "all")}
+    assert oracle_proves(index, TheoremRef(ids["t1"], "r", "A/B.lean", "t1", (10, 1)))
+    assert not oracle_proves(index, TheoremRef(ids["t3"], "r", "A/B.lean", "t3", (30, 1)))  # only its own record
