@@ -115,3 +115,16 @@ def test_knn_uses_given_state_embeddings():
     pre = embed([s.state for s in STEPS])
     knn = KnnProposer(lambda texts: embed(texts), STEPS, neighbours=2, state_embeddings=pre)
     assert knn.generate(["list x"], 1, NONE)[0][0][0] == "induction l"
+
+
+@pytest.mark.parametrize("make", ["frequency", "knn"])
+def test_a_proposer_without_a_target_raises(make):
+    """Issue 24, fail closed: no target (or one without a theorem) holds nothing out, so it is refused;
+    `Target.none()` says so explicitly."""
+    from leanagent.data import MissingTargetError
+
+    gen = FrequencyProposer(STEPS) if make == "frequency" else KnnProposer(_onehot_embed(["nat", "list"]), STEPS)
+    for bad in (None, [None], [Target(None, "A.lean", (1, 1))]):
+        with pytest.raises(MissingTargetError):
+            gen.generate(["nat q"], 2, bad)
+    assert gen.generate(["nat q"], 2, NONE)[0]

@@ -49,3 +49,15 @@ def test_replay_index_by_repo_and_first_answer_wins():
                                   (8, 0, "a", "s0", "other")])
     assert idx.first_state == {7: "s0", 8: "s0"}
     assert [m.after for m in idx.moves["s0"]["a"]] == ["s1", "other"] and len(idx) == 2
+
+
+def test_replay_without_a_started_theorem_raises():
+    """Issue 24, fail closed: without a target nothing tells the theorem's own steps from others'."""
+    import pytest
+
+    from leanagent.errors import ProverError
+    from leanagent.prover.env import ProofState
+
+    env = ReplayEnv(ReplayIndex.from_steps([(7, 0, "a", "s0", "no goals")]))
+    with pytest.raises(ProverError, match="no target theorem"):
+        env.run_tac(ProofState("s0", ()), "a")
