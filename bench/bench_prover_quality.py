@@ -154,7 +154,14 @@ def main() -> int:
             rows_out[name] = r = run_proposer(make(), env, refs, config)
             print(f"  {name:<13} proved {r['proved']:>3}/{r['n']} = {100 * r['proved'] / max(r['n'], 1):5.1f}%  "
                   f"({r['expansions']} expansions, {r['seconds']:.0f}s)", flush=True)
-        print("\nREPLAY results on the evaluation-only set (proved / attempted):")
+        from leanagent.prover.baselines import oracle_proves, tactic_owners
+
+        owners = tactic_owners(env.index)
+        rows_out["one-step own"] = {"proved": sum(r.num_steps == 1 for r in rows), "n": len(rows)}
+        rows_out["oracle ceiling"] = {"proved": sum(oracle_proves(env.index, ref, owners) for ref in refs),
+                                      "n": len(refs)}
+        print("\nREPLAY results on the evaluation-only set (proved / attempted), beside the theorems with a "
+              "one-step proof of their own and the oracle ceiling (any tactic `sample` recorded, tried everywhere):")
         print(f"{'proposer':<14} {'proved':>7} {'attempted':>10} {'fraction':>9}")
         for name, r in rows_out.items():
             print(f"{name:<14} {r['proved']:>7} {r['n']:>10} {r['proved'] / max(r['n'], 1):>9.3f}")

@@ -130,6 +130,24 @@ def read_runs(results: Sequence[RunResult]) -> list[dict]:
     return out
 
 
+def proved_beside(runs: Sequence[dict], variant: str) -> dict[str, Stat] | None:
+    """Over a variant's seeds: theorems proved at each repository's own stage (summed over repositories),
+    and beside them the same run's baselines (`leanagent.prover.baselines`): {column: Stat} (pure)."""
+    per_seed = []
+    for r in runs:
+        if r["variant"] != variant:
+            continue
+        cells = list(r.get("proved", {}).values())
+        if not cells or not all(c.get("baselines") for c in cells):
+            return None  # a run without baselines (a report from before they existed)
+        per_seed.append({"proved": sum(c.get("proved", 0) for c in cells),
+                         "attempted": sum(c.get("attempted", 0) for c in cells),
+                         **{k: sum(c["baselines"][k] for c in cells) for k in ("frequency", "one_step", "oracle")}})
+    if not per_seed:
+        return None
+    return {k: stat([s[k] for s in per_seed]) for k in ("proved", "attempted", "frequency", "one_step", "oracle")}
+
+
 def judge(runs: Sequence[dict], table: dict, variant: str, default: str, measure: str) -> str:
     """The verdict of `variant` on `measure`; `better` or `worse` demoted when a single repository decides it."""
     text = verdict(table[variant][measure], table[default][measure])
@@ -177,6 +195,18 @@ def write_ablation_report(results: Sequence[RunResult], folder: str | Path, *, d
             seeds = sum(r["variant"] == v for r in runs)
             lines.append(f"| {v} | {seeds} | " + " | ".join(stats[k].text() for k in METRICS)
                          + f" | {verdicts[measure][v] or '(default)'} |")
+        lines.append("")
+    beside = {v: proved_beside(runs, v) for v in names}
+    if any(beside.values()):
+        lines += ["## Held-out theorems proved at each repository's own stage, beside the same runs' baselines "
+                  "(replay; sums over repositories, mean [range] over seeds)", "",
+                  "| variant | seeds | proved | attempted | frequency | one-step own proofs | oracle ceiling |",
+                  "| --- " * 7 + "|"]
+        for v in names:
+            if beside[v]:
+                b = beside[v]
+                lines.append(f"| {v} | {b['proved'].n} | " + " | ".join(
+                    b[k].text() for k in ("proved", "attempted", "frequency", "one_step", "oracle")) + " |")
         lines.append("")
     lines += ["## Variants", ""] + [f"- `{v}`: {json.dumps(variants[v], sort_keys=True) or '{}'}" for v in names]
     lines += ["", "## Runs", ""] + [f"- `{r['variant']}` seed {r['seed']}: {r['report']}" for r in runs]

@@ -124,7 +124,8 @@ def test_a_tiny_study_end_to_end_then_resumes_without_work(tmp_path):
     report = tmp_path / "study" / "report" / "ablation.md"
     assert res.stdout.strip() == f"report: {report}"
     text = report.read_text()
-    for heading in ("premise retrieval R@10", "held-out theorems proved in replay", "| hard-first | 1 |"):
+    for heading in ("premise retrieval R@10", "held-out theorems proved in replay", "| hard-first | 1 |",
+                    "beside the same runs' baselines", "| frequency | one-step own proofs | oracle ceiling |"):
         assert heading in text
     assert (tmp_path / "study" / "report" / "ablation.png").stat().st_size > 1000
     data = json.loads((tmp_path / "study" / "report" / "ablation.json").read_text())
