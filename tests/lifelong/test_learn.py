@@ -27,7 +27,10 @@ def _learn(workdir: Path, *extra: str, kill_at: str | None = None, sig: int = si
     cmd = [sys.executable, "-m", "leanagent", "--json", "learn", "--repos", str(ROOT / "examples" / "repos.yaml"),
            "--config", str(workdir / "tiny.yaml"), *extra]
     env = {**os.environ, "LEANAGENT_HOME": str(workdir / "checkpoints"), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A default Ctrl-C in the child, whatever this process inherited: pytest started as a background job
+    # (`nohup`, some CI runners) ignores SIGINT, and children inherit that (issue 27).
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     events = []
     for line in proc.stdout:
         event = json.loads(line)

@@ -122,6 +122,9 @@ def test_a_host_that_cannot_load_the_proposer_fails_at_start(toy_db, db_url, tmp
 
 def test_ctrl_c_stops_the_host_and_its_workers(toy_db, db_url):
     pids = set()
+    # Python's own Ctrl-C handler, whatever this process inherited (a pytest started with SIGINT
+    # ignored, as `nohup` and some CI runners do, would otherwise never see the signal: issue 27).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def on_result(res):
         pool = _our_processes()
@@ -130,8 +133,11 @@ def test_ctrl_c_stops_the_host_and_its_workers(toy_db, db_url):
             os.kill(p.pid, signal.SIGINT)
         os.kill(os.getpid(), signal.SIGINT)  # ... and the driver stops them
 
-    with pytest.raises(KeyboardInterrupt):
-        prove_theorems(_spec(db_url), _refs(toy_db, times=10), on_result, workers=2, pool="fork")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            prove_theorems(_spec(db_url), _refs(toy_db, times=10), on_result, workers=2, pool="fork")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(pids) >= 3 and _gone(pids)
 
 
