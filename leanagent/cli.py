@@ -76,6 +76,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # called by argparse for every command-line mistake
         command = _command_parser(self, self.argv) if message.startswith("unrecognized arguments:") else self
         where = command.prog.split(" ", 1)[1] + ": " if " " in command.prog else ""
+        if message.startswith("the following arguments are required"):
+            # argparse checks required options before unknown ones: `learn --rpos F` said only that
+            # --repos is required. Name the misspelt option too, with the one it probably meant.
+            known = {o for a in command._actions for o in a.option_strings}
+            unknown = [w for w in self.argv if w.startswith("--") and w.split("=", 1)[0] not in known]
+            if unknown:
+                typo = "unrecognized arguments: " + " ".join(unknown)
+                raise UsageError(f"{where}{typo}; {message}", fix=_usage_fix(command, typo))
         raise UsageError(where + message, fix=_usage_fix(command, message))
 
 

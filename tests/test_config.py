@@ -127,6 +127,7 @@ def test_shipped_files_load():
     sample = load_repos(ROOT / "examples" / "mathlib-sample.yaml")
     assert len(sample.repos) >= 4 and all(isinstance(e, TracedEntry) and e.include for e in sample.repos)
     assert any(g == "Mathlib/Topology/**" for e in sample.repos for g in e.include)
+    assert {e.name: e.split for e in sample.repos}["minif2f"] == "test"  # evaluation-only (issue 27)
     example = load_repos(ROOT / "examples" / "repos.yaml")
     assert [e.traced for e in example.repos] == [ROOT / "examples" / "nat-list"] * 2
 

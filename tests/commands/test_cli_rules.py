@@ -25,6 +25,11 @@ def test_unknown_option_names_the_real_one(run_cli):
     assert "learn: unrecognized arguments: --epochs 2" in err and "--train-epochs" in err.split("(fix: use ")[1]
     code, _, err = run_cli("db", "stats", "--jsn")
     assert code == 1 and "use --json for --jsn; see `leanagent db stats --help`" in err
+    # A misspelt required option: argparse said only "--repos is required" (issue 27).
+    code, _, err = run_cli("learn", "--rpos", "x.yaml")
+    assert code == 1 and err.count("\n") == 1
+    assert "learn: unrecognized arguments: --rpos; the following arguments are required: --repos" in err
+    assert "use --repos" in err and "for --rpos" in err
 
 
 def test_errors_under_json_are_json(run_cli, tmp_path):
