@@ -137,8 +137,10 @@ def run_learn(args, ctx) -> int:
     from leanagent.config import load_repos
     from leanagent.lifelong.learn import learn
 
+    from leanagent.sources.sync import preflight
+
     cfg = build_config(args)
-    load_repos(args.repos)  # a bad repos.yaml fails before a database is created
+    preflight(load_repos(args.repos))  # a bad repos.yaml, path or toolchain fails before a database is created
     with _Progress(ctx) as progress:
         report = learn(ctx.db(), args.repos, ctx.home, cfg, from_scratch=args.from_scratch, emit=progress,
                        device=_device(args))
@@ -159,8 +161,12 @@ def run_ablate(args, ctx) -> int:
 def run_nightly(args, ctx) -> int:
     from leanagent.lifelong.nightly import nightly, parse_budget
 
+    from leanagent.config import load_repos
+    from leanagent.sources.sync import preflight
+
     budget = parse_budget(args.budget)
     cfg = build_config(args)
+    preflight(load_repos(args.repos))  # before a database or a run is created
     with _Progress(ctx) as progress:
         report = nightly(ctx.db(), args.repos, ctx.home, cfg, budget, emit=progress, device=_device(args))
     ctx.emit({"event": "done", "report": str(report)}, f"report: {report}")

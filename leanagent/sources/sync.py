@@ -116,11 +116,7 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
     from leanagent.sources.tracing import check_supported, find_toolchain, trace_digest, trace_repo
 
     name, root = entry.repo_name, entry.path
-    if not root.is_dir():
-        raise SourceError(f"{name}: {root} is not a folder", fix="check the `path:` of this entry in repos.yaml")
-    if not any((root / f).is_file() for f in ("lakefile.lean", "lakefile.toml")):
-        raise SourceError(f"{name}: {root} has no lakefile.lean or lakefile.toml",
-                          fix="point `path:` at the root of a Lake project")
+    _check_project(name, root)
     version = lean_version_of(read_toolchain(root))
     commit = head_commit(root)
     try:
@@ -176,6 +172,39 @@ def _repl_or_scan(root: Path, name: str, include, exclude, *, url: str | None = 
     return record, (f"Lean REPL (not traced: Lean {lean_version} is past LeanDojo): stored {len(record.theorems)} "
                     f"sorry theorems, {n['confirmed']} confirmed by Lean ({n['goals']} with their goal), "
                     f"{n['dropped']} dropped as not sorry")
+
+
+def _check_project(name: str, root: Path) -> None:
+    if not root.is_dir():
+        raise SourceError(f"{name}: {root} is not a folder", fix="check the `path:` of this entry in repos.yaml")
+    if not any((root / f).is_file() for f in ("lakefile.lean", "lakefile.toml")):
+        raise SourceError(f"{name}: {root} has no lakefile.lean or lakefile.toml",
+                          fix="point `path:` at the root of a Lake project")
+
+
+def preflight(config: ReposConfig) -> None:
+    """Fail before anything is created (a database, a run) when an enabled entry cannot be synced:
+    a missing dataset or project folder, or git entries without a Lean toolchain to trace them."""
+    from leanagent.config import GitEntry, PathEntry, TracedEntry
+    from leanagent.settings import SAMPLE_DEFAULT, SAMPLE_ENV
+    from leanagent.sources.leandojo_format import check_dataset_dir
+    from leanagent.sources.tracing import find_toolchain
+
+    entries = config.enabled()
+    for entry in entries:
+        if isinstance(entry, TracedEntry):
+            if not Path(entry.traced).exists() and Path(entry.traced).name == Path(SAMPLE_DEFAULT).name:
+                raise DatasetError(f"{entry.repo_name}: the shared sample is not at {entry.traced}",
+                                   fix=f"set {SAMPLE_ENV} to the folder of mathlib-traced-sample, or put it there")
+            check_dataset_dir(Path(entry.traced))
+        elif isinstance(entry, PathEntry):
+            _check_project(entry.repo_name, Path(entry.path))
+    if any(isinstance(e, GitEntry) for e in entries):
+        try:
+            find_toolchain()
+        except ToolchainError as exc:
+            raise ToolchainError(f"{exc.message}: the git entries of the repos file must be traced with Lean",
+                                 fix=exc.fix) from None
 
 
 def sync_all(db: Database, config: ReposConfig, *, home: Path, stage: Stage | None = None,

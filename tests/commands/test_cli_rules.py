@@ -154,3 +154,24 @@ def test_runs_counts_planned_steps_and_folds_trainer_runs(run_cli, db_url):
     lines = out.splitlines()
     assert "steps 1/12 done" in lines[0] and lines[1].strip() == "2 trainer runs (2 running); --steps lists them"
     assert len(lines) == 2
+
+
+@pytest.mark.parametrize("repos, said", [
+    ("repos:\n  - traced: /nowhere/mathlib-traced-sample\n", "the shared sample is not at /nowhere/mathlib-traced-sample"),
+    ("repos:\n  - traced: /nowhere/data\n", "/nowhere/data: no such file or directory"),
+    ("repos:\n  - path: /nowhere/project\n", "/nowhere/project is not a folder"),
+    ("repos:\n  - url: https://github.com/x/y\n    commit: " + "a" * 40 + "\n", "no Lean toolchain found"),
+])
+def test_learn_and_nightly_check_the_entries_before_creating_anything(run_cli, tmp_path, monkeypatch, repos, said):
+    """Issue 27: a bad `traced:` path (or no Lean for git entries) created db/leanagent.sqlite and a failed
+    run before saying so."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # no `lean` or `lake`, whatever this machine has
+    monkeypatch.delenv("LEANAGENT_DB", raising=False)
+    (tmp_path / "r.yaml").write_text(repos)
+    for command in ("learn", "nightly"):
+        code, out, err = run_cli(command, "--repos", tmp_path / "r.yaml")
+        assert code == 1 and said in err and err.count("\n") == 1, err
+        if "sample" in said:
+            assert "LEANAGENT_SAMPLE" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.yaml"]  # no db/, no checkpoints/
