@@ -70,8 +70,30 @@ def run_review(args, ctx) -> int:
     url = f"http://{shown}:{args.port}/" + ("?token=<your token>" if token else "")
     ctx.emit({"event": "review_started", "url": url, "token_required": bool(token), "upstream": upstream},
              f"leanagent review: serving {ctx.db_url} at {url} (Ctrl-C stops)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    server = _interruptible_server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+    server.run()
+    if server.interrupted:  # uvicorn shuts down calmly on Ctrl-C; the exit code still says 130
+        raise KeyboardInterrupt
     return 0
+
+
+def _interruptible_server(config):
+    """A uvicorn server that remembers a Ctrl-C (uvicorn is imported only when `review` runs)."""
+    import signal
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, remembering a Ctrl-C: after its graceful shutdown uvicorn re-raises the
+        signal, which does nothing where SIGINT is ignored (a background job), so `review` exited 0."""
+
+        interrupted = False
+
+        def handle_exit(self, sig, frame) -> None:
+            self.interrupted = self.interrupted or sig == signal.SIGINT
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def run_export(args, ctx) -> int:

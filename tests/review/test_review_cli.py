@@ -12,11 +12,12 @@ from leanagent.review.security import TOKEN_ENV
 
 @pytest.fixture
 def fake_uvicorn(monkeypatch):
-    """Capture uvicorn.run instead of serving forever."""
+    """Capture the server's start instead of serving forever."""
     import uvicorn
 
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: calls.append(
+        (self.config.app, {"host": self.config.host, "port": self.config.port})))
     return calls
 
 
@@ -76,3 +77,35 @@ def test_export_errors_are_one_line(run_cli, db, db_url, demo, tmp_path):
     assert code == 1 and "is a directory" in err
     assert not (tmp_path / "x.patch").exists()
     assert len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_in_review_exits_130_even_as_a_background_job(db, db_url, tmp_path):
+    """Issue 27: uvicorn shuts down calmly on Ctrl-C and re-raises the signal, which a background job
+    (SIGINT ignored) never sees, so `review` exited 0 where the README says 130."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "leanagent", "--db", db_url, "review", "--no-upstream",
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert "Ctrl-C stops" in proc.stdout.readline()
+        deadline = time.monotonic() + 30
+        while True:  # until the server accepts connections: then its signal handlers are in place
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the review server did not start"
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+        assert "interrupted" in proc.stderr.read()
+    finally:
+        proc.kill()
