@@ -18,7 +18,7 @@ ROOT = Path(leanagent.__file__).parent
 #: Layers, lowest first. A module may import its own package and any lower layer; the base modules of
 #: layer 0 (leaf helpers with no state) may also import each other.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "settings", "text", "data", "files", "config", "curriculum", "device"},
+    {"__init__", "errors", "settings", "text", "data", "files", "config", "curriculum", "device", "progress"},
     {"lean"},
     {"db"},
     {"sources", "retrieval", "review"},

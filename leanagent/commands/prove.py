@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 from leanagent.db.proofs import THEOREM_SETS
 from leanagent.prover.forkpool import POOLS
@@ -138,16 +137,15 @@ def run(args, ctx) -> int:
     def on_start(n: int) -> None:
         nonlocal bar
         if not ctx.json and n:  # an empty bar would only leave a blank line
-            from tqdm import tqdm
+            from leanagent.progress import Progress
 
-            bar = tqdm(total=n, desc=f"prove ({args.env})", unit="thm", file=sys.stderr, leave=True)
+            bar = Progress(n, f"prove ({args.env})", "thm")
 
     def on_result(res, totals) -> None:
         ctx.event(event="attempt", theorem=res.theorem.full_name, outcome=res.outcome, expansions=res.expansions,
                   proof=res.proof)
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(proved=totals.proved, attempted=totals.attempted)
+            bar.update(1, proved=totals.proved, attempted=totals.attempted)
 
     ok = False
     try:

@@ -148,9 +148,10 @@ def _batch_size(batch, default: int) -> int:
     return int(first.shape[0]) if isinstance(first, torch.Tensor) and first.dim() else default
 
 
-def make_trainer(options: TrainOptions, where: Placement | None = None, max_seconds: float | None = None):
+def make_trainer(options: TrainOptions, where: Placement | None = None, max_seconds: float | None = None,
+                 total_steps: int | None = None):
     """A Lightning Trainer on `where` (default: the device policy's auto), stopping after `max_seconds`
-    (default: options.max_minutes)."""
+    (default: options.max_minutes); without Lightning's bar, a progress line every 30 s (log_lines)."""
     import logging
 
     pl = _lightning()
@@ -166,6 +167,10 @@ def make_trainer(options: TrainOptions, where: Placement | None = None, max_seco
         enable_checkpointing=False,  # checkpoints are ours: HF folders, written atomically
         enable_progress_bar=options.progress_bar, enable_model_summary=False,
         gradient_clip_val=options.grad_clip or None, num_sanity_val_steps=0)
+    if not options.progress_bar:
+        from leanagent.training.log_lines import log_lines
+
+        kwargs["callbacks"] = [log_lines(total_steps)]
     if max_seconds is None and options.max_minutes is not None:
         max_seconds = options.max_minutes * 60
     if max_seconds is not None:
@@ -245,7 +250,8 @@ def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, re
     # finds it, so switch to training mode here (dropout on) for every model that plugs in.
     model.train(True)
     wrapper = _LitWrapper(model, options, ewc)
-    trainer = make_trainer(options, where, max_seconds)
+    total = options.max_steps if options.max_steps and options.max_steps > 0 else options.epochs * len(sampler)
+    trainer = make_trainer(options, where, max_seconds, total)
     started = time.monotonic()
     with warnings.catch_warnings():
         # Lightning's hint to add DataLoader workers: on the CPU they would take cores from training.
