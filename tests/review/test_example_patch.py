@@ -76,12 +76,11 @@ def test_accepted_proof_exports_as_a_patch_that_git_applies(example, run_cli, db
     assert code == 0, err
     text = out.read_text()
     assert "-  exact Nat.le_succ_of_le h\n+  omega\n" in text
-    checkout = tmp_path / "checkout"
-    shutil.copytree(SRC, checkout)
-    subprocess.run(["git", "init", "-q"], cwd=checkout, check=True)
-    check = subprocess.run(["git", "apply", "--check", str(out)], cwd=checkout, capture_output=True, text=True)
+    # The README's check: the sources as a repository of their own (examples/source_repo.py), `git -C`.
+    checkout = _source_repo(tmp_path / "checkout")
+    check = subprocess.run(["git", "-C", str(checkout), "apply", "--check", str(out)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    subprocess.run(["git", "apply", str(out)], cwd=checkout, check=True)
+    subprocess.run(["git", "-C", str(checkout), "apply", str(out)], check=True)
     assert "theorem le_succ_of_le' (a b : Nat) (h : a ≤ b) : a ≤ b + 1 := by\n  omega\n" in \
         (checkout / "NatList" / "Nat" / "Order.lean").read_text()
 
@@ -96,3 +95,32 @@ def test_nothing_to_patch_says_so(example, run_cli, db_url, tmp_path):
     code, _, err = run_cli("--db", db_url, "export-proofs", "--repo", "nat", "--out", tmp_path / "x.patch")
     assert code == 1 and "nothing to patch" in err and "eq_zero_of_add_eq_zero" in err
     assert not (tmp_path / "x.patch").exists()
+
+
+def _source_repo(dest: Path) -> Path:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("source_repo", ROOT / "examples" / "source_repo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make(dest)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_the_readme_patch_check_can_fail(tmp_path):
+    """Issue 27: run inside the leanagent checkout, `git apply --check` skipped the patch and passed
+    whatever it held. In the sources' own repository a patch that does not fit fails."""
+    broken = tmp_path / "broken.patch"
+    broken.write_text("diff --git a/NatList/Nat/Order.lean b/NatList/Nat/Order.lean\n"
+                      "--- a/NatList/Nat/Order.lean\n+++ b/NatList/Nat/Order.lean\n"
+                      "@@ -1,1 +1,1 @@\n-this line is not in the file\n+omega\n")
+    repo = _source_repo(tmp_path / "src")
+    check = subprocess.run(["git", "-C", str(repo), "apply", "--check", str(broken)], capture_output=True, text=True)
+    assert check.returncode != 0 and "patch does not apply" in check.stderr
+    # The old check, run inside a parent repository, "passed" the same broken patch.
+    outer = tmp_path / "outer"
+    shutil.copytree(SRC, outer / "examples" / "nat-list-src")
+    subprocess.run(["git", "init", "-q"], cwd=outer, check=True)
+    old = subprocess.run(["git", "apply", "--check", str(broken)], cwd=outer / "examples" / "nat-list-src",
+                         capture_output=True, text=True)
+    assert old.returncode == 0
