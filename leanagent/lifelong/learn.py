@@ -48,11 +48,12 @@ class LearnOptions:
     scratch wants a much larger rate than fine-tuning the pretrained retriever encoder does."""
     generator_epochs: int | None = 40
     """Epochs of the generator per repository, overriding train.epochs (None: use train.epochs). A generator
-    trained from scratch needs many passes over a repository before it writes whole tactics; train.max_minutes
-    still caps each repository's training."""
-    generator_max_steps: int | None = None
-    """Optimizer steps of the generator per repository, overriding train.max_steps (None: use train.max_steps).
-    A fixed step count per stage makes runs comparable (`leanagent ablate`)."""
+    trained from scratch needs many passes over a repository before it writes whole tactics;
+    generator_max_steps bounds them."""
+    generator_max_steps: int | None = 600
+    """Optimizer steps of the generator per repository at most, overriding train.max_steps (None: use
+    train.max_steps). Budgets count steps, so the same seed on the same data gives the same figures whatever
+    the machine's load; train.max_minutes is only an optional cap, and the report says when it cut training."""
     generator_retrieval: str = "bm25"
     """Premises prepended to the generator's input: `bm25`, `dense` (the retriever trained so far) or `none`."""
     prove_timeout: float = 10.0
@@ -160,15 +161,16 @@ def cpu_defaults() -> tuple:
     from leanagent.retrieval.options import RetrieverOptions
     from leanagent.training.options import TrainOptions
 
-    # max_minutes caps each repository's training, so that a CPU run over many repositories ends in
-    # predictable time (one epoch of MiniLM over a mathlib area takes far longer on a laptop).
+    # Budgets count optimizer steps, never minutes, so that the same seed gives the same figures on a busy
+    # machine (issue 27): 100 retriever steps per repository (one epoch of MiniLM over a mathlib area takes
+    # minutes on a laptop; the example's repositories need fewer), and learn.generator_max_steps.
     # The CPU generator reads the proof state alone (num_premises=0): a scratch model this small does not
     # learn to copy premise names in minutes, and premises make every step several times slower (a byte
     # model over 1 KB inputs); in that time it learns which tactics close which goals. On a GPU, give it
     # premises (--gen-num-premises) and ReProver's weights (--gen-model byt5-small).
     # batch_tokens=0: fixed batches of 8. A token budget puts a whole small repository of short states into
     # one batch, so 40 epochs are 40 updates; a scratch model on the CPU learns from many small steps.
-    return (TrainOptions(batch_size=8, batch_tokens=0, warmup_steps=10, max_minutes=1.5), RetrieverOptions(),
+    return (TrainOptions(batch_size=8, batch_tokens=0, warmup_steps=10, max_steps=100), RetrieverOptions(),
             GeneratorOptions(d_model=128, num_layers=2, num_heads=4, d_ff=512, max_input_bytes=512,
                              max_output_bytes=96, num_premises=0))
 
@@ -438,7 +440,7 @@ class _Loop:
     def report(self, order: list[str]) -> Path:
         from leanagent.db.models import StepStatus
         from leanagent.db.runs import evaluation_matrix
-        from leanagent.lifelong.report import ReportData, write_report
+        from leanagent.lifelong.report import ReportData, training_notes, versions, write_report
 
         matrices, baselines = {}, {}
         for metric in (R10, ACC) + ((PROVED,) if self.proves_matrix else ()):
@@ -461,9 +463,13 @@ class _Loop:
                  "Agent proofs become training data only for theorems of a train split (sorry theorems included), "
                  "with every state along the path; proofs of val/test theorems never do.",
                  f"Generator training examples that came from the agent's own proofs: {agent}."]
+        stats = {f"{repo}/{model}": (self.runner.details(f"{i:02d}-{repo}/train-{model}") or {}).get("stats") or {}
+                 for i, repo in enumerate(order) for model in ("retriever", "generator")}
+        notes += training_notes(stats, self.cfg.train.seed)
         data = ReportData(title=f"leanagent learn, run {self.runner.run_id}", repos=order, matrices=matrices,
                           baselines=baselines, proved=proved, env=self.env, notes=notes, targets=what,
-                          extra={"run_id": self.runner.run_id, "agent_examples": agent,
+                          extra={"run_id": self.runner.run_id, "agent_examples": agent, "training": stats,
+                                 "seed": self.cfg.train.seed, "versions": versions(),
                                  "config": self.runner_config()})
         path = write_report(data, self.run_dir / "report")
         self.runner.finish(StepStatus.DONE, report_path=str(path))

@@ -197,3 +197,30 @@ def _plots(data: ReportData, folder: Path) -> list[Path]:
         fig.savefig(out[-1], dpi=100)
         plt.close(fig)
     return out
+
+
+def versions() -> dict[str, str]:
+    """The versions a report's figures came from."""
+    import platform
+
+    import torch
+
+    import leanagent
+
+    return {"leanagent": leanagent.__version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def training_notes(stats: dict[str, dict], seed: int) -> list[str]:
+    """What the figures depend on: the seed, the optimizer steps of each stage, the versions, and every
+    stage that the optional wall-clock cap cut short (its figures then depend on the machine) (pure but
+    for the versions)."""
+    steps = ", ".join(f"{k} {v.get('steps')}" for k, v in stats.items() if v)
+    cut = [k for k, v in stats.items() if v.get("stopped_by_time")]
+    out = [f"Seed {seed}; optimizer steps per stage: {steps or 'none recorded'}; "
+           + ", ".join(f"{k} {v}" for k, v in versions().items()) + ". Budgets count steps, so the same seed on "
+           "the same data gives the same figures."]
+    if cut:
+        out.append("The wall-clock cap (train.max_minutes) cut these stages short, so their figures depend on the "
+                   "machine's speed: " + ", ".join(f"{k} ({stats[k]['steps']} of {stats[k].get('planned_steps')} "
+                                                   "steps)" for k in cut) + ".")
+    return out

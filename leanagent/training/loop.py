@@ -250,7 +250,9 @@ def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, re
     # finds it, so switch to training mode here (dropout on) for every model that plugs in.
     model.train(True)
     wrapper = _LitWrapper(model, options, ewc)
-    total = options.max_steps if options.max_steps and options.max_steps > 0 else options.epochs * len(sampler)
+    total = options.epochs * len(sampler)  # the steps this stage is planned to take
+    if options.max_steps and options.max_steps > 0:
+        total = min(total, options.max_steps)
     trainer = make_trainer(options, where, max_seconds, total)
     started = time.monotonic()
     with warnings.catch_warnings():
@@ -261,9 +263,13 @@ def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, re
     model.train(False)
     where.put(model)  # Lightning's teardown moved it to the CPU; evaluation, EWC and proving run here
     loss = trainer.callback_metrics.get("loss")
-    return {"steps": int(trainer.global_step), "seconds": round(time.monotonic() - started, 1),
+    steps = int(trainer.global_step)
+    return {"steps": steps, "planned_steps": total, "seconds": round(time.monotonic() - started, 1),
             "last_loss": float(loss) if loss is not None else None, "batches_per_epoch": len(sampler),
-            "device": where.device}
+            "device": where.device,
+            # Only the optional wall-clock cap stops training before its steps: then the figures depend on
+            # the machine's speed, and the report says so.
+            "stopped_by_time": steps < total and (max_seconds is not None or options.max_minutes is not None)}
 
 
 @dataclass

@@ -76,7 +76,8 @@ def test_help_defaults_are_the_applied_ones(help_text):
 
     assert default("--train-batch-size") == str(train.batch_size) != "16"
     assert default("--gen-d-model") == str(generator.d_model) != "256"
-    assert default("--train-max-minutes") == str(train.max_minutes) != "None"
+    assert default("--train-max-steps") == str(train.max_steps) != "-1"  # budgets count steps (issue 27)
+    assert default("--train-max-minutes") == "None"  # minutes are only an optional cap
 
 
 def test_model_loads_show_no_progress_bars(tmp_path):
