@@ -1,6 +1,7 @@
 """End to end: `leanagent learn` on the example repositories with tiny models, and crash/resume."""
 
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -155,3 +156,27 @@ def test_unknown_worker_pool_fails_before_any_work(workdir, capsys, monkeypatch)
     err = capsys.readouterr().err
     assert code == 1 and "unknown learn.pool 'threads'" in err and "use auto, fork, ray" in err
     assert not (workdir / "checkpoints").exists()  # nothing trained
+
+
+@pytest.mark.slow
+def test_the_example_learn_gives_the_same_figures_twice_with_the_same_seed(tmp_path):
+    """Issue 27: training was bounded by minutes, so the machine's load decided the figures. Budgets count
+    steps now: the README's example, run twice from scratch, writes the same metrics.json (timings and
+    the folder aside)."""
+    got = []
+    for name in ("a", "b"):
+        work = tmp_path / name
+        shutil.copytree(ROOT / "examples", work / "examples")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("LEANAGENT_DB", None)
+        env.pop("LEANAGENT_HOME", None)
+        done = subprocess.run([sys.executable, "-m", "leanagent", "learn", "--repos", "examples/repos.yaml"],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=1200)
+        assert done.returncode == 0, done.stderr[-2000:]
+        data = json.loads((work / "checkpoints" / "learn-1" / "report" / "metrics.json").read_text())
+        data["config"].pop("repos_file")
+        for stage in data["training"].values():
+            stage.pop("seconds", None)
+        got.append(data)
+    assert got[0] == got[1]
+    assert all(not s.get("stopped_by_time") for s in got[0]["training"].values())
