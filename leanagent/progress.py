@@ -16,7 +16,8 @@ from typing import Callable, TextIO
 EVERY = 30.0
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """`1m 05s`: how every progress line writes a duration (pure)."""
     m, s = divmod(int(seconds), 60)
     return f"{m}m {s:02d}s"
 
@@ -46,9 +47,9 @@ class Progress:
     def line(self) -> str:
         elapsed = self.clock() - self._start
         rate = self.done / elapsed if elapsed > 0 else 0.0
-        left = f", about {_duration((self.total - self.done) / rate)} left" if rate > 0 and self.total else ""
+        left = f", about {duration_text((self.total - self.done) / rate)} left" if rate > 0 and self.total else ""
         extra = "".join(f", {k}={v}" for k, v in self.postfix.items())
-        return (f"{self.desc}: {self.done}/{self.total} {self.unit} in {_duration(elapsed)} "
+        return (f"{self.desc}: {self.done}/{self.total} {self.unit} in {duration_text(elapsed)} "
                 f"({rate:.2f} {self.unit}/s{left}){extra}")
 
     def _line(self) -> None:

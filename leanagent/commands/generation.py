@@ -149,8 +149,6 @@ def checkpoint_check(db, options, repos, split: str, allow: bool) -> dict | None
 
     if options.proposer not in ("model", "merged") or options.checkpoint is None:
         return None
-    if split not in ("val", "test"):  # not a held-out figure anyway
-        return {"checkpoint": str(options.checkpoint), "overlap": None}
     return check_overlap(db, options.checkpoint, repos, split, allow=allow)
 
 

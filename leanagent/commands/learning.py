@@ -105,8 +105,7 @@ def run_eval_retrieval(args, ctx) -> int:
                              fix="run `leanagent train retriever` first, pass --ckpt DIR, or use --baseline bm25")
         from leanagent.training.provenance import check_overlap
 
-        checkpoint = check_overlap(db, ckpt, repos, args.split, allow=args.allow_overlap) \
-            if args.split in ("val", "test") else {"checkpoint": str(ckpt), "overlap": None}
+        checkpoint = check_overlap(db, ckpt, repos, args.split, allow=args.allow_overlap)
         retriever, name = open_retriever(db, Path(ckpt), device=generation._device(args)), str(ckpt)
         if args.knn_weight:
             from leanagent.training.retriever import attach_knn_prior

@@ -235,6 +235,8 @@ class _Progress:
         """Stop the previous step's heartbeat; start one for `key` (None: none)."""
         import threading
 
+        from leanagent.progress import duration_text
+
         if self._beat is not None:
             self._beat.set()
             self._beat = None
@@ -245,8 +247,8 @@ class _Progress:
         def beat() -> None:
             wait = self.HEARTBEAT[0]
             while not stop.wait(wait):
-                minutes, seconds = divmod(int(self._clock() - started), 60)
-                print(f"  {key}: still running ({minutes}m {seconds:02d}s)", file=sys.stderr, flush=True)
+                print(f"  {key}: still running ({duration_text(self._clock() - started)})", file=sys.stderr,
+                      flush=True)
                 wait = self.HEARTBEAT[1]
 
         threading.Thread(target=beat, name="leanagent-heartbeat", daemon=True).start()

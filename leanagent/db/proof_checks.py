@@ -51,13 +51,9 @@ class TheoremSource:
     def text(self) -> str | None:
         """The file as it is now: the checkout when it has the file, else the stored text (as the
         patch export reads it, so that what is checked is what will be patched)."""
-        from leanagent.lean.proof_text import read_checkout_file
+        from leanagent.lean.proof_text import current_text
 
-        if self.repo_path:
-            found = read_checkout_file(self.repo_path, self.file_path)
-            if found is not None:
-                return found
-        return self.stored_text
+        return current_text(self.repo_path, self.stored_text, self.file_path)
 
 
 def theorem_sources(db: Database, theorem_ids: Iterable[int]) -> dict[int, TheoremSource]:

@@ -30,3 +30,10 @@ def axioms_probe(full_name: str) -> str:
 def answer_axioms(match: re.Match) -> tuple[str, ...]:
     """The axiom names of one `ANSWER` match."""
     return tuple(n.strip().strip("«»") for n in (match["list"] or "").split(",") if n.strip())
+
+
+def beyond_standard(axioms) -> tuple[list[str], list[str]]:
+    """(native-evaluation axioms, other axioms beyond the standard three), each sorted; `sorryAx` is
+    in neither: it is no axiom a proof may rest on at all (pure)."""
+    names = set(axioms)
+    return sorted(names & NATIVE_AXIOMS), sorted(names - STANDARD_AXIOMS - NATIVE_AXIOMS - {SORRY_AXIOM})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 from leanagent.errors import LeanAgentError
@@ -222,8 +223,12 @@ class Declaration:
         return self.body_token == ":="
 
 
-def declarations(text: str) -> list[Declaration]:
-    """Every declaration of a Lean file with or without `sorry`, in file order."""
+@lru_cache(maxsize=16)
+def declarations(text: str) -> tuple[Declaration, ...]:
+    """Every declaration of a Lean file with or without `sorry`, in file order.
+
+    Cached per text: the LeanInteract backend, the re-check, the patch and the review flags each
+    locate theorems in the same file, often many in one file, and lexing is the costly part."""
     masked = mask(text)
     toks = _tokens(masked)
     out: list[Declaration] = []
@@ -243,7 +248,7 @@ def declarations(text: str) -> list[Declaration]:
                                end=last.offset + len(last.text), line=kw.line,
                                start_line=text.count("\n", 0, start) + 1, end_line=last.line,
                                body_token=toks[body].text if body is not None else None))
-    return out
+    return tuple(out)
 
 
 def _doc_comment_start(text: str, masked: str, offset: int) -> int:

@@ -465,11 +465,12 @@ class _Loop:
                  f"Generator training examples that came from the agent's own proofs: {agent}."]
         stats = {f"{repo}/{model}": (self.runner.details(f"{i:02d}-{repo}/train-{model}") or {}).get("stats") or {}
                  for i, repo in enumerate(order) for model in ("retriever", "generator")}
-        notes += training_notes(stats, self.cfg.train.seed)
+        made_with = versions()
+        notes += training_notes(stats, self.cfg.train.seed, made_with)
         data = ReportData(title=f"leanagent learn, run {self.runner.run_id}", repos=order, matrices=matrices,
                           baselines=baselines, proved=proved, env=self.env, notes=notes, targets=what,
                           extra={"run_id": self.runner.run_id, "agent_examples": agent, "training": stats,
-                                 "seed": self.cfg.train.seed, "versions": versions(),
+                                 "seed": self.cfg.train.seed, "versions": made_with,
                                  "config": self.runner_config()})
         path = write_report(data, self.run_dir / "report")
         self.runner.finish(StepStatus.DONE, report_path=str(path))

@@ -210,14 +210,13 @@ def versions() -> dict[str, str]:
     return {"leanagent": leanagent.__version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
-def training_notes(stats: dict[str, dict], seed: int) -> list[str]:
+def training_notes(stats: dict[str, dict], seed: int, versions: dict[str, str]) -> list[str]:
     """What the figures depend on: the seed, the optimizer steps of each stage, the versions, and every
-    stage that the optional wall-clock cap cut short (its figures then depend on the machine) (pure but
-    for the versions)."""
+    stage that the optional wall-clock cap cut short (its figures then depend on the machine) (pure)."""
     steps = ", ".join(f"{k} {v.get('steps')}" for k, v in stats.items() if v)
     cut = [k for k, v in stats.items() if v.get("stopped_by_time")]
     out = [f"Seed {seed}; optimizer steps per stage: {steps or 'none recorded'}; "
-           + ", ".join(f"{k} {v}" for k, v in versions().items()) + ". Budgets count steps, so the same seed on "
+           + ", ".join(f"{k} {v}" for k, v in versions.items()) + ". Budgets count steps, so the same seed on "
            "the same data gives the same figures."]
     if cut:
         out.append("The wall-clock cap (train.max_minutes) cut these stages short, so their figures depend on the "

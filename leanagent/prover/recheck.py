@@ -39,14 +39,7 @@ from typing import Any, Callable
 from leanagent.db.proof_checks import FLAGGED, REJECTED, UNCHECKED, VERIFIED
 from leanagent.db.records import file_digest
 from leanagent.errors import LeanAgentError
-from leanagent.lean.axioms import (
-    ANSWER,
-    NATIVE_AXIOMS,
-    SORRY_AXIOM,
-    STANDARD_AXIOMS,
-    answer_axioms,
-    axioms_probe,
-)
+from leanagent.lean.axioms import ANSWER, SORRY_AXIOM, answer_axioms, axioms_probe, beyond_standard
 from leanagent.lean.proof_text import Location, replace_proof
 from leanagent.prover.env import TheoremRef
 from leanagent.prover.search import SearchResult
@@ -128,8 +121,7 @@ def judge(run: LeanRun, first_line: int, last_line: int, probe_line: int,
 def _axioms_verdict(axioms: tuple[str, ...]) -> tuple[str, str | None]:
     if SORRY_AXIOM in axioms:
         return REJECTED, "the theorem depends on sorryAx: a `sorry` in the proof or in a lemma it uses"
-    native = sorted(set(axioms) & NATIVE_AXIOMS)
-    other = sorted(set(axioms) - STANDARD_AXIOMS - NATIVE_AXIOMS)
+    native, other = beyond_standard(axioms)
     if native:
         return FLAGGED, "native: the theorem depends on " + ", ".join(native) + " (it trusts the compiler)" \
             + (f"; other axioms: {', '.join(other)}" if other else "")
@@ -182,7 +174,7 @@ def probe_file(text: str, ref: TheoremRef, tactics: list[str]) -> tuple[str, int
     the proof's last line, the probe's line, the placement). The proof goes where the patch puts it."""
     new_text, at, inserted = replace_proof(text, Location(ref.full_name, ref.start[0], ref.file_path), tactics)
     last = new_text.count("\n", 0, at.region[0] + len(inserted)) + 1
-    first = text.count("\n", 0, at.decl.start) + 1
+    first = at.decl.start_line
     sep = "" if new_text.endswith("\n") else "\n"
     probe_line = new_text.count("\n") + len(sep) + 2
     return new_text + sep + "\n" + axioms_probe(ref.full_name) + "\n", first, last, probe_line, at

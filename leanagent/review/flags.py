@@ -29,7 +29,7 @@ from sqlalchemy import select
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, ReviewStatus, SourceFile, Theorem, TheoremStatus
 from leanagent.lean.proof_text import PatchError
-from leanagent.lean.axioms import NATIVE_AXIOMS, SORRY_AXIOM, STANDARD_AXIOMS
+from leanagent.lean.axioms import beyond_standard
 from leanagent.text import identifiers
 
 #: Commits between the proof's commit and the upstream head from which the proof counts as stale.
@@ -139,11 +139,10 @@ def check_flags(env: str | None, check: str | None, message: str | None, axioms:
         out.append(Flag("recheck-failed", message or "Lean refused the file with the proof"))
     elif check == "unchecked" and env != "replay":
         out.append(Flag("unchecked", message or "no whole-file check ran"))
-    names = set(axioms or [])
-    if names & NATIVE_AXIOMS:
-        out.append(Flag("native", "depends on " + ", ".join(sorted(names & NATIVE_AXIOMS))
-                        + ": it trusts the compiler (`native_decide`)"))
-    if other := sorted(names - NATIVE_AXIOMS - STANDARD_AXIOMS - {SORRY_AXIOM}):
+    native, other = beyond_standard(axioms or [])
+    if native:
+        out.append(Flag("native", "depends on " + ", ".join(native) + ": it trusts the compiler (`native_decide`)"))
+    if other:
         out.append(Flag("axiom", "depends on " + ", ".join(other)))
     return out
 

@@ -80,8 +80,7 @@ def build_preview(d: ProofDetail) -> Preview:
     original = _slice(text, old_first, text.count("\n", 0, b) + 1)
     delta = inserted.count("\n") - text.count("\n", a, b)  # lines gained by the replacement
     new_last = old_first + inserted.count("\n")
-    decl_first = text.count("\n", 0, at.decl.start) + 1  # where the file has the theorem now
-    shown = _slice(new_text, decl_first, max(new_last, at.decl.end_line + delta))
+    shown = _slice(new_text, at.decl.start_line, max(new_last, at.decl.end_line + delta))  # where it is now
     _mark_changes(original, shown, old_first, new_last)
     return Preview(file_state=state, statement=statement, context=context, original=original, inserted=shown,
                    diff=diff_lines(unified_diff(d.file_path, text, new_text)))

@@ -11,13 +11,13 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from leanagent.progress import EVERY, _duration
+from leanagent.progress import EVERY, duration_text
 
 
 def step_line(step: int, total: int | None, loss: float | None, elapsed: float) -> str:
     """`  training: step 40/200, loss 1.2345, 0.50 steps/s, about 5m 20s left` (pure)."""
     rate = step / elapsed if elapsed > 0 else 0.0
-    left = f", about {_duration((total - step) / rate)} left" if total and rate > 0 and step < total else ""
+    left = f", about {duration_text((total - step) / rate)} left" if total and rate > 0 and step < total else ""
     of = f"/{total}" if total else ""
     loss_text = f", loss {loss:.4f}" if loss is not None else ""
     return f"  training: step {step}{of}{loss_text}, {rate:.2f} steps/s{left}"

@@ -81,9 +81,12 @@ def record_stages(db, run_id: int, results: Sequence, stages: Sequence, start_fr
 def check_overlap(db, folder: str | Path | None, repos: Sequence[str], split: str, *,
                   allow: bool = False) -> dict:
     """What to report about evaluating the checkpoint in `folder` on `split` of `repos`; raises
-    OverlapError when it trained on any of those theorems, unless `allow`."""
+    OverlapError when it trained on any of those theorems, unless `allow`. A train (or `all`) split is
+    no held-out figure anyway: it is only named."""
     from leanagent.db.training_data import split_identities, theorem_keys
 
+    if split not in ("val", "test"):
+        return {"checkpoint": str(folder) if folder else None, "overlap": None}
     prov = read(folder)
     if prov is None:
         return {"checkpoint": str(folder) if folder else None, "provenance": "unknown", "overlap": None}
