@@ -16,7 +16,7 @@ def register(subparsers, common) -> None:
     from leanagent.generator.options import ProposerOptions
     from leanagent.prover.leandojo_env import LeanLimits
     from leanagent.prover.safety import SafetyPolicy
-    from leanagent.sources.repl import ReplOptions
+    from leanagent.lean.repl import ReplOptions
     from leanagent.training.options import add_arguments
 
     p = subparsers.add_parser(
@@ -34,7 +34,7 @@ def register(subparsers, common) -> None:
                         "evaluation is --theorems test)")
     p.add_argument("--env", choices=("auto", *ENVS), default="auto",
                    help="auto (default: per repository, by its lean-toolchain: leandojo up to Lean 4.11, "
-                        "leaninteract from 4.12 to 4.29), leandojo, leaninteract (the Lean REPL) or replay")
+                        "leaninteract from 4.12 on), leandojo, leaninteract (the Lean REPL) or replay")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes (default 1; 0 = in this process): see --pool")
     p.add_argument("--pool", choices=POOLS, default="auto",
@@ -80,7 +80,7 @@ def run(args, ctx) -> int:
     from leanagent.prover.leandojo_env import LeanLimits
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.prover.search import SearchConfig
-    from leanagent.sources.repl import ReplOptions
+    from leanagent.lean.repl import ReplOptions
     from leanagent.training.options import from_args
 
     from leanagent.device import DeviceOptions, device_spec

@@ -5,7 +5,7 @@
 - `repo_lean_versions`: the Lean version per repository, from which the backend is chosen.
 - `set_upstream`: what the upstream branch head says about a proof's theorem (review flags).
 
-Check statuses of a proof (`Proof.check_status`; the rules are in `leanagent.prover.recheck`):
+Check statuses of a proof (`Proof.check_status`; the names and rules are in `leanagent.lean.check`):
 - `verified`: the proof was put into its file (found by the theorem's name), the whole file elaborated
   to its end without an error, and `#print axioms` answered nothing beyond propext, Classical.choice
   and Quot.sound. `Proof.checked_by` says how (`repl`: a LeanInteract REPL command, `lake`:
@@ -28,8 +28,6 @@ from sqlalchemy import select
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, SourceFile, Theorem
 
-VERIFIED, REJECTED, FLAGGED, UNCHECKED = "verified", "rejected", "flagged", "unchecked"
-CHECK_STATUSES = (VERIFIED, REJECTED, FLAGGED, UNCHECKED)
 _CHUNK = 500
 
 

@@ -25,7 +25,7 @@ from leanagent.db.models import (
     Theorem,
     TheoremStatus,
 )
-from leanagent.db.proof_checks import VERIFIED
+from leanagent.lean.check import VERIFIED
 from leanagent.db.splits import stored_split
 from leanagent.errors import DatabaseError
 

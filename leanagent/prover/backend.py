@@ -1,7 +1,7 @@
 """Which Lean backend proves a repository, and the driver's checks for it.
 
 The rule itself (Lean version -> `leandojo` or `leaninteract`, the boundaries named once) is
-`leanagent.sources.lean_versions.choose_backend`, re-exported here. `prove`, `learn` and `nightly`
+`leanagent.lean.versions.choose_backend`. `prove`, `learn` and `nightly`
 pass `env="auto"` down to `run_campaign`, which asks `backends_for` once per repository (the
 version is the repository's `lean-toolchain`, recorded when it was synced) and proves each group of
 repositories with its backend. `--env leandojo|leaninteract|replay` overrides the choice.
@@ -9,16 +9,7 @@ repositories with its backend. `--env leandojo|leaninteract|replay` overrides th
 
 from __future__ import annotations
 
-from leanagent.sources.lean_versions import (  # noqa: F401  (the rule, importable from here)
-    LEANDOJO_BEFORE,
-    LEANDOJO_FROM,
-    LEANINTERACT_BEFORE,
-    LEANINTERACT_FROM,
-    BackendChoice,
-    choose_backend,
-    leandojo_supports,
-    leaninteract_supports,
-)
+from leanagent.lean.versions import BackendChoice, choose_backend
 
 #: The environments that run real Lean, and what `--env` accepts.
 LEAN_ENVS = ("leandojo", "leaninteract")

@@ -59,7 +59,7 @@ def apply_limits(limits: LeanLimits) -> None:
 
 def check_toolchain() -> None:
     """Fail early, in the driver, when LeanDojo could not launch Lean at all (one toolchain check for all)."""
-    from leanagent.sources.tracing import find_toolchain
+    from leanagent.lean.leandojo import find_toolchain
 
     try:
         find_toolchain()

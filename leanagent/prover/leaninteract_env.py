@@ -1,4 +1,4 @@
-"""The LeanInteract backend: real Lean through the Lean REPL (lean-interact), for Lean v4.8 to v4.29.
+"""The LeanInteract backend: real Lean through the Lean REPL (lean-interact), for Lean v4.8 and later.
 
 LeanDojo's tactic interaction fails from Lean 4.12 (LeanDojo issue 211), so repositories on a newer
 Lean are proved here. A theorem is opened in its file's context: the file is elaborated up to the
@@ -38,7 +38,7 @@ from leanagent.prover.env import (
     TheoremRef,
 )
 from leanagent.prover.leandojo_env import LeanLimits
-from leanagent.sources.repl import CommandOutput, ReplCrash, ReplError, ReplOptions, ReplSession, ReplTimeout
+from leanagent.lean.repl import CommandOutput, ReplCrash, ReplError, ReplOptions, ReplSession, ReplTimeout
 
 log = logging.getLogger("leanagent.prover")
 
@@ -51,7 +51,7 @@ CONTAINS_SORRY = "Incomplete: contains sorry"
 
 def check_toolchain(options: ReplOptions | None = None) -> None:
     """Fail early, in the driver, when the REPL cannot be started at all."""
-    from leanagent.sources.tracing import find_toolchain
+    from leanagent.lean.leandojo import find_toolchain
 
     try:
         import lean_interact  # noqa: F401

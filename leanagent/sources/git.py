@@ -15,9 +15,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from leanagent.errors import SourceError
+from leanagent.lean.versions import lean_version_of, read_toolchain
 
-TOOLCHAIN_FILE = "lean-toolchain"
-_TOOLCHAIN = re.compile(r"^leanprover/lean4:(?P<version>\S+)$")
 
 
 @dataclass(frozen=True)
@@ -29,27 +28,6 @@ class Checkout:
     @property
     def lean_version(self) -> str | None:
         return lean_version_of(self.toolchain)
-
-
-def lean_version_of(toolchain: str | None) -> str | None:
-    """`leanprover/lean4:v4.9.0` (or `4.9.0`) -> `v4.9.0`; None when it names no Lean 4 release."""
-    if not toolchain:
-        return None
-    m = _TOOLCHAIN.match(toolchain.strip())
-    if not m:
-        return None
-    v = m["version"]
-    return "v" + v if v[:1].isdigit() else v
-
-
-def read_toolchain(path: Path) -> str | None:
-    f = Path(path) / TOOLCHAIN_FILE
-    try:
-        return f.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SourceError(f"{f}: cannot read: {exc.strerror}") from None
 
 
 def clone_dir(cache: Path, url: str) -> Path:

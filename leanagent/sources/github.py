@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from leanagent.config import GitEntry
 from leanagent.errors import SourceError
-from leanagent.sources.git import TOOLCHAIN_FILE, lean_version_of
+from leanagent.lean.versions import TOOLCHAIN_FILE, lean_version_of
 
 TOKEN_ENV = "GITHUB_TOKEN"
 # Repositories that are dependencies of nearly everything (LeanAgent skips them too):
@@ -109,7 +109,7 @@ def crawl(options: CrawlOptions, client: Any = None, supported: Callable[[str], 
           on_skip: Callable[[str, str], None] | None = None) -> list[Found]:
     """Lean 4 repositories by stars, most first, whose lean-toolchain lean-dojo supports."""
     if supported is None:
-        from leanagent.sources.tracing import is_supported as supported
+        from leanagent.lean.leandojo import is_supported as supported
     client = client if client is not None else default_client()
     blocked = {b.lower() for b in options.block}
     skip_urls = {normalize_url(u) for u in options.skip_urls}

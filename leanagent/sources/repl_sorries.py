@@ -25,7 +25,7 @@ from typing import Iterable
 
 from leanagent.db.records import FileRecord, RepoRecord, StepRecord
 from leanagent.text import module_of_path
-from leanagent.sources.repl import Message, ReplOptions, ReplSession, SorryAt
+from leanagent.lean.repl import Message, ReplOptions, ReplSession, SorryAt
 from leanagent.lean.declarations import declarations
 from leanagent.sources.scan import SorryDecl, lean_files, scan_text, sorry_theorem
 

@@ -83,7 +83,8 @@ def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | No
 def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncResult:
     from leanagent.db.ingest import holds, store_repo
     from leanagent.sources.git import checkout
-    from leanagent.sources.tracing import check_supported, find_toolchain, trace_digest, trace_repo
+    from leanagent.lean.leandojo import check_supported, find_toolchain
+    from leanagent.sources.tracing import trace_digest, trace_repo
 
     name, known = entry.repo_name, holds(db)
     if _is_hash(entry.commit) and known(name, trace_digest(entry.url, entry.commit, entry.include, entry.exclude)):
@@ -111,9 +112,11 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
 
 def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
     from leanagent.db.ingest import holds, store_repo
-    from leanagent.sources.git import head_commit, lean_version_of, read_toolchain
+    from leanagent.lean.versions import lean_version_of, read_toolchain
+    from leanagent.sources.git import head_commit
     from leanagent.sources.scan import scan_records
-    from leanagent.sources.tracing import check_supported, find_toolchain, trace_digest, trace_repo
+    from leanagent.lean.leandojo import check_supported, find_toolchain
+    from leanagent.sources.tracing import trace_digest, trace_repo
 
     name, root = entry.repo_name, entry.path
     _check_project(name, root)
@@ -148,7 +151,7 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
 
 def _repl_instead_of_tracing(version: str | None) -> bool:
     """LeanDojo cannot run this Lean but the REPL can: no trace (see the module docstring)."""
-    from leanagent.sources.lean_versions import leandojo_supports, leaninteract_supports
+    from leanagent.lean.versions import leandojo_supports, leaninteract_supports
 
     return version is not None and not leandojo_supports(version) and leaninteract_supports(version)
 
@@ -188,7 +191,7 @@ def preflight(config: ReposConfig) -> None:
     from leanagent.config import GitEntry, PathEntry, TracedEntry
     from leanagent.settings import SAMPLE_DEFAULT, SAMPLE_ENV
     from leanagent.sources.leandojo_format import check_dataset_dir
-    from leanagent.sources.tracing import find_toolchain
+    from leanagent.lean.leandojo import find_toolchain
 
     entries = config.enabled()
     for entry in entries:

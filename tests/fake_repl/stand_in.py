@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
-from leanagent.sources.repl import REPL_PATH_ENV, ReplOptions
+from leanagent.lean.repl import REPL_PATH_ENV, ReplOptions
 
 HERE = Path(__file__).resolve().parent
 VERSION = "v4.15.0"  # newer than LeanDojo's tactic interaction (4.12+): the LeanInteract backend's case

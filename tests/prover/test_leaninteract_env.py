@@ -202,7 +202,7 @@ def _installed_lean() -> str | None:
                            "(lean-interact fetches and builds its REPL once, or set LEANAGENT_REPL_PATH)")
 def test_real_lean_opens_proves_and_rechecks(tmp_path):
     from leanagent.prover.recheck import Rechecker
-    from leanagent.sources.lean_versions import leaninteract_supports
+    from leanagent.lean.versions import leaninteract_supports
 
     version = _installed_lean()
     if not leaninteract_supports(version):

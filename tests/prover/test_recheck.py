@@ -14,9 +14,11 @@ from leanagent.lean.axioms import axioms_probe
 from leanagent.prover.env import TheoremRef
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.prover.leaninteract_env import LeanInteractEnv, find_declaration
-from leanagent.prover.recheck import LeanRun, Rechecker, judge, lake_check, parse_axioms, probe_file
+from leanagent.lean.proof_text import Location
+from leanagent.lean.check import LeanRun, judge, lake_check, parse_axioms, probe_file
+from leanagent.prover.recheck import Rechecker
 from leanagent.prover.search import SearchResult
-from leanagent.sources.repl import Message
+from leanagent.lean.repl import Message
 from tests.fake_repl.stand_in import install, project, requests
 from tests.prover.test_safety import AXIOM_CAUGHT
 
@@ -42,6 +44,7 @@ theorem later : True := by
   sorry
 """
 REF = TheoremRef(id=7, repo="toy", file_path="Toy/Basic.lean", full_name="add_zero'", start=(6, 1))
+LOC = Location(REF.full_name, REF.start[0], REF.file_path)
 
 
 def source(root, text=None, start=(6, 1)) -> TheoremSource:
@@ -72,7 +75,7 @@ def lake_checker(fake) -> Rechecker:
 
 
 def test_probe_file_is_the_patch_text_plus_the_axioms_question():
-    checked, first, last, probe, at = probe_file(TEXT, REF, ["skip", "simp"])
+    checked, first, last, probe, at = probe_file(TEXT, LOC, ["skip", "simp"])
     assert "theorem add_zero' (n : Nat) : n + 0 = n := by\n  skip\n  simp\n\ntheorem later" in checked
     assert (first, last) == (6, 8)
     assert checked.split("\n")[probe - 1] == "#print axioms «add_zero'»" == axioms_probe("add_zero'")
@@ -163,7 +166,7 @@ def test_the_proof_goes_into_the_named_theorem_after_the_file_moved(setup):
         res = checker.check(REF, ["simp"])
         assert res.status == "verified", res.message
         getattr(checker.env, "close", lambda: None)()
-    checked = probe_file(moved, REF, ["simp"])[0]
+    checked = probe_file(moved, LOC, ["simp"])[0]
     assert "theorem helper : True := by\n  sorry\n" in checked  # the neighbour keeps its sorry
     assert "theorem add_zero' (n : Nat) : n + 0 = n := by\n  simp\n" in checked
     assert find_declaration(moved, REF).name == "add_zero'"  # the REPL backend opens the same theorem

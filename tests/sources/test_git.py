@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from leanagent.errors import SourceError
-from leanagent.sources.git import checkout, clone_dir, head_commit, lean_version_of, read_toolchain
+from leanagent.lean.versions import lean_version_of, read_toolchain
+from leanagent.sources.git import checkout, clone_dir, head_commit
 
 from sources_helpers import commit_files
 

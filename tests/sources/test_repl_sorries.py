@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from leanagent.config import PathEntry
 from leanagent.db.models import Repository, TacticStep, Theorem
-from leanagent.sources.repl import ReplSession
+from leanagent.lean.repl import ReplSession
 from leanagent.sources.repl_sorries import file_sorries, repl_records
 from leanagent.sources.sync import sync_entry
 from tests.fake_repl.stand_in import install, project, requests

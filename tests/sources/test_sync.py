@@ -10,6 +10,7 @@ from leanagent.config import GitEntry, PathEntry, TracedEntry
 from leanagent.db.ingest import store_repo
 from leanagent.db.records import RepoRecord
 from leanagent.errors import DatasetError, SourceError, ToolchainError
+from leanagent.lean import leandojo
 from leanagent.sources import tracing
 from leanagent.sources.sync import cache_dir, sync_entry
 
@@ -81,7 +82,7 @@ def test_git_entry_end_to_end(db, lean_project, ld_cache, tmp_path, monkeypatch)
     import lean_dojo
     from lean_dojo_objects import build_traced_repo
 
-    monkeypatch.setattr(tracing, "find_toolchain", lambda: {"lean": "lean", "lake": "lake"})
+    monkeypatch.setattr(leandojo, "find_toolchain", lambda: {"lean": "lean", "lake": "lake"})
     traced_at = []
 
     def fake_trace(repo):
@@ -101,7 +102,7 @@ def test_git_entry_end_to_end(db, lean_project, ld_cache, tmp_path, monkeypatch)
 def test_git_entry_with_unsupported_lean(db, lean_project, tmp_path, monkeypatch):
     from sources_helpers import commit_files
 
-    monkeypatch.setattr(tracing, "find_toolchain", lambda: {})
+    monkeypatch.setattr(leandojo, "find_toolchain", lambda: {})
     sha = commit_files(lean_project["repo"], {"lean-toolchain": "leanprover/lean4:v4.2.0\n"}, "old")
     entry = GitEntry(url=str(lean_project["work"]), commit=sha)
     with pytest.raises(SourceError, match="Lean version v4.2.0 is not supported"):

@@ -13,6 +13,7 @@ ld = pytest.importorskip("lean_dojo")
 from lean_dojo_objects import BASIC, STATE  # noqa: E402
 
 from leanagent.errors import SourceError, ToolchainError  # noqa: E402
+from leanagent.lean import leandojo  # noqa: E402
 from leanagent.sources import tracing  # noqa: E402
 
 
@@ -59,7 +60,7 @@ def test_find_toolchain(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setenv("ELAN_HOME", str(tmp_path / "no-elan"))
     with pytest.raises(ToolchainError) as err:
-        tracing.find_toolchain()
+        leandojo.find_toolchain()
     line = err.value.one_line()
     assert "`lean` and `lake` not on PATH" in line and "elan" in line and "\n" not in line
     bin_dir = tmp_path / "no-elan" / "bin"
@@ -67,21 +68,21 @@ def test_find_toolchain(tmp_path, monkeypatch):
     for tool in ("lean", "lake"):
         (bin_dir / tool).write_text("#!/bin/sh\n")
         (bin_dir / tool).chmod(0o755)
-    assert set(tracing.find_toolchain()) == {"lean", "lake"}
+    assert set(leandojo.find_toolchain()) == {"lean", "lake"}
 
 
 def test_supported_versions():
-    assert tracing.is_supported("v4.9.0") and tracing.is_supported("v4.3.0-rc2")
-    assert not tracing.is_supported("v4.3.0-rc1") and not tracing.is_supported("v4.2.0")
-    assert not tracing.is_supported("nightly-2024-01-01") and not tracing.is_supported(None)
+    assert leandojo.is_supported("v4.9.0") and leandojo.is_supported("v4.3.0-rc2")
+    assert not leandojo.is_supported("v4.3.0-rc1") and not leandojo.is_supported("v4.2.0")
+    assert not leandojo.is_supported("nightly-2024-01-01") and not leandojo.is_supported(None)
     with pytest.raises(SourceError, match="Lean version v4.2.0 is not supported by lean-dojo"):
-        tracing.check_supported("v4.2.0", "x")
+        leandojo.check_supported("v4.2.0", "x")
 
 
 def test_trace_repo_glue(traced_repo, lean_project, monkeypatch, tmp_path):
     """trace_repo: toolchain check, a real LeanGitRepo for the checkout, lean-dojo's trace, conversion.
     Only `lean_dojo.trace` (which runs `lake build`) is replaced."""
-    monkeypatch.setattr(tracing, "find_toolchain", lambda: {"lean": "lean", "lake": "lake"})
+    monkeypatch.setattr(leandojo, "find_toolchain", lambda: {"lean": "lean", "lake": "lake"})
     seen = {}
 
     def fake_trace(repo):

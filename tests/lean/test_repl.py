@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leanagent.errors import ToolchainError
-from leanagent.sources.repl import ReplError, ReplOptions, ReplSession, ReplTimeout, header_end
+from leanagent.lean.repl import ReplError, ReplOptions, ReplSession, ReplTimeout, header_end
 from tests.fake_repl.stand_in import install, launches, project, requests
 
 SCRIPT = {"goals": {"t": "⊢ True"}, "moves": {"⊢ True": {"trivial": "no goals"}}, "slow": ["slow_tac"]}
@@ -56,3 +56,29 @@ def test_missing_repl_is_a_toolchain_error(tmp_path, monkeypatch):
     (root / "lean-toolchain").unlink()
     with pytest.raises(ReplError, match="no lean-toolchain"):
         ReplSession(root, fake.options).check_text(TEXT)
+
+
+@pytest.mark.parametrize("version", ["v4.36.0", "v4.40.0"])
+def test_todays_and_future_lean_start_a_session(tmp_path, monkeypatch, version):
+    # No stale upper bound: a release newer than any we have tested starts the REPL like any other.
+    fake = install(tmp_path, monkeypatch, SCRIPT, version=version)
+    root = project(tmp_path / "p", {"A.lean": TEXT}, version=version)
+    s = ReplSession(root, fake.options)
+    try:
+        assert s.check_text(TEXT).env >= 0
+    finally:
+        s.close()
+
+
+def test_a_release_lean_interact_cannot_build_names_the_version_and_the_fix(tmp_path, monkeypatch):
+    import lean_interact
+
+    def cannot(*args, **kwargs):  # what lean-interact does when it has no REPL revision for a toolchain
+        raise RuntimeError("Failed to checkout REPL revision v1.0.0_lean-toolchain-v4.40.0\nmore detail")
+
+    monkeypatch.setattr(lean_interact, "LeanREPLConfig", cannot)
+    root = project(tmp_path / "p", {"A.lean": TEXT}, version="v4.40.0")
+    with pytest.raises(ToolchainError) as err:
+        ReplSession(root, ReplOptions(path=None)).check_text(TEXT)
+    assert "v4.40.0" in err.value.message and "\n" not in err.value.message
+    assert "--repl-path" in err.value.fix and "lean-interact" in err.value.fix

@@ -175,8 +175,7 @@ class ReplSession:
             from lean_interact import LeanREPLConfig, LocalProject
         except ImportError as exc:
             raise ToolchainError(f"lean-interact is not installed ({exc.name})", fix=INSTALL_FIX) from None
-        from leanagent.sources.git import lean_version_of, read_toolchain
-        from leanagent.sources.lean_versions import version_key
+        from leanagent.lean.versions import lean_version_of, read_toolchain, version_key
 
         if not self.project.is_dir():
             raise ReplError(f"Lean project {self.project} does not exist",
@@ -197,7 +196,8 @@ class ReplSession:
         except Exception as exc:  # lean-interact raises ValueError, RuntimeError, git and subprocess errors alike
             raise ToolchainError(
                 f"lean-interact cannot prepare the Lean REPL for {self.project} (Lean {version}): {_first_line(exc)}",
-                fix=f"{INSTALL_FIX}; without network access give a built REPL with --repl-path") from None
+                fix=f"give a REPL built for Lean {version} with --repl-path (or ${REPL_PATH_ENV}), or upgrade "
+                    "lean-interact (`pip install -U lean-interact`) so that it knows this Lean release") from None
 
     def _ensure(self) -> Any:
         if self._server is not None and self._server.is_alive():

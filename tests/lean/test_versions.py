@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from leanagent.prover.backend import (
+from leanagent.lean.versions import (
     LEANDOJO_BEFORE,
     LEANDOJO_FROM,
-    LEANINTERACT_BEFORE,
     LEANINTERACT_FROM,
     choose_backend,
     leandojo_supports,
     leaninteract_supports,
+    version_key,
 )
-from leanagent.sources.lean_versions import version_key
 
 
 @pytest.mark.parametrize("version,env", [
@@ -28,8 +27,10 @@ from leanagent.sources.lean_versions import version_key
     ("leanprover/lean4:v4.15.0", "leaninteract"),
     ("4.22.0-rc3", "leaninteract"),
     ("v4.29.1", "leaninteract"),
-    (LEANINTERACT_BEFORE, None),          # v4.30.0-rc1: newer than lean-interact's REPL
-    ("v5.0.0", None),
+    ("v4.30.0-rc1", "leaninteract"),      # no stale upper bound: lean-interact has none either
+    ("v4.36.0", "leaninteract"),          # today's Lean (2026-11)
+    ("v4.40.0", "leaninteract"),          # a future release
+    ("v5.0.0", "leaninteract"),
 ])
 def test_choice_by_version(version, env):
     choice = choose_backend(version)

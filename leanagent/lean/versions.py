@@ -3,28 +3,60 @@
 - LeanDojo (`leandojo`): its tactic interaction works from Lean v4.3.0-rc2 (the oldest release
   lean-dojo supports) through v4.11; from v4.12 its REPL fails (LeanDojo issue 211, open, not to be
   fixed soon).
-- LeanInteract (`leaninteract`): the Lean REPL, for Lean v4.8.0-rc1 through v4.29.
+- LeanInteract (`leaninteract`): the Lean REPL, for every Lean release from v4.8.0-rc1 on. There is
+  no upper bound: lean-interact picks the REPL revision for each toolchain
+  (`{repl_rev}_lean-toolchain-{version}`) and has none either. A release it cannot fetch or build a
+  REPL for fails when the session starts, in one line that names the version and the fix
+  (`leanagent.lean.repl`).
 
 Where both work LeanDojo is used (LeanAgent's own setup); otherwise LeanInteract. `--env` overrides
-the choice. The rule sits in `sources` because syncing uses it too: a repository that LeanDojo
-cannot run is not traced; its `sorry` theorems are found through the REPL instead
+the choice. Syncing and proving both use the rule: a repository that LeanDojo cannot run is not
+traced by LeanDojo; its `sorry` theorems are found through the REPL instead
 (`leanagent.sources.repl_sorries`). The prover's side is `leanagent.prover.backend`.
+
+The toolchain facts live here too: the `lean-toolchain` file and the release it names.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from leanagent.sources.git import lean_version_of
+from leanagent.errors import SourceError
+
+#: The file that names a project's Lean toolchain, e.g. `leanprover/lean4:v4.9.0`.
+TOOLCHAIN_FILE = "lean-toolchain"
+_TOOLCHAIN = re.compile(r"^leanprover/lean4:(?P<version>\S+)$")
 
 #: The boundaries, named once. A `..._BEFORE` version is the first one *not* supported.
 LEANDOJO_FROM = "v4.3.0-rc2"
 LEANDOJO_BEFORE = "v4.12.0-rc1"      # LeanDojo issue 211: tactic interaction breaks from 4.12
 LEANINTERACT_FROM = "v4.8.0-rc1"
-LEANINTERACT_BEFORE = "v4.30.0-rc1"  # lean-interact's REPL covers up to v4.29.x
 
 _RELEASE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-rc(\d+))?$")
+
+
+def lean_version_of(toolchain: str | None) -> str | None:
+    """`leanprover/lean4:v4.9.0` (or `4.9.0`) -> `v4.9.0`; None when it names no Lean 4 release."""
+    if not toolchain:
+        return None
+    m = _TOOLCHAIN.match(toolchain.strip())
+    if not m:
+        return None
+    v = m["version"]
+    return "v" + v if v[:1].isdigit() else v
+
+
+def read_toolchain(path: Path) -> str | None:
+    f = Path(path) / TOOLCHAIN_FILE
+    try:
+        return f.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SourceError(f"{f}: cannot read: {exc.strerror}") from None
+
 
 
 def version_key(version: str | None) -> tuple[int, int, int, int] | None:
@@ -41,9 +73,10 @@ def version_key(version: str | None) -> tuple[int, int, int, int] | None:
     return int(m[1]), int(m[2]), int(m[3] or 0), rc
 
 
-def _within(version: str | None, first: str, before: str) -> bool:
+def _within(version: str | None, first: str, before: str | None) -> bool:
+    """Is `version` a release in [first, before)? `before` None: no upper bound."""
     key = version_key(version)
-    return key is not None and version_key(first) <= key < version_key(before)
+    return key is not None and version_key(first) <= key and (before is None or key < version_key(before))
 
 
 def leandojo_supports(version: str | None) -> bool:
@@ -51,7 +84,7 @@ def leandojo_supports(version: str | None) -> bool:
 
 
 def leaninteract_supports(version: str | None) -> bool:
-    return _within(version, LEANINTERACT_FROM, LEANINTERACT_BEFORE)
+    return _within(version, LEANINTERACT_FROM, None)
 
 
 @dataclass(frozen=True)
@@ -74,6 +107,6 @@ def choose_backend(lean_version: str | None) -> BackendChoice:
     if leaninteract_supports(lean_version):
         return BackendChoice("leaninteract", f"Lean {lean_version} is outside LeanDojo's range (tactic "
                                              f"interaction fails from {LEANDOJO_BEFORE}, LeanDojo issue 211); "
-                                             f"LeanInteract supports {LEANINTERACT_FROM} up to {LEANINTERACT_BEFORE}")
+                                             f"LeanInteract supports {LEANINTERACT_FROM} and later")
     return BackendChoice(None, f"Lean {lean_version} is supported by neither LeanDojo ({LEANDOJO_FROM} up to "
-                               f"{LEANDOJO_BEFORE}) nor LeanInteract ({LEANINTERACT_FROM} up to {LEANINTERACT_BEFORE})")
+                               f"{LEANDOJO_BEFORE}) nor LeanInteract ({LEANINTERACT_FROM} and later)")
