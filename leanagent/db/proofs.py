@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from leanagent.db.engine import Database
 from leanagent.db.models import (
@@ -233,27 +233,6 @@ def _found_again(proof: Proof, rec: AttemptRecord) -> None:
     if rec.check_status not in (None, "unchecked") or (rec.check_status and proof.check_status is None):
         proof.check_status, proof.checked_by, proof.check_message = rec.check_status, rec.checked_by, rec.check_message
         proof.axioms, proof.statement_digest = rec.axioms, rec.statement_digest
-
-
-def count_proofs(db: Database, model: str | None = None) -> int:
-    q = select(func.count(Proof.id))
-    if model is not None:
-        q = q.where(Proof.model == model)
-    with db.session() as s:
-        return int(s.scalar(q) or 0)
-
-
-
-def annotated_tactics(db: Database, step_ids: Iterable[int]) -> dict[int, str]:
-    """{step id: annotated tactic} for the steps that have one (premise marks as LeanDojo writes them)."""
-    ids = list(step_ids)
-    out: dict[int, str] = {}
-    with db.session() as s:
-        for i in range(0, len(ids), _CHUNK):
-            out.update((sid, ann) for sid, ann in s.execute(
-                select(TacticStep.id, TacticStep.annotated_tactic).where(
-                    TacticStep.id.in_(ids[i:i + _CHUNK]), TacticStep.annotated_tactic.is_not(None))))
-    return out
 
 
 def train_only(source_splits: list[str] | None) -> bool:

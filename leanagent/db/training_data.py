@@ -19,7 +19,7 @@ from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope, 
 from leanagent.db.models import Premise, Repository, SourceFile, StepPremise, TacticStep, Theorem
 from leanagent.db.splits import SPLITS, stored_split
 from leanagent.errors import DatasetError
-from leanagent.text import mentions_sorry, module_of_path
+from leanagent.text import module_of_path, usable_tactic
 
 #: What `--split` accepts: one split or all of them.
 SPLIT_CHOICES = (*SPLITS, "all")
@@ -150,7 +150,7 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
                 .where(Repository.name == repo).order_by(Theorem.id, TacticStep.idx)).all()
             for sid, tid, state, tactic, ann, stored, fp, name, line, col in rows:
                 sp = stored_split(stored, (repo, fp, name, line, col))
-                if sp in scope.splits and tactic.strip() and not mentions_sorry(tactic):
+                if sp in scope.splits and usable_tactic(tactic):
                     out.append(RecordedStep(sid, state, tactic, ann, tid))
     return out
 

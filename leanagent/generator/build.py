@@ -97,7 +97,8 @@ def build_shared(options: ProposerOptions, data: ProposerData, root: Path,
     The state embeddings are computed exactly as `build_knn` computes them (same texts, same cache), so
     a proposer built from the folder proposes exactly what one built from `data` does.
     """
-    from leanagent.generator.shared import data_digest, usable, write_shared
+    from leanagent.generator.shared import data_digest, write_shared
+    from leanagent.text import usable_tactic
 
     needs_knn = options.proposer in ("knn", "merged")
     digest = data_digest(options.proposer, options.knn_encoder if needs_knn else None, options.retrieval,
@@ -105,7 +106,7 @@ def build_shared(options: ProposerOptions, data: ProposerData, root: Path,
     folder = Path(root) / digest
     if (folder / "meta.json").is_file():
         return folder
-    keep = [i for i, s in enumerate(data.steps) if usable(s)]
+    keep = [i for i, s in enumerate(data.steps) if usable_tactic(s.tactic)]
     emb = None
     if needs_knn:
         embed, name = _state_encoder(options, placement(device))

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 from leanagent.data import RecordedStep, Target, require_targets
 from leanagent.generator.base import Candidate
-from leanagent.text import mentions_sorry, normalize_tactic
+from leanagent.text import normalize_tactic, usable_tactic
 
 
 class FrequencyProposer:
@@ -23,7 +23,7 @@ class FrequencyProposer:
         self.per_theorem: dict[int, Counter] = defaultdict(Counter)
         for st in steps:
             tactic, thm = (st, None) if isinstance(st, str) else (st.tactic, st.theorem_id)
-            if not tactic.strip() or mentions_sorry(tactic):
+            if not usable_tactic(tactic):
                 continue
             key = normalize_tactic(tactic)
             self.counts[key] += 1

@@ -23,7 +23,7 @@ from leanagent.generator.base import Candidate
 from leanagent.generator.shared import StepTable
 from leanagent.generator.templates import fill, template_of
 from leanagent.retrieval.knn import neighbours as walk_neighbours
-from leanagent.text import mentions_sorry, normalize_tactic
+from leanagent.text import normalize_tactic, usable_tactic
 
 #: Similarities are turned into weights with exp(sim / temperature): near-duplicates dominate.
 DEFAULT_TEMPERATURE = 0.05
@@ -43,7 +43,7 @@ class KnnProposer:
         """
         import faiss
 
-        keep = [i for i, s in enumerate(steps) if s.tactic.strip() and not mentions_sorry(s.tactic)]
+        keep = [i for i, s in enumerate(steps) if usable_tactic(s.tactic)]
         kept = [steps[i] for i in keep]
         if state_embeddings is not None:
             emb = np.ascontiguousarray(np.asarray(state_embeddings, dtype="float32")[keep])  # (M, d)

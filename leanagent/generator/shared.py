@@ -35,7 +35,6 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from leanagent.data import ImportGraph, PremiseItem, RecordedStep
-from leanagent.text import mentions_sorry
 
 #: Bumped when the layout changes: a folder of another format is rebuilt.
 SHARED_FORMAT = 1
@@ -128,11 +127,6 @@ class StepTable:
                    StringTable.load(folder, "annotated"))
 
 
-def usable(step: RecordedStep) -> bool:
-    """May the kNN and frequency proposers use this step's tactic? Not blank, no sorry."""
-    return bool(step.tactic.strip()) and not mentions_sorry(step.tactic)
-
-
 class PremiseTable(Mapping):
     """{premise id: (full name, text)} over string tables; ids sorted (the corpus is ordered by id)."""
 
@@ -185,7 +179,7 @@ def write_shared(root: Path, digest: str, *, steps: Sequence[RecordedStep], stat
                  corpus: Sequence[PremiseItem], graph: ImportGraph | None, bm25: bool, meta: dict) -> Path:
     """Write a shared folder `root/digest` (atomically: a temporary sibling renamed) unless it exists.
 
-    `steps`: the usable steps (see `usable`); `state_embeddings`: (len(steps), d) float32 unit rows, or
+    `steps`: the usable steps (`leanagent.text.usable_tactic`); `state_embeddings`: (len(steps), d) float32 unit rows, or
     None when no kNN is needed.
     """
     import faiss

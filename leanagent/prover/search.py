@@ -81,10 +81,6 @@ class SearchResult:
     statement_digest: str | None = None     # of the statement the re-check placed the proof under
     checked_file_digest: str | None = None  # of the file text the re-check placed the proof into
 
-    @property
-    def total_time(self) -> float:
-        return self.time_model + self.time_lean + self.time_search
-
     def as_dict(self) -> dict:
         d = asdict(self)
         d["theorem"] = asdict(self.theorem)
