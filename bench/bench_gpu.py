@@ -96,7 +96,7 @@ class GpuUtilisation:
 
 
 def load_data(args):
-    """(db, train StepExamples, held-out StepExamples, theorem rows to prove, source) from the sample."""
+    """(db, train RecordedSteps, held-out RecordedSteps, theorem rows to prove, source) from the sample."""
     from leanagent.db.engine import open_db
     from leanagent.db.ingest import store_repo
     from leanagent.db.proofs import select_theorems
@@ -195,7 +195,7 @@ def prove_speed(args, device: str, db, ckpt: Path, rows) -> dict:
     --searches theorems at once, default per device, its generator calls merged into one batch)."""
     from leanagent.device import placement
     from leanagent.generator.options import ProposerOptions
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
     from leanagent.prover.workers import WorkerSpec, prove_theorems
 

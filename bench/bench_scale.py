@@ -51,7 +51,7 @@ import json, os, sys, time
 import psutil
 import torch
 torch.set_num_threads(1)
-from leanagent.data import Target
+from leanagent.data import TheoremRef
 from leanagent.generator.options import ProposerOptions
 from leanagent.prover.workers import ProverWorker, WorkerSpec
 args = json.loads(sys.argv[1])
@@ -65,13 +65,13 @@ states = args["states"]
 t0 = time.perf_counter()
 k = worker.searches
 if k == 1:
-    out = worker.generator.generate(states, 8, [Target(None)] * len(states))
+    out = worker.generator.generate(states, 8, [TheoremRef.none()] * len(states))
 else:  # k searches at once: k threads call the shared (batching) proposer together
     import threading
     parts = [states[i::k] for i in range(k)]
     outs = [None] * k
     def go(i):
-        outs[i] = worker.generator.generate(parts[i], 8, [Target(None)] * len(parts[i]))
+        outs[i] = worker.generator.generate(parts[i], 8, [TheoremRef.none()] * len(parts[i]))
     threads = [threading.Thread(target=go, args=(i,)) for i in range(k)]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -253,7 +253,7 @@ def fork_pool(url: str, repo: str, options, folder: str, count: int) -> None:
 
     from leanagent.db.engine import open_db
     from leanagent.db.proofs import select_theorems
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
     from leanagent.prover.workers import WorkerSpec, prove_theorems
 

@@ -5,7 +5,7 @@ Marked `gpu`; every test skips without CUDA (the policy itself is tested on the 
 
 from __future__ import annotations
 
-from leanagent.data import Target
+from leanagent.data import TheoremRef
 import pytest
 import torch
 
@@ -62,4 +62,4 @@ def test_proposers_use_the_device(tmp_path):
     gen = build_proposer(ProposerOptions(proposer="model", checkpoint=str(tmp_path / "gen"), retrieval="none"),
                          ProposerData(), device="cuda")
     assert next(gen.model.parameters()).device.type == "cuda"
-    assert len(gen.generate(["⊢ a = a"], 2, [Target.none()])) == 1
+    assert len(gen.generate(["⊢ a = a"], 2, [TheoremRef.none()])) == 1

@@ -249,7 +249,7 @@ def agent_proof_examples(db: Database, repo: str) -> list:
     proofs whose proposers read the train split alone: a proposer that saw a held-out
     theorem's tactic could copy it into a train theorem's proof (issue 24).
     """
-    from leanagent.data import StepExample
+    from leanagent.data import RecordedStep
     from leanagent.db.training_data import identity
 
     with db.session() as s:
@@ -274,8 +274,8 @@ def agent_proof_examples(db: Database, repo: str) -> list:
                 continue
             seen.add(key)
             # Negative ids keep agent steps apart from recorded TacticStep ids (kNN leave-one-out keys).
-            out.append(StepExample(-(pid * 1000 + i + 1), tid, repo, fp, name, (line, col), "train",
-                                   states[i], tactic, []))
+            out.append(RecordedStep(-(pid * 1000 + i + 1), tid, states[i], tactic, repo=repo, file_path=fp,
+                                    theorem_name=name, theorem_start=(line, col), split="train"))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 
 from leanagent.db.engine import Database
-from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope, StepExample  # noqa: F401
+from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope
 from leanagent.db.models import Premise, Repository, SourceFile, StepPremise, TacticStep, Theorem
 from leanagent.db.splits import SPLITS, stored_split
 from leanagent.errors import DatasetError
@@ -72,7 +72,7 @@ def identity():
 
 
 def step_examples(db: Database, repo: str, split: str = "all", *,
-                  with_premises_only: bool = True) -> list[StepExample]:
+                  with_premises_only: bool = True) -> list[RecordedStep]:
     """The tactic steps of one repository in one split (or all), ordered by theorem then step."""
     if split not in SPLIT_CHOICES:
         raise DatasetError(f"unknown split {split!r}", fix=f"use one of {', '.join(SPLIT_CHOICES)}")
@@ -101,7 +101,8 @@ def step_examples(db: Database, repo: str, split: str = "all", *,
         pids = links.get(sid, [])
         if with_premises_only and not pids:
             continue
-        out.append(StepExample(sid, tid, repo, fp, name, (line, col), sp, state, tactic, list(pids)))
+        out.append(RecordedStep(sid, tid, state, tactic, premise_ids=list(pids), repo=repo, file_path=fp,
+                                theorem_name=name, theorem_start=(line, col), split=sp))
     return out
 
 
@@ -151,7 +152,7 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
             for sid, tid, state, tactic, ann, stored, fp, name, line, col in rows:
                 sp = stored_split(stored, (repo, fp, name, line, col))
                 if sp in scope.splits and usable_tactic(tactic):
-                    out.append(RecordedStep(sid, state, tactic, ann, tid))
+                    out.append(RecordedStep(sid, tid, state, tactic, ann))
     return out
 
 

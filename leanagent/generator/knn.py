@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from leanagent.data import RecordedStep, Target, require_targets, visible
+from leanagent.data import RecordedStep, TheoremRef, require_targets, visible
 from leanagent.generator.base import Candidate
 from leanagent.generator.shared import StepTable
 from leanagent.generator.templates import fill, template_of
@@ -83,7 +83,7 @@ class KnnProposer:
         # A target's own steps are skipped: ask FAISS for that many more rows than `neighbours`.
         self.spare = spare
 
-    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[TheoremRef | None] | None = None
                  ) -> list[list[Candidate]]:
         if not states:
             return []
@@ -116,7 +116,7 @@ class KnnProposer:
             out.append([(shown[t], math.log(w / total)) for t, w in ranked])
         return out
 
-    def _retrieve(self, states: Sequence[str], targets: Sequence[Target | None]) -> list[list[str]]:
+    def _retrieve(self, states: Sequence[str], targets: Sequence[TheoremRef | None]) -> list[list[str]]:
         if self.retriever is None or self.fill_share <= 0:
             return [[] for _ in states]
         from leanagent.retrieval.base import Query

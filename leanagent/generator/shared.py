@@ -108,7 +108,7 @@ class StepTable:
     def records(self) -> Iterator[RecordedStep]:
         """Transient RecordedSteps (no state text) for the frequency proposer's counts."""
         for j in range(len(self)):
-            yield RecordedStep(j, "", self.tactics[j], self.annotated[j], self.theorem(j))
+            yield RecordedStep(j, self.theorem(j), "", self.tactics[j], self.annotated[j])
 
     def spare(self) -> int:
         """The most steps any one theorem has (`leanagent.retrieval.knn.spare_for`), vectorised."""
@@ -167,7 +167,7 @@ def data_digest(proposer: str, encoder: str | None, retrieval: str, dense_folder
     h = hashlib.blake2b(digest_size=16)
     h.update(json.dumps([SHARED_FORMAT, proposer, encoder, retrieval, dense_folder]).encode())
     for s in steps:
-        h.update(f"{s.key}\x00{s.theorem_id}\x00{s.state}\x00{s.tactic}\x00{s.annotated}\x01".encode())
+        h.update(f"{s.step_id}\x00{s.theorem_id}\x00{s.state}\x00{s.tactic}\x00{s.annotated}\x01".encode())
     h.update(b"\x02")
     for p in corpus:
         h.update(f"{p.id}\x00{p.full_name}\x00{p.path}\x00{p.text}\x00{p.start}\x01".encode())

@@ -24,7 +24,7 @@ import threading
 from concurrent.futures import Future
 from typing import Sequence
 
-from leanagent.generator.base import Candidate, Target
+from leanagent.generator.base import Candidate, TheoremRef
 
 
 class BatchingGenerator:
@@ -46,7 +46,7 @@ class BatchingGenerator:
         self._thread.start()
 
     def generate(self, states: Sequence[str], num: int,
-                 targets: Sequence[Target | None] | None = None) -> list[list[Candidate]]:
+                 targets: Sequence[TheoremRef | None] | None = None) -> list[list[Candidate]]:
         if not states:
             return []
         if targets is not None and len(targets) != len(states):

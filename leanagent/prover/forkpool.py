@@ -44,7 +44,7 @@ from multiprocessing.connection import wait
 from typing import Callable, Iterable
 
 from leanagent.errors import ProverError
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchResult
 from leanagent.prover.workers import _first_line as _message
 

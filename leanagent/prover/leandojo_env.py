@@ -20,13 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from leanagent.errors import ProverError, ToolchainError
-from leanagent.prover.env import (
-    PathReplayingEnv,
-    ProofState,
-    TacOutcome,
-    TacResult,
-    TheoremRef,
-)
+from leanagent.prover.env import PathReplayingEnv, ProofState, TacOutcome, TacResult
+from leanagent.data import TheoremRef
 
 log = logging.getLogger("leanagent.prover")
 

@@ -30,13 +30,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from leanagent.errors import LeanAgentError, ProverError, ToolchainError
-from leanagent.prover.env import (
-    PathReplayingEnv,
-    ProofState,
-    TacOutcome,
-    TacResult,
-    TheoremRef,
-)
+from leanagent.prover.env import PathReplayingEnv, ProofState, TacOutcome, TacResult
+from leanagent.data import TheoremRef
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.lean.repl import CommandOutput, ReplCrash, ReplError, ReplOptions, ReplSession, ReplTimeout
 

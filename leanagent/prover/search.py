@@ -24,10 +24,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from leanagent.data import MissingTargetError, Target
+from leanagent.data import MissingTargetError, TheoremRef
 from leanagent.errors import ProverError
 from leanagent.generator.base import TacticGenerator
-from leanagent.prover.env import ProofEnv, TheoremRef
+from leanagent.prover.env import ProofEnv
 from leanagent.prover.safety import SafetyPolicy
 from leanagent.prover.tree import SearchTree
 
@@ -136,9 +136,9 @@ class BestFirstSearch:
     def _loop(self, tree: SearchTree, res: SearchResult, deadline: float) -> None:
         cfg, clock = self.config, self.clock
         thm = res.theorem
-        # The proposers hold out the theorem's identity: its own recorded steps and its copies' elsewhere.
-        target = Target(thm.identity if thm.identity is not None else thm.id, thm.file_path, thm.start,
-                        thm.full_name)
+        # The proposers hold out the theorem's identity (`TheoremRef.hidden`): its own recorded steps and
+        # its copies' elsewhere.
+        target = thm
         batch = max(1, cfg.expand_batch or 1)
         ahead: dict[int, list] = {}  # open node id -> its proposals, asked for ahead of its expansion
         while not tree.proved:

@@ -22,7 +22,8 @@ from typing import Callable, Iterable
 
 from leanagent.device import SEARCHES, device_spec, gpus_per_worker, placement
 from leanagent.errors import ProverError
-from leanagent.prover.env import ProofEnv, TheoremRef
+from leanagent.prover.env import ProofEnv
+from leanagent.data import TheoremRef
 from leanagent.prover.batching import BatchingGenerator
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.prover.safety import SafetyPolicy

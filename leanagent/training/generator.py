@@ -25,7 +25,7 @@ StageEval = Callable[[int, int, str, object], "dict | None"]
 
 
 def examples_for(db, repo: str, split: str) -> list:
-    """Recorded steps (StepExample) of a repository's split, without sorry tactics.
+    """Recorded steps (RecordedStep) of a repository's split, without sorry tactics.
 
     The train split also gets the steps along the agent's own proofs of train-split theorems
     (see `leanagent.db.proofs.agent_proof_examples`): found proofs become training data.
@@ -49,7 +49,7 @@ def to_gen_examples(steps: Sequence, options: GeneratorOptions, retriever=None,
     out = []
     for i in range(0, len(steps), batch):
         chunk = steps[i:i + batch]
-        hits = retriever.retrieve([Query.at(e.state, e.target) for e in chunk], options.num_premises)
+        hits = retriever.retrieve([Query.at(e.state, e.theorem) for e in chunk], options.num_premises)
         for e, hs in zip(chunk, hits):
             prem = [texts[h.premise_id] for h in hs if h.premise_id in texts]
             out.append(GenExample(augment_state(e.state, prem, options.max_input_bytes), e.tactic, e.theorem_id))

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from leanagent.data import Target
-from leanagent.prover.env import ProofState, TacResult, TheoremRef
+from leanagent.data import TheoremRef
+from leanagent.prover.env import ProofState, TacResult
 from leanagent.prover.search import BestFirstSearch, SearchConfig
 
 
@@ -84,7 +84,7 @@ def test_batched_search_is_the_unbatched_search(expansions):
         assert sum(gen.calls) <= ref.expansions + (batch - 1) * len(gen.calls)
         assert max(gen.calls) <= batch
         # Never more states than expansions left, and every state carries the theorem as its target.
-        assert all(t == [Target(7, "F.lean", (3, 0), "thm")] * len(t) for t in gen.targets)
+        assert all(t == [TheoremRef(7, "r", "F.lean", "thm", (3, 0))] * len(t) for t in gen.targets)
     if ref.expansions > 8:
         assert len(_run(8, expansions)[2].calls) < ref.expansions  # fewer generator calls
 

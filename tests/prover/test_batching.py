@@ -9,7 +9,7 @@ import pytest
 
 from leanagent.generator.options import ProposerOptions
 from leanagent.prover.batching import BatchingGenerator
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
 from leanagent.prover.search import SearchResult
 from leanagent.prover.workers import ProverWorker, WorkerSpec, _prove_in_threads, prove_theorems, worker_searches

@@ -10,7 +10,7 @@ import pytest
 
 from leanagent.errors import ProverError
 from leanagent.generator.options import ProposerOptions
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.forkpool import choose_pool, fork_available
 from leanagent.prover.search import SearchConfig
 from leanagent.prover.workers import WorkerSpec, prove_theorems
@@ -145,7 +145,7 @@ DRIVER = r"""
 import json, sys, time
 import psutil
 from leanagent.generator.options import ProposerOptions
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
 from leanagent.prover.workers import WorkerSpec, prove_theorems
 args = json.loads(sys.argv[1])

@@ -19,7 +19,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from leanagent.prover.env import TacOutcome, TheoremRef
+from leanagent.prover.env import TacOutcome
+from leanagent.data import TheoremRef
 from leanagent.prover.leandojo_env import LeanDojoEnv, LeanLimits
 from leanagent.prover.replay import ReplayEnv, ReplayIndex
 from leanagent.prover.search import BestFirstSearch, SearchConfig

@@ -4,7 +4,7 @@ import pytest
 
 from leanagent.errors import ProverError
 from leanagent.generator.options import ProposerOptions
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
 from leanagent.prover.workers import WorkerSpec, make_env, prove_theorems
 

@@ -102,7 +102,7 @@ def test_time_budget_gives_each_stage_a_slot_and_the_evaluation_its_end():
 
 
 def test_evaluation_stops_at_its_deadline():
-    from leanagent.data import StepExample
+    from leanagent.data import RecordedStep
     from leanagent.generator.evaluate import tactic_accuracy
 
     class Echo:
@@ -114,7 +114,8 @@ def test_evaluation_stops_at_its_deadline():
             return [[("rfl", 0.0)] for _ in states]
 
     now = [0.0]
-    steps = [StepExample(i, i, "r", "F.lean", f"t{i}", (1, 0), "test", "⊢ p", "rfl") for i in range(10)]
+    steps = [RecordedStep(i, i, "⊢ p", "rfl", repo="r", file_path="F.lean", theorem_name=f"t{i}",
+                          theorem_start=(1, 0), split="test") for i in range(10)]
     out = tactic_accuracy(Echo(), steps, k=1, batch=2, deadline=25.0, clock=lambda: now[0])
     # Batches take 10 s: the third would end at 30 s, past the deadline, so it does not start.
     assert Echo.calls == 2 and out["steps"] == 4 and out["exact_match"] == 100.0 and out["limited_by_time"]
