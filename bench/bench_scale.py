@@ -316,11 +316,11 @@ def part_b(a, work: Path, sample: Path) -> None:
             if mode == "cache":
                 example_cache.cached = real_cached
                 from leanagent.generator.build import ProposerData  # noqa: F401  (import cost out of the timing)
-                from leanagent.training.generator import generator_retriever
+                from leanagent.training.generator import generator_examples, generator_retriever
 
                 retriever, texts = generator_retriever(db, "bm25", options)
                 for name in names[:-1]:  # what the earlier stages left in the cache
-                    example_cache.generator_examples(db, name, options, "bm25", retriever, texts)
+                    generator_examples(db, name, options, "bm25", retriever, texts)
             else:
                 example_cache.cached = lambda kind, db_, repo, shape, build, *x, **y: build()
             t0 = time.perf_counter()

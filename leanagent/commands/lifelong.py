@@ -256,7 +256,7 @@ class _Progress:
 
 
 def run_runs(args, ctx) -> int:
-    from leanagent.lifelong.runs import list_runs
+    from leanagent.db.runs import list_runs
 
     runs = list_runs(ctx.db(create=False), limit=args.limit)
 

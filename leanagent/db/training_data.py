@@ -10,6 +10,7 @@ stored; see `leanagent.db.splits`). Evaluation-only repositories (policy
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import func, select
@@ -48,6 +49,43 @@ def repo_names(db: Database) -> list[str]:
         rows = s.execute(select(Repository.name, Repository.curriculum_position)).all()
     rows.sort(key=lambda r: (r[1] is None, r[1] or 0, r[0]))
     return [r[0] for r in rows]
+
+
+def repo_names_newest_first(db: Database) -> list[str]:
+    """Repositories, the most recently added first (nightly proves their sorry theorems in this order)."""
+    with db.session() as s:
+        return list(s.scalars(select(Repository.name).order_by(Repository.added_at.desc(), Repository.id.desc())))
+
+
+@dataclass(frozen=True)
+class CorpusVersion:
+    """What the premise corpus and import graph are made of, without reading a premise (the example cache
+    keys on it: `leanagent.training.example_cache.corpus_key`)."""
+
+    repos: list[tuple[str, str, str | None, str | None]]  # (name, import digest, commit, split policy), by name
+    premises: tuple[int, int | None]  # (number of premises, highest id)
+    files: tuple[int, int | None]     # (number of source files, highest id)
+
+
+def corpus_version(db: Database) -> CorpusVersion | None:
+    """The repositories' import digests and the premise and file tables' sizes; None when some repository
+    has no import digest (then nothing about the corpus can be told from them)."""
+    with db.session() as s:
+        repos = s.execute(select(Repository.name, Repository.digest, Repository.commit, Repository.split_policy)
+                          .order_by(Repository.name)).all()
+        if any(r[1] is None for r in repos):
+            return None
+        prem = s.execute(select(func.count(Premise.id), func.max(Premise.id))).one()
+        files = s.execute(select(func.count(SourceFile.id), func.max(SourceFile.id))).one()
+    return CorpusVersion([tuple(r) for r in repos], tuple(prem), tuple(files))
+
+
+def repo_version(db: Database, repo: str) -> tuple[str | None, str | None, str | None] | None:
+    """(import digest, commit, split policy) of one repository; None when there is no such repository."""
+    with db.session() as s:
+        row = s.execute(select(Repository.digest, Repository.commit, Repository.split_policy)
+                        .where(Repository.name == repo)).one_or_none()
+    return None if row is None else tuple(row)
 
 
 def resolve_repos(db: Database, names: list[str] | None) -> list[str]:
