@@ -126,7 +126,7 @@ def circles() -> list[str]:
     for mod, rel in modules.items():
         for line, name in _imports(ROOT / rel):
             if name in modules and name != mod and _package(modules[name]) == _package(rel):
-                edges[mod].setdefault(name, line)
+                edges[mod][name] = min(line, edges[mod].get(name, line))  # the first import of it
     found = []
     for group in _strongly_connected(edges):
         if len(group) < 2:
@@ -193,7 +193,7 @@ def _shortest_cycle(edges: dict[str, dict[str, int]], start: str, group: list[st
                 path = [node]
                 while path[-1] != start:
                     path.append(came_from[path[-1]])
-                return [start, *reversed(path[:-1]), start] if node != start else [start, start]
+                return [start, *reversed(path[:-1]), start]
             if nxt in inside and nxt not in came_from:
                 came_from[nxt] = node
                 queue.append(nxt)
@@ -230,7 +230,7 @@ def _fake_tree(tmp_path, monkeypatch, files: dict[str, str]) -> Path:
     """A fake `leanagent` package with these modules (and every folder's `__init__.py`), checked instead of
     the real one."""
     fake = tmp_path / "leanagent"
-    (fake / "__init__.py").parent.mkdir(parents=True)
+    fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("")
     for rel, text in files.items():
         path = fake / rel
