@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from leanagent.db.engine import Database
 from leanagent.db.models import Proof, Repository, Theorem, TheoremStatus
 from leanagent.errors import ConfigError
-from leanagent.lifelong.learn import Emit, LearnConfig, resolve_env
+from leanagent.lifelong.learn_options import Emit, LearnConfig, resolve_env
 
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 
