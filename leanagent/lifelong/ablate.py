@@ -94,7 +94,7 @@ def load_variants(path: str | Path) -> AblationFile:
 
 def variant_config(spec: AblationFile, name: str, where: str = "variants"):
     """The LearnConfig of one variant: the loop's CPU defaults, then `base`, then the variant."""
-    from leanagent.lifelong.learn import LearnConfig
+    from leanagent.lifelong.learn_options import LearnConfig
 
     cfg = LearnConfig.cpu().updated(spec.base.sections(), where=f"{where}: base")
     return cfg.updated(spec.variants[name].sections(), where=f"{where}: variants.{name}")

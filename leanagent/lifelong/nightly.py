@@ -16,7 +16,7 @@ from pathlib import Path
 
 from leanagent.db.engine import Database
 from leanagent.errors import ConfigError
-from leanagent.lifelong.learn import Emit, LearnConfig, resolve_env
+from leanagent.lifelong.learn_options import Emit, LearnConfig, resolve_env
 
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 
