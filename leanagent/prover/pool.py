@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 
 from leanagent.device import ray_share
 from leanagent.errors import ProverError
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.forkpool import choose_pool, fork_available, prove_with_forks
 from leanagent.prover.search import SearchResult
 from leanagent.prover.workers import (IN_FLIGHT, ProverWorker, WorkerSpec, error_line, share_proposer_data,

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from leanagent.data import PremiseItem, RecordedStep
 from leanagent.errors import ModelError
 from leanagent.retrieval.access import Accessibility
-from leanagent.retrieval.encoder import Encoder, EncoderSpec
+from leanagent.retrieval.encoder import Encoder
 from leanagent.retrieval.options import RetrieverOptions  # noqa: F401  (re-exported)
 
 ENCODER_DIR = "encoder"

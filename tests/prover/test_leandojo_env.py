@@ -22,7 +22,6 @@ import pytest
 from leanagent.prover.env import TacOutcome
 from leanagent.data import TheoremRef
 from leanagent.prover.leandojo_env import LeanDojoEnv, LeanLimits
-from leanagent.prover.replay import ReplayEnv, ReplayIndex
 from leanagent.prover.search import BestFirstSearch, SearchConfig
 
 FAKE = Path(__file__).parent / "fake_lean"
