@@ -142,7 +142,7 @@ def train_speed(args, device: str, db, train_steps, max_input_bytes: int, save_t
         return loss(batch)
 
     model.loss = counting_loss
-    train = TrainOptions(epochs=1000, lr=1e-3, warmup_steps=10, replay_fraction=0.0)
+    train = TrainOptions(epochs=1000, lr=1e-3, warmup_steps=10, rehearsal_fraction=0.0)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     with PeakRss() as rss:

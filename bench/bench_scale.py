@@ -65,13 +65,13 @@ states = args["states"]
 t0 = time.perf_counter()
 k = worker.searches
 if k == 1:
-    out = worker.generator.generate(states, 8, [TheoremRef.none()] * len(states))
+    out = worker.proposer.generate(states, 8, [TheoremRef.none()] * len(states))
 else:  # k searches at once: k threads call the shared (batching) proposer together
     import threading
     parts = [states[i::k] for i in range(k)]
     outs = [None] * k
     def go(i):
-        outs[i] = worker.generator.generate(parts[i], 8, [TheoremRef.none()] * len(parts[i]))
+        outs[i] = worker.proposer.generate(parts[i], 8, [TheoremRef.none()] * len(parts[i]))
     threads = [threading.Thread(target=go, args=(i,)) for i in range(k)]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -296,7 +296,7 @@ def part_b(a, work: Path, sample: Path) -> None:
     copies = make_copies(sample, work / "b", max(sizes), a.stage_theorems)
     options = GeneratorOptions(d_model=32, num_layers=1, num_heads=2, d_ff=64, num_premises=3,
                                max_input_bytes=512)
-    train = TrainOptions(max_steps=a.steps, epochs=1000, batch_size=8, batch_tokens=0, replay_fraction=0.25,
+    train = TrainOptions(max_steps=a.steps, epochs=1000, batch_size=8, batch_tokens=0, rehearsal_fraction=0.25,
                          progress_bar=False, max_minutes=None)
     template = work / "b" / "stage-template"
     TacticModel.create(options, seed=0).save(template)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.test_layers import LAYERS
 
@@ -56,8 +59,7 @@ def test_the_checks_can_fail(tmp_path, monkeypatch):
     bad.mkdir()
     (bad / "design.md").write_text(_text().replace("leanagent/prover/search.py", "leanagent/prover/gone.py")
                                    .replace("`RecordedStep` | `leanagent/data.py`", "`RecordedStep` | `leanagent/text.py`"))
-    monkeypatch.setattr("tests.test_design_doc.DOC", bad / "design.md")
-    import pytest
+    monkeypatch.setattr(sys.modules[__name__], "DOC", bad / "design.md")
 
     with pytest.raises(AssertionError, match="gone"):
         test_every_module_the_design_names_exists()

@@ -1,4 +1,4 @@
-"""The `TacticGenerator` interface that the search talks to, and small helpers for proposers."""
+"""The `TacticProposer` interface that the search talks to, and small helpers for proposers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ Candidate = tuple[str, float]
 
 
 @runtime_checkable
-class TacticGenerator(Protocol):
+class TacticProposer(Protocol):
     """Proposes tactics for proof states. `name` identifies the model in proofs and attempts."""
 
     name: str

@@ -20,7 +20,7 @@ import numpy as np
 
 from leanagent.data import RecordedStep, TheoremRef, require_targets, visible
 from leanagent.generator.base import Candidate
-from leanagent.generator.shared import StepTable
+from leanagent.generator.proposer_store import StepTable
 from leanagent.generator.templates import fill, template_of
 from leanagent.retrieval.knn import neighbours as walk_neighbours
 from leanagent.text import normalize_tactic, usable_tactic
@@ -58,7 +58,7 @@ class KnnProposer:
 
     @classmethod
     def shared(cls, embed, table: StepTable, index, spare: int, **kwargs) -> "KnnProposer":
-        """Over a shared folder's steps and state index (`leanagent.generator.shared`): row j of `index`
+        """Over a shared folder's steps and state index (`leanagent.generator.proposer_store`): row j of `index`
         is step j of `table` (usable steps only); `spare` is `table.spare()`, precomputed."""
         self = cls.__new__(cls)
         defaults = dict(neighbours=16, temperature=DEFAULT_TEMPERATURE, name="knn", retriever=None,

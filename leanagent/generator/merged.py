@@ -11,7 +11,7 @@ import math
 from typing import Sequence
 
 from leanagent.data import TheoremRef
-from leanagent.generator.base import Candidate, TacticGenerator, dedupe_top
+from leanagent.generator.base import Candidate, TacticProposer, dedupe_top
 from leanagent.text import normalize_tactic
 
 
@@ -30,7 +30,7 @@ def mix(lists: Sequence[Sequence[Candidate]], weights: Sequence[float], num: int
 
 
 class MergedProposer:
-    def __init__(self, proposers: Sequence[TacticGenerator], weights: Sequence[float] | None = None,
+    def __init__(self, proposers: Sequence[TacticProposer], weights: Sequence[float] | None = None,
                  name: str | None = None):
         self.proposers = list(proposers)
         self.weights = list(weights) if weights is not None else [1.0] * len(self.proposers)

@@ -257,7 +257,7 @@ def _prepare(model, options: GeneratorOptions):
 
 
 class RetrievalAugmentedGenerator:
-    """`TacticGenerator` over a TacticModel or a CausalTacticModel (`leanagent.generator.causal`), with premises
+    """`TacticProposer` over a TacticModel or a CausalTacticModel (`leanagent.generator.causal`), with premises
     from a Retriever (or none)."""
 
     def __init__(self, model: TacticModel, retriever=None, premise_text: dict[int, tuple[str, str]] | None = None,

@@ -77,7 +77,7 @@ class PathReplayFailed(Exception):
     """Replaying a state's tactic path in a fresh session did not reach a state again."""
 
 
-class PathReplayingEnv:
+class PathRestoringEnv:
     """`run_tac` for the Lean backends, whose states live in a session that can die and restart.
 
     A subclass provides `_ensure_live()` (raise before `start`, reopen a lost session),

@@ -62,7 +62,7 @@ def _prove_in_threads(worker: ProverWorker, theorems: Iterable[TheoremRef], on_r
     """`worker.searches` theorems at a time in threads; `on_result` runs in this thread, as each finishes.
 
     A search that raises is reported as an `error` result, as the Ray path does, so that one failure
-    (say, a batched generator call that ran out of GPU memory, which every search in that call sees)
+    (say, a batched proposer call that ran out of GPU memory, which every search in that call sees)
     loses no other theorem's result. On Ctrl-C the queued searches are cancelled.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait

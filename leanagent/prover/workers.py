@@ -19,7 +19,7 @@ from leanagent.device import Placement, defaults_for, driver_placement, placemen
 from leanagent.errors import ProverError
 from leanagent.prover.env import ProofEnv
 from leanagent.data import TheoremRef
-from leanagent.prover.batching import BatchingGenerator
+from leanagent.prover.batching import BatchingProposer
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.prover.safety import SafetyPolicy
 from leanagent.prover.search import BestFirstSearch, SearchConfig, SearchResult
@@ -93,7 +93,7 @@ class WorkerParts:
     index. Loaded once by a forking pool's host and inherited by every worker it forks
     (`leanagent.prover.forkpool`); each worker loads its own otherwise."""
 
-    generator: object  # a TacticGenerator
+    proposer: object  # a TacticProposer
     replay_index: object = None  # leanagent.prover.replay.ReplayIndex, for env "replay"
 
     @classmethod
@@ -102,15 +102,15 @@ class WorkerParts:
 
         where = placement(spec.device) if where is None else where
         if spec.shared is not None and os.path.isdir(spec.shared):
-            generator = open_proposer(spec.proposer, spec.shared, device=where)
+            proposer = open_proposer(spec.proposer, spec.shared, device=where)
         else:
-            generator = load_proposer(spec.proposer, db, device=where)
+            proposer = load_proposer(spec.proposer, db, device=where)
         index = None
         if spec.env == "replay":
             from leanagent.prover.replay import ReplayIndex
 
             index = ReplayIndex.from_db(db)
-        return cls(generator, index)
+        return cls(proposer, index)
 
 
 def _open(url: str):
@@ -121,7 +121,7 @@ def _open(url: str):
 
 class ProverWorker:
     """One proposer and `searches` environments: proves that many theorems at once (one per thread calling
-    `prove`), their generator calls batched together; one theorem at a time when `searches` is 1."""
+    `prove`), their proposer calls batched together; one theorem at a time when `searches` is 1."""
 
     def __init__(self, spec: WorkerSpec, parts: WorkerParts | None = None):
         """`parts`: the proposer and replay index already loaded (a forking pool's host); None: load them."""
@@ -137,17 +137,17 @@ class ProverWorker:
             if parts is None:
                 parts = WorkerParts.load(spec, db, where)
             self.envs = make_envs(spec, db, self.searches, parts.replay_index)
-            generator = parts.generator
+            proposer = parts.proposer
         finally:
             db.dispose()
         search = spec.search
-        if search.expand_batch is None:  # the device decides how many states one generator call takes
+        if search.expand_batch is None:  # the device decides how many states one proposer call takes
             search = replace(search, expand_batch=where.defaults.expand_batch)
-        self.generator = generator
+        self.proposer = proposer
         if self.searches > 1:
-            self.generator = BatchingGenerator(generator, max_states=self.searches * search.expand_batch)
+            self.proposer = BatchingProposer(proposer, max_states=self.searches * search.expand_batch)
         # One (search, rechecker) per environment; a thread calling `prove` borrows a free one.
-        self._pairs = [(BestFirstSearch(self.generator, env, spec.policy, search), _rechecker(spec, env))
+        self._pairs = [(BestFirstSearch(self.proposer, env, spec.policy, search), _rechecker(spec, env))
                        for env in self.envs]
         self._free: queue.Queue = queue.Queue()
         for pair in self._pairs:
@@ -178,8 +178,8 @@ class ProverWorker:
         return True
 
     def close(self) -> None:
-        if isinstance(self.generator, BatchingGenerator):
-            self.generator.close()
+        if isinstance(self.proposer, BatchingProposer):
+            self.proposer.close()
         for env in self.envs:
             env.close()
 

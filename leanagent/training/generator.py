@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from leanagent.generator.model import GeneratorOptions, GenExample, augment_state
 from leanagent.text import mentions_sorry
 
-#: Called after each stage with (run id, stage index, repository, the model as a TacticGenerator);
+#: Called after each stage with (run id, stage index, repository, the model as a TacticProposer);
 #: what it returns is written to the stage's metrics.json.
 StageEval = Callable[[int, int, str, object], "dict | None"]
 

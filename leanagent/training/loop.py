@@ -34,7 +34,7 @@ or progressively over repositories (the lifelong part):
                       on_stage_end=lambda model, stage_index, stage, folder: {...metrics...})
 
 `train_progressive` trains stage k starting from the weights left by stage k-1,
-mixes a `replay_fraction` of every batch from earlier stages' examples, adds
+mixes a `rehearsal_fraction` of every batch from earlier stages' examples, adds
 the EWC penalty when `ewc_lambda > 0` (Fisher computed automatically at the
 end of each stage), and writes each stage's checkpoint atomically (a temporary
 folder renamed when complete) with `config.json` and whatever `on_stage_end`
@@ -59,7 +59,7 @@ from leanagent.device import Placement, placement as resolve_device
 from leanagent.training.budget import TimeBudget
 from leanagent.training.ewc import EwcState, compute_fisher
 from leanagent.training.options import TrainOptions, to_dict  # TrainOptions is re-exported
-from leanagent.training.replay import ReplayBatchSampler
+from leanagent.training.rehearsal import RehearsalBatchSampler
 
 DONE_MARKER = "config.json"  # written last inside the temporary folder, before the rename
 
@@ -207,9 +207,9 @@ def batch_sampler(model: torch.nn.Module, examples: Sequence, replay: Sequence, 
     if sizes is not None and budget > 0:
         from leanagent.training.buckets import BucketBatchSampler
 
-        return BucketBatchSampler(sizes(examples), sizes(replay), budget, options.replay_fraction, seed=seed,
+        return BucketBatchSampler(sizes(examples), sizes(replay), budget, options.rehearsal_fraction, seed=seed,
                                   difficulty=difficulty)
-    return ReplayBatchSampler(len(examples), len(replay), options.batch_size, options.replay_fraction, seed=seed,
+    return RehearsalBatchSampler(len(examples), len(replay), options.batch_size, options.rehearsal_fraction, seed=seed,
                               difficulty=difficulty)
 
 
@@ -353,7 +353,7 @@ def train_progressive(build: Callable[[Path | None], torch.nn.Module], stages: S
             continue
         if model is None:
             model = where.put(build(prev))
-        replay = [ex for s in stages[:k] for ex in s.examples] if options.replay_fraction > 0 else []
+        replay = [ex for s in stages[:k] for ex in s.examples] if options.rehearsal_fraction > 0 else []
         left = sum(not (stage_folder(out_dir, j, s.name) / DONE_MARKER).is_file() for j, s in enumerate(stages)
                    if j >= k)
         seconds = budget.next_stage(left, evaluates=on_stage_end is not None if evaluates is None else evaluates)

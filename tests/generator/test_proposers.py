@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from leanagent.generator.base import TacticGenerator, dedupe_top
+from leanagent.generator.base import TacticProposer, dedupe_top
 from leanagent.generator.frequency import FrequencyProposer
 from leanagent.data import RecordedStep, TheoremRef
 from leanagent.generator.knn import KnnProposer
@@ -35,7 +35,7 @@ STEPS = [RecordedStep(1, 10, "nat n", "simp", None), RecordedStep(2, 20, "nat m"
 
 def test_frequency_proposes_most_common_with_log_shares():
     gen = FrequencyProposer(["simp", "simp ", "ring", "sorry", "rfl", "simp"], top=2)
-    assert isinstance(gen, TacticGenerator) and gen.name == "frequency-2"
+    assert isinstance(gen, TacticProposer) and gen.name == "frequency-2"
     out = gen.generate(["a", "b"], 5, NONE * 2)
     assert out[0] == out[1] == [("simp", math.log(3 / 5)), ("rfl", math.log(1 / 5))] or \
         out[0] == [("simp", math.log(3 / 5)), ("ring", math.log(1 / 5))]

@@ -102,7 +102,7 @@ def test_timeout_restarts_and_replays_the_path(fake_lean):
         assert env.run_tac(r2.state, "exact hp").kind is TacOutcome.PROVED
         crash = env.run_tac(r2.state, "crash_tac", timeout=5)
         assert crash.kind is TacOutcome.ERROR and "crashed" in crash.message and env.restarts == 2
-        assert env.run_tac(r2.state, "exact hp").kind is TacOutcome.PROVED  # path replayed again
+        assert env.run_tac(r2.state, "exact hp").kind is TacOutcome.PROVED  # path re-run again
         oom = env.run_tac(s0, "oom_tac", timeout=5)
         assert oom.kind is TacOutcome.ERROR and "out of memory" in oom.message
     finally:

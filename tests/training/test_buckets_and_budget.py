@@ -9,7 +9,7 @@ import pytest
 
 from leanagent.training.budget import MIN_TRAIN_SECONDS, TimeBudget, stage_seconds
 from leanagent.training.buckets import (BucketBatchSampler, bucket_batches, fisher_batches, padded_tokens,
-                                        replay_draws)
+                                        rehearsal_draws)
 
 
 def _sizes(n: int, seed: int = 0) -> np.ndarray:
@@ -50,9 +50,9 @@ def test_sampler_knows_its_length_and_mixes_the_replay_fraction_over_an_epoch():
     again = list(sampler)
     assert again != epoch and len(sampler) >= 1  # a new order each epoch
     pool: list[int] = []
-    draws = replay_draws(3, 2, 0.5, random.Random(0), pool) + replay_draws(3, 2, 0.5, random.Random(0), pool)
+    draws = rehearsal_draws(3, 2, 0.5, random.Random(0), pool) + rehearsal_draws(3, 2, 0.5, random.Random(0), pool)
     assert sorted(draws) == [3, 3, 3, 4, 4, 4]  # without replacement, starting over when used up
-    assert replay_draws(3, 0, 0.5, random.Random(0), []) == []
+    assert rehearsal_draws(3, 0, 0.5, random.Random(0), []) == []
 
 
 def test_fisher_batches_are_budgeted_too():

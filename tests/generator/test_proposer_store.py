@@ -8,7 +8,7 @@ import pytest
 from leanagent.data import RecordedStep, TheoremRef
 from leanagent.generator.build import ProposerData, build_proposer, build_shared
 from leanagent.generator.options import ProposerOptions
-from leanagent.generator.shared import SharedData, StepTable, StringTable
+from leanagent.generator.proposer_store import SharedData, StepTable, StringTable
 
 
 def test_string_table_round_trips_unicode_empty_and_none(tmp_path):
@@ -84,7 +84,7 @@ def test_a_worker_opening_the_shared_folder_reads_no_steps_from_the_database(exa
         monkeypatch.setattr(module, name, forbidden)
     worker = workers.ProverWorker(spec)
     try:
-        (cands,) = worker.generator.generate(["n : Nat ⊢ n + 0 = n"], 4, [TheoremRef.none()])
+        (cands,) = worker.proposer.generate(["n : Nat ⊢ n + 0 = n"], 4, [TheoremRef.none()])
         assert cands
     finally:
         worker.close()
