@@ -95,6 +95,7 @@ class LatestRun:
     id: int
     status: StepStatus
     config: dict | None
+    done_steps: int = 0  # how many of its steps finished
 
 
 def resume_or_start_run(db: Database, kind: str, name: str, config: dict, versions: dict,
@@ -106,7 +107,9 @@ def resume_or_start_run(db: Database, kind: str, name: str, config: dict, versio
         run = None
         if resume is not None:
             run = s.scalar(select(Run).where(Run.kind == kind, Run.name == name).order_by(Run.id.desc()))
-            if run is not None and not resume(LatestRun(run.id, run.status, run.config)):
+            done = 0 if run is None else s.scalar(select(func.count()).select_from(RunStep).where(
+                RunStep.run_id == run.id, RunStep.status == StepStatus.DONE))
+            if run is not None and not resume(LatestRun(run.id, run.status, run.config, done)):
                 run = None
         if run is None:
             run = Run(kind=kind, name=name, config=config, versions=versions, status=StepStatus.RUNNING)

@@ -25,7 +25,7 @@ def write_learn_report(run: LearnRun, order: list[str]) -> Path:
     for i, repo in enumerate(order):
         d = run.runner.details(f"{i:02d}-{repo}/prove") or {}
         proved[repo] = {"proved": d.get("proved", 0), "attempted": d.get("attempted", 0),
-                        "baselines": d.get("baselines")}
+                        "baselines": d.get("baselines"), "left_out": d.get("left_out") or {}}
     agent = max([(run.runner.details(f"{i:02d}-{repo}/train-generator") or {}).get("agent_examples", 0)
                  for i, repo in enumerate(order)] or [0])
     what = "held-out test theorems" if run.env == "replay" else "sorry theorems"

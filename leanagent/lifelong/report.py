@@ -62,6 +62,10 @@ def learned_lines(data: ReportData) -> list[str]:
     ci = wilson_interval(proved, tried)
     shown = f" (95% interval {ci[0]:.0f}–{ci[1]:.0f}%)" if ci else ""
     second = f"Proved {proved} of {tried} {data.targets}{shown} ({per}), checked by {data.env}."
+    left = left_out_text({k: sum((p.get("left_out") or {}).get(k, 0) for p in data.proved.values())
+                          for k in LEFT_OUT})
+    if left:
+        second += f" Not attempted: {left}."
     base = [p["baselines"] for p in data.proved.values() if p.get("baselines")]
     if base:  # the same theorems, the same run: what a proposer that reads no state proves, and the ceiling
         total = {k: sum(b[k] for b in base) for k in ("of", "frequency", "one_step", "oracle")}
@@ -69,6 +73,20 @@ def learned_lines(data: ReportData) -> list[str]:
                    f"baseline proved {total['frequency']}, {total['one_step']} have a one-step proof of their "
                    f"own, and the oracle ceiling (any tactic another theorem recorded) is {total['oracle']}.")
     return [first, second]
+
+
+#: Why a theorem of the proving set was not attempted (`leanagent.prover.campaign.CampaignResult.left_out`).
+LEFT_OUT = {"no_steps": "have no recorded tactic step (term-mode proofs: replay cannot judge them)",
+            "sorry": "are `sorry` theorems (replay cannot prove them)",
+            "no_backend": "have no Lean backend for their repository's Lean version",
+            "done_before": "were attempted before with the same model and budget",
+            "over_limit": "are over --prove-limit"}
+
+
+def left_out_text(counts: dict[str, int]) -> str:
+    """`44 have no recorded tactic step (...); 2 are ...`: the reasons, largest first; "" when none."""
+    parts = sorted(((n, k) for k, n in counts.items() if n), key=lambda x: -x[0])
+    return "; ".join(f"{n} {LEFT_OUT.get(k, k)}" for n, k in parts)
 
 
 def _mean(xs) -> float:
@@ -96,12 +114,13 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
     lines += [f"Proofs were checked by **{data.env}**"
               + (" (recorded traces, not Lean)." if data.env == "replay" else "."), ""]
     lines += ["## Curriculum", "", "| # | repository | proved / attempted (95% interval) | frequency (same run) | one-step own "
-              "proofs | oracle ceiling |", "| --- | --- | --- | --- | --- | --- |"]
+              "proofs | oracle ceiling | not attempted |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for i, repo in enumerate(data.repos):
         p = data.proved.get(repo, {})
         b = p.get("baselines") or {}
         lines.append(f"| {i + 1} | {repo} | {count_with_interval(p.get('proved', 0), p.get('attempted', 0))} | "
-                     + " | ".join(str(b.get(k, "n/a")) for k in ("frequency", "one_step", "oracle")) + " |")
+                     + " | ".join(str(b.get(k, "n/a")) for k in ("frequency", "one_step", "oracle"))
+                     + f" | {left_out_text(p.get('left_out') or {}) or '–'} |")
     for name, R in data.matrices.items():
         lines += ["", f"## {name} matrix (row: after training on, column: evaluated on; percent)", ""]
         lines.append("| after \\ on | " + " | ".join(data.repos) + " |")

@@ -68,6 +68,10 @@ class Runner:
         def resume(run: LatestRun) -> bool:
             if unfinished_only and run.status is StepStatus.DONE:
                 return False
+            if run.status is not StepStatus.DONE and run.done_steps == 0:
+                # An attempt that stopped before finishing any step (a bad path, a missing toolchain) has
+                # nothing to resume: a new run starts, so `runs` shows when this attempt began.
+                return False
             if same_config:
                 differ = config_differences(run.config or {}, config)
                 if differ:

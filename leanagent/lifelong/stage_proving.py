@@ -44,7 +44,8 @@ def prove_stage(run: LearnRun, index: int, repo: str | None, generator_folder: s
                                  100.0 * result.proved / result.attempted)
         if target == repo:
             out.update(proved=result.proved, attempted=result.attempted, skipped=result.skipped,
-                       expansions=result.expansions, baselines=result.baselines)
+                       expansions=result.expansions, baselines=result.baselines,
+                       left_out=result.left_out.get(target, {}))
         out.update(model=result.model, theorems=campaign.theorems)
     return out
 

@@ -53,9 +53,25 @@ class CampaignResult:
     checks: dict = field(default_factory=dict)  # the re-check's status -> proofs (proved outcomes only)
     baselines: dict | None = None     # leanagent.prover.baselines.replay_baselines over the attempted theorems
     backends: dict = field(default_factory=dict)  # env="auto": repo -> the backend chosen (or why none)
+    #: repo -> {reason: theorems of the chosen set not attempted}: "no_steps" (replay can only judge theorems
+    #: with recorded tactic steps: term-mode proofs have none), "sorry" (replay cannot prove a sorry
+    #: theorem), "no_backend", "done_before" (attempted before, same model and budget), "over_limit".
+    left_out: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def _leave_out(out: CampaignResult, rows: list, drop: Callable[[object], bool], reason: str) -> list:
+    """`rows` without those `drop` selects, counted per repository under `reason` in `out.left_out`."""
+    kept = []
+    for r in rows:
+        if drop(r):
+            per = out.left_out.setdefault(r.repo, {})
+            per[reason] = per.get(reason, 0) + 1
+        else:
+            kept.append(r)
+    return kept
 
 
 def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
@@ -76,18 +92,21 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     env_of = _backends(db, c, out)
     rows = []
     for repo in (c.repos if c.repos is not None else [None]):
-        rows += select_theorems(db, c.theorems, repo, with_steps=c.env == "replay")
-    rows = [r for r in rows if env_of(r.repo)]  # env=auto: no backend runs this repository's Lean
-    if c.env == "replay" and c.theorems == "test":
-        # A `sorry` theorem's only recorded step is `sorry` itself, which the safety policy refuses:
-        # replay can never prove it, so it is not a held-out target.
-        rows = [r for r in rows if r.status != "sorry"]
+        rows += select_theorems(db, c.theorems, repo)
+    # Replay judges a tactic only against recorded steps: a theorem without any cannot even start.
+    rows = _leave_out(out, rows, lambda r: c.env == "replay" and r.num_steps == 0, "no_steps")
+    rows = _leave_out(out, rows, lambda r: not env_of(r.repo), "no_backend")  # env=auto: no backend for its Lean
+    # A `sorry` theorem's only recorded step is `sorry` itself, which the safety policy refuses: replay can
+    # never prove it, so it is not a held-out target.
+    rows = _leave_out(out, rows, lambda r: c.env == "replay" and c.theorems == "test" and r.status == "sorry",
+                      "sorry")
     if not c.retry:
         done = already_attempted(db, [r.id for r in rows], out.model, out.budget)
         out.skipped = sum(r.id in done for r in rows)
-        rows = [r for r in rows if r.id not in done]
+        rows = _leave_out(out, rows, lambda r: r.id in done, "done_before")
     if c.limit is not None:
-        rows = rows[:c.limit]
+        kept = {r.id for r in rows[:c.limit]}
+        rows = _leave_out(out, rows, lambda r: r.id not in kept, "over_limit")
     repo_of = {r.id: r.repo for r in rows}
     # What the proposers may read: a proof found with held-out steps visible never becomes training data.
     source_splits = list(c.proposer.scope().splits) if c.proposer is not None else None

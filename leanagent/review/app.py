@@ -205,6 +205,8 @@ def _add_reading_routes(app: FastAPI, db: Database, pages: _Pages) -> None:
         return pages.page(request, "proof.html", d=detail, preview=build_preview(detail), reviewer=reviewer,
                           flags=proof_flags(db, [proof_id]).get(proof_id, []),
                           upstream=upstream_summary(detail.upstream),
+                          # The commit a proof was found on means something only beside a known upstream head.
+                          upstream_known=(detail.upstream or {}).get("state") == "known",
                           saved=saved if saved in STATUS_LABELS else None)
 
 

@@ -76,7 +76,8 @@ class UpstreamClone:
         try:
             repo = Repo(self.path)
         except (InvalidGitRepositoryError, NoSuchPathError):
-            self._ready.reason = f"{self.path} is not a git repository"
+            self._ready.reason = (f"{self.path} is not a git repository (a local folder: there is no upstream "
+                                  "branch to compare the proof with)")
             return self._ready
         remotes = {r.name: r for r in repo.remotes}
         remote = remotes.get(self.remote_name) or next(iter(remotes.values()), None)

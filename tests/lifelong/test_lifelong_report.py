@@ -39,3 +39,15 @@ def test_report_says_what_was_learned_and_is_readable_by_others(tmp_path):
     # mkstemp's 0600 used to hide summary.md and metrics.json from everyone but the owner.
     for name in ("summary.md", "metrics.json", "heatmap_tactic_acc.png"):
         assert stat.S_IMODE((tmp_path / "report" / name).stat().st_mode) == 0o644, name
+
+
+def test_the_report_says_why_theorems_were_not_attempted(tmp_path):
+    """Issue 27: algebra had 80 test theorems but 36 were attempted, and nothing said why."""
+    from leanagent.lifelong.report import ReportData, write_report
+
+    data = ReportData("t", ["algebra"], {"R@10": [[50.0]]}, proved={"algebra": {
+        "proved": 3, "attempted": 36, "left_out": {"no_steps": 44, "sorry": 0}}}, targets="held-out test theorems")
+    text = write_report(data, tmp_path).read_text()
+    assert "Proved 3 of 36 held-out test theorems" in text
+    assert "Not attempted: 44 have no recorded tactic step (term-mode proofs: replay cannot judge them)." in text
+    assert "| 1 | algebra | 3 / 36 (3–22%) | n/a | n/a | n/a | 44 have no recorded tactic step" in text

@@ -71,6 +71,18 @@ def test_steps_run_once_and_resume_after_failure(db):
     assert fresh.run_id != runner.run_id and not fresh.resumed
 
 
+def test_a_failed_attempt_that_finished_no_step_is_not_resumed(db):
+    """Issue 27: a first attempt that failed at once (a bad path) left a failed run, which the next, good
+    attempt resumed, so `runs` showed the failed attempt's start time."""
+    failed = Runner.start(db, "learn", "x", {"a": 1})
+    with pytest.raises(ValueError):
+        failed.step("one", lambda: int("no"))
+    assert list_runs(db)[0]["status"] == "failed"
+    good = Runner.start(db, "learn", "x", {"a": 1})
+    assert good.run_id != failed.run_id and not good.resumed
+    assert [r["status"] for r in list_runs(db)] == ["running", "failed"]  # newest first: the old one stays failed
+
+
 def test_ctrl_c_records_the_run_and_its_trainer_runs_as_interrupted(db):
     """After Ctrl-C, `runs` showed the run as `running` and each interrupt left a `train failed` run."""
     from leanagent.db.runs import finish_run, start_run

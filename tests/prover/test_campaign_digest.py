@@ -22,3 +22,18 @@ def test_proofs_record_the_digest_of_the_file_they_were_found_in(db, tmp_path):
     with db.session() as s:
         proof = s.query(Proof).filter(Proof.theorem_id == 1).one()
         assert proof.file_digest == file_digest(text)
+
+
+def test_the_campaign_counts_what_it_did_not_attempt_and_why(db, tmp_path):
+    """Issue 27: 80 held-out theorems, 36 attempted, and nothing said why."""
+    steps = [StepRecord(tactic="rfl", state_before="⊢ 0 = 0", state_after="no goals")]
+    theorems = [TheoremRecord(file_path="A.lean", full_name=f"t{i}", start=(i * 10, 1), end=(i * 10 + 2, 1),
+                              steps=steps if i < 3 else []) for i in range(5)]  # t3, t4: term-mode, no step
+    store_repo(db, RepoRecord(name="proj", kind="path", commit="c", digest="d", theorems=theorems))
+    c = Campaign(env="replay", theorems="all", limit=2, proposer=ProposerOptions(proposer="frequency",
+                                                                                source_split="all"))
+    result = run_campaign(db, c)
+    assert result.attempted == 2
+    assert result.left_out == {"proj": {"no_steps": 2, "over_limit": 1}}
+    again = run_campaign(db, c)  # the same model and budget: what was attempted is not attempted again
+    assert again.left_out["proj"]["done_before"] == 2 and again.attempted == 1

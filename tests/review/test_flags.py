@@ -242,7 +242,8 @@ def test_unreachable_remote_is_unknown_not_flagged(db, upstream, tmp_path):
     assert codes(db, pid) == []
     status = upstream_status(upstream["clone"], "Demo/Basic.lean", "Demo.plain", upstream["found"])
     assert status.state == "unknown" and status.reason.startswith("cannot fetch origin")
-    assert upstream_status(tmp_path / "nowhere", "X.lean", "x", None).reason.endswith("is not a git repository")
+    assert upstream_status(tmp_path / "nowhere", "X.lean", "x", None).reason.endswith("is not a git repository (a local folder: there is no upstream branch to compare the "
+                                                                                "proof with)")
 
 
 def test_upstream_flags_pure():
@@ -314,6 +315,13 @@ def test_proof_page_shows_which_check_passed_and_the_flags(db):
     assert "verified: placed in Demo.plain (found by name), the whole file elaborates to its end without an " \
            "error (REPL command), and `#print axioms` answers propext" in page
     assert "upstream unknown: cannot fetch origin" in page and 'id="flags"' not in page
+    assert "found on" not in page  # issue 27: a found commit says nothing without an upstream head beside it
+    with db.session() as s:
+        s.get(Proof, good).upstream = {"state": "known", "branch": "origin/main", "head": "a" * 40, "behind": 3,
+                                       "present": True, "sorry_at_head": True}
+        s.get(Proof, good).found_commit = "c" * 40
+    page = client.get(f"/proofs/{good}").text
+    assert "upstream origin/main at aaaaaaaaaaaa" in page and f"found on {'c' * 12}" in page
     page = client.get(f"/proofs/{bad}").text
     assert "whole-file re-check failed (repl)" in page and "omega could not prove the goal" in page
     assert 'id="flags"' in page and "failed the re-check" in page
