@@ -62,34 +62,11 @@ class CampaignResult:
         return dict(self.__dict__)
 
 
-def _leave_out(out: CampaignResult, rows: list, drop: Callable[[object], bool], reason: str) -> list:
-    """`rows` without those `drop` selects, counted per repository under `reason` in `out.left_out`."""
-    kept = []
-    for r in rows:
-        if drop(r):
-            per = out.left_out.setdefault(r.repo, {})
-            per[reason] = per.get(reason, 0) + 1
-        else:
-            kept.append(r)
-    return kept
+def _targets(db: Database, c: Campaign, out: CampaignResult, env_of: Callable[[str], object]) -> list:
+    """The theorem rows to attempt, in order; what is left out is counted in `out.left_out` (and
+    `out.skipped`) by reason."""
+    from leanagent.db.proofs import already_attempted, select_theorems
 
-
-def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
-                 on_start: Callable[[int], None] | None = None,
-                 on_result: Callable[[object, CampaignResult], None] | None = None) -> CampaignResult:
-    """Prove the chosen theorems; `on_start(n)` gets the number to prove, `on_result` each result."""
-    from leanagent.db.proofs import AttemptRecord, already_attempted, record_attempt, select_theorems
-    from leanagent.generator.options import proposer_name
-    from leanagent.data import TheoremRef
-    from leanagent.prover.leandojo_env import LeanLimits
-    from leanagent.prover.safety import SafetyPolicy
-    from leanagent.prover.search import SearchConfig
-    from leanagent.prover.pool import prove_theorems
-    from leanagent.prover.workers import WorkerSpec
-
-    search = c.search or SearchConfig()
-    out = CampaignResult(model=proposer_name(c.proposer), budget=search.budget())
-    env_of = _backends(db, c, out)
     rows = []
     for repo in (c.repos if c.repos is not None else [None]):
         rows += select_theorems(db, c.theorems, repo)
@@ -107,6 +84,38 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     if c.limit is not None:
         kept = {r.id for r in rows[:c.limit]}
         rows = _leave_out(out, rows, lambda r: r.id not in kept, "over_limit")
+    return rows
+
+
+def _leave_out(out: CampaignResult, rows: list, drop: Callable[[object], bool], reason: str) -> list:
+    """`rows` without those `drop` selects, counted per repository under `reason` in `out.left_out`."""
+    kept = []
+    for r in rows:
+        if drop(r):
+            per = out.left_out.setdefault(r.repo, {})
+            per[reason] = per.get(reason, 0) + 1
+        else:
+            kept.append(r)
+    return kept
+
+
+def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
+                 on_start: Callable[[int], None] | None = None,
+                 on_result: Callable[[object, CampaignResult], None] | None = None) -> CampaignResult:
+    """Prove the chosen theorems; `on_start(n)` gets the number to prove, `on_result` each result."""
+    from leanagent.db.proofs import AttemptRecord, record_attempt
+    from leanagent.generator.options import proposer_name
+    from leanagent.data import TheoremRef
+    from leanagent.prover.leandojo_env import LeanLimits
+    from leanagent.prover.safety import SafetyPolicy
+    from leanagent.prover.search import SearchConfig
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
+
+    search = c.search or SearchConfig()
+    out = CampaignResult(model=proposer_name(c.proposer), budget=search.budget())
+    env_of = _backends(db, c, out)
+    rows = _targets(db, c, out, env_of)
     repo_of = {r.id: r.repo for r in rows}
     # What the proposers may read: a proof found with held-out steps visible never becomes training data.
     source_splits = list(c.proposer.scope().splits) if c.proposer is not None else None
