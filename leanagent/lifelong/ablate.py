@@ -28,14 +28,13 @@ import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leanagent.errors import ConfigError
-
-Emit = Callable[..., None]
+from leanagent.lifelong.learn_options import Emit
 SNAPSHOT = "snapshot.sqlite"
 
 
