@@ -67,7 +67,7 @@ def test_stage_i_never_sees_a_later_repository(db, tmp_path, recorder):
     with db.session() as s:
         later = set(s.scalars(select(TacticStep.id).join(Theorem).join(Repository).where(Repository.name == second)))
     stage0 = proposer_steps(db, recorder["scopes"][0])
-    assert stage0 and not {st.key for st in stage0} & later
+    assert stage0 and not {st.step_id for st in stage0} & later
 
 
 def test_resume_refuses_other_options_and_names_them(db, tmp_path, recorder):
