@@ -17,6 +17,9 @@ def register(subparsers, common) -> None:
     p.add_argument("--repos", required=True, metavar="FILE", help="the repos.yaml to read")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="only the entry with this name (repeatable)")
+    p.add_argument("--tracer", choices=("auto", "leandojo", "repl"), default=None,
+                   help="how git and path entries are traced, over each entry's `tracer:`: leandojo, repl (the "
+                        "Lean REPL) or auto (LeanDojo up to Lean 4.11, the REPL from 4.12; the default)")
     p.set_defaults(func=run_trace)
 
     p = subparsers.add_parser(
@@ -70,7 +73,7 @@ def _selected(config, only: list[str]):
     return config.model_copy(update={"repos": entries})
 
 
-def _sync_with_progress(ctx, config, events: bool = True) -> list:
+def _sync_with_progress(ctx, config, events: bool = True, tracer: str | None = None) -> list:
     """Run `sync_all`, with one progress bar per repository (JSON events with --json, if `events`)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -80,7 +83,7 @@ def _sync_with_progress(ctx, config, events: bool = True) -> list:
     db = ctx.db()
     if ctx.json:
         stage = (lambda n, s: ctx.event(event="stage", repo=n, stage=s)) if events else None
-        return sync_all(db, config, home=ctx.home, stage=stage)
+        return sync_all(db, config, home=ctx.home, stage=stage, tracer=tracer)
     console = Console(stderr=True)
     tasks: dict[str, int] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.fields[repo]:<28}"), BarColumn(), TextColumn("{task.description}"),
@@ -95,7 +98,7 @@ def _sync_with_progress(ctx, config, events: bool = True) -> list:
                 tasks[result.name] = progress.add_task("", total=1, repo=result.name)
             progress.update(tasks[result.name], total=1, completed=1, description=_describe(result))
 
-        return sync_all(db, config, home=ctx.home, stage=stage, on_result=done)
+        return sync_all(db, config, home=ctx.home, stage=stage, on_result=done, tracer=tracer)
 
 
 def _describe(result) -> str:
@@ -118,7 +121,7 @@ def run_trace(args, ctx) -> int:
         from leanagent.errors import ConfigError
 
         raise ConfigError(f"{args.repos}: no repositories listed", fix="add entries under `repos:`")
-    results = _sync_with_progress(ctx, config)
+    results = _sync_with_progress(ctx, config, tracer=args.tracer)
     if ctx.json:
         ctx.emit({"repos": [r.as_dict() for r in results]})
     else:

@@ -40,6 +40,10 @@ class LearnOptions:
     """`auto` (with a Lean toolchain: each repository's backend by its Lean version, leandojo up to 4.11 and
     leaninteract from 4.12; without one: replay), `leandojo` or `leaninteract` (prove sorry theorems with Lean),
     or `replay` (prove held-out theorems against recorded traces, offline)."""
+    tracer: str = "auto"
+    """How git and path entries are traced when synced: `leandojo`, `repl` (the Lean REPL) or `auto` (LeanDojo
+    where it runs the repository's Lean version, up to 4.11; the REPL from 4.12). Overrides each entry's
+    `tracer:` unless `auto`."""
     order: str = "easy-count"
     """Curriculum order of the repositories: `easy-count` (LeanAgent: most Easy theorems first),
     `easy-fraction`, `hard-first` (the reverse of easy-count) or `random` (seeded by train.seed)."""
@@ -275,7 +279,7 @@ class _Loop:
         for entry in config.enabled():
             names.append(entry.repo_name)
             self.step(f"sync/{entry.repo_name}",
-                      lambda e=entry: sync_entry(self.db, e, cache=cache).as_dict())
+                      lambda e=entry: sync_entry(self.db, e, cache=cache, tracer=self.cfg.learn.tracer).as_dict())
         if not names:
             raise ConfigError("repos.yaml enables no repository", fix="add an entry or set enabled: true")
 

@@ -130,15 +130,21 @@ def _resolve(session: ReplSession, env: int, names: list[str], root: Path, own: 
     return found
 
 
-def _theorem(text: str, rel: str, decl, own: rp.Declared, steps: list, url, commit) -> TheoremRecord:
+def _theorem(text: str, rel: str, decl, own: rp.Declared, steps: list, lean_sorry: bool, url,
+             commit) -> TheoremRecord:
+    """The theorem's record; `lean_sorry`: Lean met a `sorry` in it (None: Lean could not tell, an error)."""
     start, end = own.range
     statement = " ".join(f"theorem {decl.full_name} {own.type}".split())
     record = TheoremRecord(file_path=rel, full_name=decl.full_name, start=start, end=end, steps=steps, url=url,
                            commit=commit, statement=statement)
     ft = FileText(text)
     scanned = scan_text(text[ft.offset((start[0], start[1] - 1)):ft.offset((end[0], end[1] - 1))])
-    if scanned:  # term-mode sorry leaves no tactic behind: the scanner flags it (as for a LeanDojo trace)
+    # Lean says whether a sorry was elaborated (`first | trivial | sorry` never is); the scanner says
+    # where and in which mode, and decides alone where an error kept Lean from telling.
+    if scanned and lean_sorry is not False:
         record.has_sorry, record.sorry_mode, record.proof_text = True, scanned[0].mode, scanned[0].proof_text
+    else:
+        record.has_sorry = bool(lean_sorry)
     return record
 
 
@@ -183,12 +189,14 @@ def trace_file(session: ReplSession, root: Path, rel: str, text: str, own: dict[
         result.corpus.append(own_d.corpus_entry())
         if d.kind != "theorem":
             continue
-        if any(d.start <= (m.line, m.column) <= d.end for m in errors):
-            counts.dropped += 1
+        broken = any(d.start <= (m.line, m.column) <= d.end for m in errors)
+        if broken and not scan_text(text[ft.offset(d.start):ft.offset(d.end)]):
+            counts.dropped += 1  # a theorem with an error inside: nothing of it can be trusted
             continue
-        inside = [s for s in steps if d.start <= s.start and s.end <= d.end]
+        inside = [s for s in steps if d.start <= s.start and s.end <= d.end] if not broken else []
+        lean_sorry = None if broken else any(d.start <= (x.line, x.column) <= d.end for x in out.sorries)
         records = _step_records(clean(leandojo_order(inside)), declared, counts)
-        result.theorems.append(_theorem(text, rel, d, own_d, records, url, commit))
+        result.theorems.append(_theorem(text, rel, d, own_d, records, lean_sorry, url, commit))
     spans = [(t.start[0], t.end[0]) for t in result.theorems]
     result.theorems += [sorry_theorem(s, url, commit) for s in scan_text(text, rel)
                         if s.kind != "theorem" and s.kind != "lemma" and not any(a <= s.line <= b for a, b in spans)]
@@ -208,6 +216,19 @@ def trace_digest(name: str, include: list[str], exclude: list[str], lean_version
     return h.hexdigest()
 
 
+def _read_files(root: Path, include: list[str], exclude: list[str]) -> list[tuple[str, str]]:
+    # The Lake build script is not part of the library (LeanDojo does not trace it either).
+    return [(rel, path.read_text(encoding="utf-8")) for path, rel in lean_files(root, include, exclude)
+            if rel != "lakefile.lean"]
+
+
+def input_digest(root: str | Path, name: str, include: Iterable[str], exclude: Iterable[str],
+                 lean_version: str | None) -> str:
+    """`trace_digest` of the files as they are now: known before any REPL starts."""
+    include, exclude = list(include), list(exclude)
+    return trace_digest(name, include, exclude, lean_version, _read_files(Path(root), include, exclude))
+
+
 def repl_trace(root: str | Path, name: str, include: Iterable[str] = (), exclude: Iterable[str] = (), *,
                options: ReplOptions | None = None, url: str | None = None, commit: str | None = None,
                lean_version: str | None = None, kind: str = "path",
@@ -215,9 +236,7 @@ def repl_trace(root: str | Path, name: str, include: Iterable[str] = (), exclude
     """A `RepoRecord` of the project under `root` traced through the REPL, and what it counted."""
     root = Path(root)
     include, exclude = list(include), list(exclude)
-    # The Lake build script is not part of the library (LeanDojo does not trace it either).
-    files = [(rel, path.read_text(encoding="utf-8")) for path, rel in lean_files(root, include, exclude)
-             if rel != "lakefile.lean"]
+    files = _read_files(root, include, exclude)
     own_modules = {module_of_path(rel): rel for rel, _ in files}
     record = RepoRecord(name=name, kind=kind, url=url or str(root), path=str(root.resolve()), commit=commit,
                         lean_version=lean_version, tracer=TRACER,

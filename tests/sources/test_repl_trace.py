@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from leanagent.sources.repl_premises import UNRESOLVED
@@ -137,3 +139,37 @@ def test_unbuilt_dependencies_stop_with_the_fix(tmp_path, monkeypatch):
         _trace(tmp_path, monkeypatch, {**SCRIPT, "unbuilt": True})
     line = err.value.one_line()
     assert "Toy.Basic" in line and "lake exe cache get" in line and "lake build" in line
+
+
+# -- choosing the tracer -------------------------------------------------------------------------
+
+
+def test_tracer_choice_by_option_entry_and_version(db, tmp_path, monkeypatch, run_cli, db_url):
+    from leanagent.config import PathEntry, parse_repos
+    from leanagent.sources.sync import sync_entry
+
+    install(tmp_path, monkeypatch, SCRIPT)
+    root = project(tmp_path / "toy", {"Toy/Basic.lean": BASIC, "Toy/Use.lean": USE})
+    entry = parse_repos(f"repos:\n  - path: {root}\n    name: toy\n    tracer: leandojo\n", "repos.yaml").repos[0]
+    assert entry.tracer == "leandojo"
+    # LeanDojo asked for by name: lean-dojo traces git commits only, so this folder is scanned.
+    assert sync_entry(db, entry, cache=tmp_path / "cache").message.startswith("scan only")
+    result = sync_entry(db, entry, cache=tmp_path / "cache", tracer="repl")  # --tracer repl over the entry
+    assert result.action == "updated" and result.ingest["steps"] == 9
+    auto = sync_entry(db, PathEntry(path=root, name="toy-auto"), cache=tmp_path / "cache")
+    assert auto.message.startswith("traced with the Lean REPL")  # auto: past LeanDojo's range
+    db.dispose()
+    code, out, _ = run_cli("--db", db_url, "db", "stats", "--json")
+    assert code == 0 and {r["repository"]: r["tracer"] for r in json.loads(out)["repositories"]} == {
+        "toy": "repl", "toy-auto": "repl"}
+
+
+def test_trace_command_takes_tracer(tmp_path, monkeypatch, run_cli, db_url):
+    install(tmp_path, monkeypatch, SCRIPT)
+    root = project(tmp_path / "toy", {"Toy/Basic.lean": BASIC, "Toy/Use.lean": USE})
+    repos = tmp_path / "repos.yaml"
+    repos.write_text(f"repos:\n  - path: {root}\n    name: toy\n    tracer: leandojo\n")
+    code, out, err = run_cli("--db", db_url, "trace", "--repos", repos, "--tracer", "repl", "--json")
+    assert code == 0, err
+    code, out, _ = run_cli("--db", db_url, "db", "stats")
+    assert "repl" in out and "toy" in out
