@@ -105,7 +105,11 @@ def resolve(word: str, known: set, namespaces: list) -> str | None:
 def used_constants(text: str, known: set, namespaces: list, noise: dict) -> list:
     out: list = []
     for word in IDENT.findall(text):
-        name = resolve(word.rstrip("."), known, namespaces)
+        parts = word.rstrip(".").split(".")
+        for k in range(len(parts), 0, -1):  # `List.length_pos.mpr`: the constant List.length_pos
+            name = resolve(".".join(parts[:k]), known, namespaces)
+            if name:
+                break
         if name and name not in out:
             out.append(name)
     words = text.split()
@@ -182,3 +186,73 @@ def premise_answers(text: str, script: dict, own: dict) -> list:
                     "type": c.get("type", ""), "range": c.get("range"), "selection": c.get("selection")}
         out.append(json.dumps(data, ensure_ascii=False))
     return out
+
+
+# -- goals from statements (the script's `derive_goals`) ------------------------------------------
+_VARIABLE = re.compile(r"\{(\S+) : Type _\}")
+
+
+def variables(lines: list) -> list:
+    """The `variable {α : Type _}` names of a command, in order (auto-bound in the statements using them)."""
+    return [v for line in lines if line.startswith("variable") for v in _VARIABLE.findall(line)]
+
+
+def _groups(sig: str) -> tuple[list, str]:
+    """The binder groups `(a b : T)` of a signature and its type after ` : `."""
+    groups, i = [], 0
+    pairs = {"(": ")", "{": "}", "[": "]"}
+    while i < len(sig) and sig[i] in pairs:
+        depth, j = 0, i
+        while j < len(sig):
+            depth += sig[j] in "({[" or -(sig[j] in ")}]")
+            if depth == 0:
+                break
+            j += 1
+        groups.append(sig[i + 1:j])
+        i = j + 1
+        while i < len(sig) and sig[i] == " ":
+            i += 1
+    return groups, sig[i:].removeprefix(":").strip()
+
+
+def derive_goal(sig: str, auto: list) -> str:
+    """The goal Lean shows for a statement: each binder group a hypothesis line (consecutive names of
+    one type on one line), auto-bound `Type _` variables first (universes u_1, u_2, ... in order)."""
+    groups, typ = _groups(" ".join(sig.split()))
+    hyps: list = []
+    used = [v for v in auto if re.search(rf"(?<![\w.]){re.escape(v)}(?![\w'])", sig)]
+    for k, v in enumerate(used):
+        hyps.append(([v], f"Type u_{k + 1}"))
+    for g in groups:
+        names, _, t = g.partition(" : ")
+        if hyps and hyps[-1][1] == t:
+            hyps[-1][0].extend(names.split())
+        else:
+            hyps.append((names.split(), t))
+    return "\n".join(f"{' '.join(n)} : {t}" for n, t in hyps) + f"\n⊢ {typ}" if hyps else f"⊢ {typ}"
+
+
+def _arrows(goal: str) -> list:
+    """`A → B → C` split at its top-level arrows."""
+    parts, depth, cur = [], 0, ""
+    for ch in goal:
+        depth += ch in "([{" or -(ch in ")]}")
+        if ch == "→" and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return parts + [cur.strip()]
+
+
+def derive_intro(state: str, tactic: str) -> str | None:
+    """`intro h₁ h₂` on a goal `A → B → C`: the hypotheses `h₁ : A`, `h₂ : B` and the goal `C`."""
+    names = tactic.split()[1:]
+    if not names or "\n\n" in state or "⊢ " not in state:
+        return None
+    hyps, _, goal = state.rpartition("⊢ ")
+    parts = _arrows(goal)
+    if len(parts) <= len(names):
+        return None
+    added = "".join(f"{n} : {t}\n" for n, t in zip(names, parts))
+    return f"{hyps}{added}⊢ {' → '.join(parts[len(names):])}"
