@@ -35,6 +35,7 @@ from leanagent.lean.declarations import declarations as walk_declarations
 from leanagent.lean.repl import CommandAsks, ReplCrash, ReplError, ReplOptions, ReplSession, ReplTimeout, header_end
 from leanagent.sources import repl_premises as rp
 from leanagent.sources.repl_steps import FileText, clean, file_steps, leandojo_order
+from leanagent.sources.repl_trace_cache import TraceCache, file_keys
 from leanagent.sources.scan import lean_files, scan_text, sorry_theorem
 from leanagent.text import module_of_path
 
@@ -62,12 +63,15 @@ class TraceCounts:
     premises: int = 0          # premise annotations
     unresolved: int = 0        # premises resolved by the #check fallback only
     requests: int = 0          # REPL commands sent
+    cached: int = 0            # files read back from the trace cache (unchanged since they were traced)
 
     def line(self) -> str:
         text = (f"{self.files} files, {self.theorems} theorems, {self.steps} steps, {self.premises} premise "
                 f"annotations")
         if self.failed:
             text += f", {self.failed} files with errors (kept as error rows)"
+        if self.cached:
+            text += f" ({self.cached} files unchanged since they were traced, not elaborated again)"
         if self.unresolved:
             text += (f", {self.unresolved} premises without a declaration site (the premise program did not run; "
                      "their types come from #check)")
@@ -231,9 +235,11 @@ def input_digest(root: str | Path, name: str, include: Iterable[str], exclude: I
 
 def repl_trace(root: str | Path, name: str, include: Iterable[str] = (), exclude: Iterable[str] = (), *,
                options: ReplOptions | None = None, url: str | None = None, commit: str | None = None,
-               lean_version: str | None = None, kind: str = "path",
-               session: ReplSession | None = None) -> tuple[RepoRecord, TraceCounts]:
-    """A `RepoRecord` of the project under `root` traced through the REPL, and what it counted."""
+               lean_version: str | None = None, kind: str = "path", session: ReplSession | None = None,
+               cache_dir: str | Path | None = None) -> tuple[RepoRecord, TraceCounts]:
+    """A `RepoRecord` of the project under `root` traced through the REPL, and what it counted. With
+    `cache_dir`, files traced before with the same text and imports are read back, not elaborated
+    (`repl_trace_cache`)."""
     root = Path(root)
     include, exclude = list(include), list(exclude)
     files = _read_files(root, include, exclude)
@@ -242,19 +248,17 @@ def repl_trace(root: str | Path, name: str, include: Iterable[str] = (), exclude
                         lean_version=lean_version, tracer=TRACER,
                         digest=trace_digest(name, include, exclude, lean_version, files))
     counts = TraceCounts()
+    cache = TraceCache(cache_dir) if cache_dir is not None else None
+    keys = file_keys(files, {rel: _imports(text, own_modules, root) for rel, text in files}, lean_version)
     own_session = session is None
-    session = session or ReplSession(root, options)
+    session = session or ReplSession(root, options)  # starts Lean only at its first request
     resolved: dict[str, rp.Declared] = {}
     corpus: dict[tuple[str, str], PremiseRecord] = {}
     try:
         for rel, text in files:
             counts.files += 1
-            try:
-                traced = trace_file(session, root, rel, text, own_modules, resolved, counts, url, commit)
-            except DependenciesNotBuilt:
-                raise
-            except ReplError as exc:  # died or timed out: an error row; the next file gets a fresh REPL
-                traced = FileTrace(FileRecord(path=rel, module=module_of_path(rel), error=exc.one_line()))
+            traced = _traced_file(session, cache, keys[rel], root, rel, text, own_modules, resolved, counts, url,
+                                  commit)
             counts.failed += traced.file.error is not None
             record.files.append(traced.file)
             record.theorems.extend(traced.theorems)
@@ -265,4 +269,22 @@ def repl_trace(root: str | Path, name: str, include: Iterable[str] = (), exclude
     record.premises = list(corpus.values())
     counts.theorems = len(record.theorems)
     counts.steps = sum(len(t.steps) for t in record.theorems)
+    counts.cached = cache.hits if cache else 0
     return record, counts
+
+
+def _traced_file(session, cache, key: str, root: Path, rel: str, text: str, own_modules: dict, resolved: dict,
+                 counts: TraceCounts, url, commit) -> FileTrace:
+    """One file: from the cache, or traced (and then cached); a REPL failure makes an error row."""
+    hit = cache.load(key) if cache else None
+    if hit is not None:
+        return FileTrace(*hit)
+    try:
+        traced = trace_file(session, root, rel, text, own_modules, resolved, counts, url, commit)
+    except DependenciesNotBuilt:
+        raise
+    except ReplError as exc:  # died or timed out: an error row; the next file gets a fresh REPL
+        traced = FileTrace(FileRecord(path=rel, module=module_of_path(rel), error=exc.one_line()))
+    if cache:
+        cache.store(key, traced.file, traced.theorems, traced.corpus)
+    return traced

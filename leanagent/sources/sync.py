@@ -85,7 +85,7 @@ def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | No
     if isinstance(entry, GitEntry):
         return _sync_git(db, entry, cache, say)
     if isinstance(entry, PathEntry):
-        return _sync_path(db, entry, say)
+        return _sync_path(db, entry, say, cache)
     raise SourceError(f"{name}: unknown entry kind {type(entry).__name__}")  # pragma: no cover
 
 
@@ -106,7 +106,7 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
     if _use_repl(entry.tracer, co.lean_version):
         say(name, TRACE_REPL)
         record, message = _repl_or_scan(co.path, name, entry, url=entry.url, commit=co.commit,
-                                        lean_version=co.lean_version, kind="git")
+                                        lean_version=co.lean_version, kind="git", cache=cache)
         if record is None:
             return SyncResult(name, "git", "unchanged", message)
         say(name, STORE)
@@ -121,7 +121,7 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
     return SyncResult(name, "git", result.action, ingest=result.as_dict())
 
 
-def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
+def _sync_path(db: Database, entry: PathEntry, say: Stage, cache: Path | None = None) -> SyncResult:
     from leanagent.db.ingest import holds, store_repo
     from leanagent.lean.versions import lean_version_of, read_toolchain
     from leanagent.sources.git import head_commit
@@ -140,7 +140,8 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
         toolchain_note = f"no Lean toolchain ({exc.fix})"
     if toolchain_note is None and _use_repl(entry.tracer, version):
         say(name, TRACE_REPL)
-        record, message = _repl_or_scan(root, name, entry, commit=commit, lean_version=version, known=holds(db))
+        record, message = _repl_or_scan(root, name, entry, commit=commit, lean_version=version, known=holds(db),
+                                        cache=cache)
         if record is None:
             return SyncResult(name, "path", "unchanged", message)
     elif toolchain_note is None and commit is not None:
@@ -172,7 +173,7 @@ def _use_repl(tracer: str, version: str | None) -> bool:
 
 
 def _repl_or_scan(root: Path, name: str, entry, *, url: str | None = None, commit: str | None = None,
-                  lean_version: str | None = None, kind: str = "path", known=None):
+                  lean_version: str | None = None, kind: str = "path", known=None, cache: Path | None = None):
     """(record, message): the REPL trace, or the scanner's sorry theorems when the REPL cannot run (no
     lean-interact, no REPL build) and the entry did not ask for the REPL by name. (None, message) when
     the database already holds this exact input."""
@@ -184,8 +185,10 @@ def _repl_or_scan(root: Path, name: str, entry, *, url: str | None = None, commi
     if known is not None and known(name, input_digest(root, name, include, exclude, lean_version)):
         return None, f"already traced (same files){f' at {commit[:12]}' if commit else ''}"
     try:
+        # Files traced before with the same text and imports are read back (only edits are re-traced, and
+        # a killed sync resumes at the file it was on).
         record, n = repl_trace(root, name, include, exclude, url=url, commit=commit, lean_version=lean_version,
-                               kind=kind)
+                               kind=kind, cache_dir=cache / "repl-trace" / name if cache else None)
     except DependenciesNotBuilt:
         raise
     except LeanAgentError as exc:

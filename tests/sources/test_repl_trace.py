@@ -173,3 +173,66 @@ def test_trace_command_takes_tracer(tmp_path, monkeypatch, run_cli, db_url):
     assert code == 0, err
     code, out, _ = run_cli("--db", db_url, "db", "stats")
     assert "repl" in out and "toy" in out
+
+
+# -- re-tracing what changed, resuming after a kill -------------------------------------------------
+
+
+def _bodies(fake) -> list[str]:
+    """The files whose body the REPL elaborated (the requests that asked for tactics)."""
+    return [r["cmd"].split("\n")[1] if r["cmd"].startswith("\n") else r["cmd"].split("\n")[0]
+            for r in requests(fake.log) if r.get("allTactics")]
+
+
+def test_only_changed_files_and_their_importers_are_traced_again(tmp_path, monkeypatch):
+    fake = install(tmp_path, monkeypatch, SCRIPT)
+    root = project(tmp_path / "toy", {"Toy/Basic.lean": BASIC, "Toy/Use.lean": USE})
+    cache = tmp_path / "trace-cache"
+
+    def trace():
+        before = len(_bodies(fake))
+        record, counts = repl_trace(root, "toy", options=fake.options, lean_version="v4.15.0", cache_dir=cache)
+        return record, counts, len(_bodies(fake)) - before
+
+    first, _, n = trace()
+    assert n == 2
+    again, counts, n = trace()
+    assert n == 0 and counts.cached == 2 and counts.requests == 0  # nothing changed: no REPL request at all
+    assert [(t.full_name, [s.tactic for s in t.steps]) for t in again.theorems] == \
+        [(t.full_name, [s.tactic for s in t.steps]) for t in first.theorems]
+    (root / "Toy/Use.lean").write_text(USE.replace("theorem todo", "-- edited\ntheorem todo"))
+    _, counts, n = trace()
+    assert n == 1 and counts.cached == 1  # Use.lean only: nothing imports it
+    (root / "Toy/Basic.lean").write_text(BASIC.replace("def helper", "-- edited\ndef helper"))
+    _, counts, n = trace()
+    assert n == 2 and counts.cached == 0  # Basic.lean and Use.lean, which imports it
+
+
+def test_a_killed_trace_resumes_at_the_file_it_was_on(tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fake = install(tmp_path, monkeypatch, {**SCRIPT, "slow": ["exact zero_right a"]})  # Use.lean hangs
+    root = project(tmp_path / "toy", {"Toy/Basic.lean": BASIC, "Toy/Use.lean": USE})
+    cache = tmp_path / "trace-cache"
+    code = ("import sys; from leanagent.lean.repl import ReplOptions; "
+            "from leanagent.sources.repl_trace import repl_trace; "
+            f"repl_trace({str(root)!r}, 'toy', options=ReplOptions(path={fake.options.path!r}, "
+            f"lake={fake.options.lake!r}), lean_version='v4.15.0', cache_dir={str(cache)!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy(), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(cache.glob("*.json")):  # Basic.lean traced and written; Use.lean is on its way
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the tracer and the REPL it started
+        proc.wait()
+    assert len(_bodies(fake)) == 2
+    fake2 = install(tmp_path, monkeypatch, SCRIPT)
+    record, counts = repl_trace(root, "toy", options=fake2.options, lean_version="v4.15.0", cache_dir=cache)
+    assert counts.cached == 1 and len(_bodies(fake2)) == 3  # only Use.lean elaborated again
+    assert {t.full_name for t in record.theorems} == {"Toy.zero_right", "Toy.both", "Toy.Use.again", "Toy.Use.todo"}
