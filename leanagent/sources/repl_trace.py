@@ -100,11 +100,11 @@ def _offset_pos(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1)
 
 
-def _own_declarations(text: str, rel: str, decls: list) -> dict[str, rp.Declared]:
+def _own_declarations(text: str, ft: FileText, rel: str, decls: list) -> dict[str, rp.Declared]:
     """The file's declarations (REPL answer) with the keyword and name positions from the source."""
     walked = walk_declarations(text)
     out: dict[str, rp.Declared] = {}
-    lines = FileText(text)
+    lines = ft
     for d in decls:
         a, b = lines.offset(d.start), lines.offset(d.end)
         mine = next((w for w in walked if a <= w.keyword < b), None)
@@ -134,19 +134,19 @@ def _resolve(session: ReplSession, env: int, names: list[str], root: Path, own: 
     return found
 
 
-def _theorem(text: str, rel: str, decl, own: rp.Declared, steps: list, lean_sorry: bool, url,
+def _theorem(rel: str, decl, own: rp.Declared, steps: list, lean_sorry: bool | None, scanned: list, url,
              commit) -> TheoremRecord:
-    """The theorem's record; `lean_sorry`: Lean met a `sorry` in it (None: Lean could not tell, an error)."""
+    """The theorem's record; `lean_sorry`: Lean met a `sorry` in it (None: Lean could not tell, an error);
+    `scanned`: the scanner's sorry declarations of the file."""
     start, end = own.range
     statement = " ".join(f"theorem {decl.full_name} {own.type}".split())
     record = TheoremRecord(file_path=rel, full_name=decl.full_name, start=start, end=end, steps=steps, url=url,
                            commit=commit, statement=statement)
-    ft = FileText(text)
-    scanned = scan_text(text[ft.offset((start[0], start[1] - 1)):ft.offset((end[0], end[1] - 1))])
+    mine = [d for d in scanned if start[0] <= d.line <= end[0]]
     # Lean says whether a sorry was elaborated (`first | trivial | sorry` never is); the scanner says
     # where and in which mode, and decides alone where an error kept Lean from telling.
-    if scanned and lean_sorry is not False:
-        record.has_sorry, record.sorry_mode, record.proof_text = True, scanned[0].mode, scanned[0].proof_text
+    if mine and lean_sorry is not False:
+        record.has_sorry, record.sorry_mode, record.proof_text = True, mine[0].mode, mine[0].proof_text
     else:
         record.has_sorry = bool(lean_sorry)
     return record
@@ -176,7 +176,7 @@ def trace_file(session: ReplSession, root: Path, rel: str, text: str, own: dict[
     ft = FileText(text)
     steps, no_info = file_steps(ft, out.tactics, out.nodes)
     counts.no_info += no_info
-    mine = _own_declarations(text, rel, out.declarations)
+    mine = _own_declarations(text, ft, rel, out.declarations)
     names = {n for s in steps for n in rp.annotate(s.tactic, s.used_constants)[1]}
     need = sorted(names - set(mine) - set(resolved))
     try:
@@ -188,21 +188,22 @@ def trace_file(session: ReplSession, root: Path, rel: str, text: str, own: dict[
     result = FileTrace(FileRecord(path=rel, module=module_of_path(rel), imports=_imports(text, own, root)))
     if errors:
         result.file.error = str(errors[0])
+    scanned = scan_text(text, rel)
     for d in out.declarations:
         own_d = mine[d.full_name]
         result.corpus.append(own_d.corpus_entry())
         if d.kind != "theorem":
             continue
         broken = any(d.start <= (m.line, m.column) <= d.end for m in errors)
-        if broken and not scan_text(text[ft.offset(d.start):ft.offset(d.end)]):
+        if broken and not any(d.start[0] <= x.line <= d.end[0] for x in scanned):
             counts.dropped += 1  # a theorem with an error inside: nothing of it can be trusted
             continue
         inside = [s for s in steps if d.start <= s.start and s.end <= d.end] if not broken else []
         lean_sorry = None if broken else any(d.start <= (x.line, x.column) <= d.end for x in out.sorries)
         records = _step_records(clean(leandojo_order(inside)), declared, counts)
-        result.theorems.append(_theorem(text, rel, d, own_d, records, lean_sorry, url, commit))
+        result.theorems.append(_theorem(rel, d, own_d, records, lean_sorry, scanned, url, commit))
     spans = [(t.start[0], t.end[0]) for t in result.theorems]
-    result.theorems += [sorry_theorem(s, url, commit) for s in scan_text(text, rel)
+    result.theorems += [sorry_theorem(s, url, commit) for s in scanned
                         if s.kind != "theorem" and s.kind != "lemma" and not any(a <= s.line <= b for a, b in spans)]
     if any(t.is_sorry for t in result.theorems):
         result.file.content = text
