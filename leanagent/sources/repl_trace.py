@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -237,10 +239,10 @@ def input_digest(root: str | Path, name: str, include: Iterable[str], exclude: I
 def repl_trace(root: str | Path, name: str, include: Iterable[str] = (), exclude: Iterable[str] = (), *,
                options: ReplOptions | None = None, url: str | None = None, commit: str | None = None,
                lean_version: str | None = None, kind: str = "path", session: ReplSession | None = None,
-               cache_dir: str | Path | None = None) -> tuple[RepoRecord, TraceCounts]:
+               cache_dir: str | Path | None = None, workers: int = 1) -> tuple[RepoRecord, TraceCounts]:
     """A `RepoRecord` of the project under `root` traced through the REPL, and what it counted. With
     `cache_dir`, files traced before with the same text and imports are read back, not elaborated
-    (`repl_trace_cache`)."""
+    (`repl_trace_cache`); `workers` > 1 traces files on that many REPL processes at once."""
     root = Path(root)
     include, exclude = list(include), list(exclude)
     files = _read_files(root, include, exclude)
@@ -248,30 +250,69 @@ def repl_trace(root: str | Path, name: str, include: Iterable[str] = (), exclude
     record = RepoRecord(name=name, kind=kind, url=url or str(root), path=str(root.resolve()), commit=commit,
                         lean_version=lean_version, tracer=TRACER,
                         digest=trace_digest(name, include, exclude, lean_version, files))
-    counts = TraceCounts()
+    counts = TraceCounts(files=len(files))
     cache = TraceCache(cache_dir) if cache_dir is not None else None
     keys = file_keys(files, {rel: _imports(text, own_modules, root) for rel, text in files}, lean_version)
-    own_session = session is None
-    session = session or ReplSession(root, options)  # starts Lean only at its first request
-    resolved: dict[str, rp.Declared] = {}
+    work = _Work(root, options, keys, own_modules, cache, url, commit)
     corpus: dict[tuple[str, str], PremiseRecord] = {}
-    try:
-        for rel, text in files:
-            counts.files += 1
-            traced = _traced_file(session, cache, keys[rel], root, rel, text, own_modules, resolved, counts, url,
-                                  commit)
-            counts.failed += traced.file.error is not None
-            record.files.append(traced.file)
-            record.theorems.extend(traced.theorems)
-            corpus.update({p.key: p for p in traced.corpus})
-    finally:
-        if own_session:
-            session.close()
+    for traced in work.run(files, counts, session, workers):
+        counts.failed += traced.file.error is not None
+        record.files.append(traced.file)
+        record.theorems.extend(traced.theorems)
+        corpus.update({p.key: p for p in traced.corpus})
     record.premises = list(corpus.values())
     counts.theorems = len(record.theorems)
     counts.steps = sum(len(t.steps) for t in record.theorems)
     counts.cached = cache.hits if cache else 0
     return record, counts
+
+
+@dataclass
+class _Work:
+    """What tracing the files of one repository shares, on one REPL or a pool of them."""
+
+    root: Path
+    options: ReplOptions | None
+    keys: dict[str, str]
+    own_modules: dict[str, str]
+    cache: TraceCache | None
+    url: str | None
+    commit: str | None
+    resolved: dict = field(default_factory=dict)  # premises resolved so far (any worker's; same answers)
+
+    def one(self, session: ReplSession, rel: str, text: str, counts: TraceCounts) -> FileTrace:
+        return _traced_file(session, self.cache, self.keys[rel], self.root, rel, text, self.own_modules,
+                            self.resolved, counts, self.url, self.commit)
+
+    def run(self, files: list, counts: TraceCounts, session: ReplSession | None, workers: int) -> list[FileTrace]:
+        """The files' traces in file order: on `session` (or one started here), or on `workers` REPLs,
+        each thread holding its own (files elaborate independently: each from its own header)."""
+        if workers <= 1:
+            mine = session or ReplSession(self.root, self.options)  # starts Lean only at its first request
+            try:
+                return [self.one(mine, rel, text, counts) for rel, text in files]
+            finally:
+                if session is None:
+                    mine.close()
+        local, lock, sessions, parts = threading.local(), threading.Lock(), [], []
+
+        def job(item: tuple[str, str]) -> FileTrace:
+            if not hasattr(local, "session"):
+                local.session, local.counts = ReplSession(self.root, self.options), TraceCounts()
+                with lock:
+                    sessions.append(local.session)
+                    parts.append(local.counts)
+            return self.one(local.session, item[0], item[1], local.counts)
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(job, files))
+        finally:
+            for s in sessions:
+                s.close()
+            for c in parts:  # each worker counted on its own: no lost updates
+                for name in ("dropped", "no_info", "premises", "unresolved", "requests"):
+                    setattr(counts, name, getattr(counts, name) + getattr(c, name))
 
 
 def _traced_file(session, cache, key: str, root: Path, rel: str, text: str, own_modules: dict, resolved: dict,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class TraceCache:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.hits = 0
+        self._lock = threading.Lock()  # workers of a REPL pool load at once
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
@@ -71,7 +73,8 @@ class TraceCache:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):  # not traced yet, or cut short by a kill before the rename
             return None
-        self.hits += 1
+        with self._lock:
+            self.hits += 1
         return (FileRecord(**data["file"]), [_theorem(t) for t in data["theorems"]],
                 [_premise(p) for p in data["corpus"]])
 

@@ -59,9 +59,10 @@ TRACERS = ("auto", "leandojo", "repl")
 
 
 def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | None = None,
-               tracer: str | None = None) -> SyncResult:
+               tracer: str | None = None, workers: int = 1) -> SyncResult:
     """Store one entry's data (see the module docstring). `tracer` (auto | leandojo | repl) overrides the
-    entry's `tracer:`; None or `auto` keeps it. Raises LeanAgentError subclasses only."""
+    entry's `tracer:`; None or `auto` keeps it. `workers`: REPL processes tracing files at once.
+    Raises LeanAgentError subclasses only."""
     from leanagent.db.ingest import holds, store_repo
 
     name = entry.repo_name
@@ -83,13 +84,13 @@ def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | No
     if tracer not in (None, "auto") and isinstance(entry, (GitEntry, PathEntry)):
         entry = entry.model_copy(update={"tracer": tracer})
     if isinstance(entry, GitEntry):
-        return _sync_git(db, entry, cache, say)
+        return _sync_git(db, entry, cache, say, workers)
     if isinstance(entry, PathEntry):
-        return _sync_path(db, entry, say, cache)
+        return _sync_path(db, entry, say, cache, workers)
     raise SourceError(f"{name}: unknown entry kind {type(entry).__name__}")  # pragma: no cover
 
 
-def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncResult:
+def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage, workers: int = 1) -> SyncResult:
     from leanagent.db.ingest import holds, store_repo
     from leanagent.sources.git import checkout
     from leanagent.lean.leandojo import check_supported, find_toolchain
@@ -106,7 +107,7 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
     if _use_repl(entry.tracer, co.lean_version):
         say(name, TRACE_REPL)
         record, message = _repl_or_scan(co.path, name, entry, url=entry.url, commit=co.commit,
-                                        lean_version=co.lean_version, kind="git", cache=cache)
+                                        lean_version=co.lean_version, kind="git", cache=cache, workers=workers)
         if record is None:
             return SyncResult(name, "git", "unchanged", message)
         say(name, STORE)
@@ -121,7 +122,8 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
     return SyncResult(name, "git", result.action, ingest=result.as_dict())
 
 
-def _sync_path(db: Database, entry: PathEntry, say: Stage, cache: Path | None = None) -> SyncResult:
+def _sync_path(db: Database, entry: PathEntry, say: Stage, cache: Path | None = None,
+               workers: int = 1) -> SyncResult:
     from leanagent.db.ingest import holds, store_repo
     from leanagent.lean.versions import lean_version_of, read_toolchain
     from leanagent.sources.git import head_commit
@@ -141,7 +143,7 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage, cache: Path | None = 
     if toolchain_note is None and _use_repl(entry.tracer, version):
         say(name, TRACE_REPL)
         record, message = _repl_or_scan(root, name, entry, commit=commit, lean_version=version, known=holds(db),
-                                        cache=cache)
+                                        cache=cache, workers=workers)
         if record is None:
             return SyncResult(name, "path", "unchanged", message)
     elif toolchain_note is None and commit is not None:
@@ -173,7 +175,8 @@ def _use_repl(tracer: str, version: str | None) -> bool:
 
 
 def _repl_or_scan(root: Path, name: str, entry, *, url: str | None = None, commit: str | None = None,
-                  lean_version: str | None = None, kind: str = "path", known=None, cache: Path | None = None):
+                  lean_version: str | None = None, kind: str = "path", known=None, cache: Path | None = None,
+                  workers: int = 1):
     """(record, message): the REPL trace, or the scanner's sorry theorems when the REPL cannot run (no
     lean-interact, no REPL build) and the entry did not ask for the REPL by name. (None, message) when
     the database already holds this exact input."""
@@ -188,7 +191,7 @@ def _repl_or_scan(root: Path, name: str, entry, *, url: str | None = None, commi
         # Files traced before with the same text and imports are read back (only edits are re-traced, and
         # a killed sync resumes at the file it was on).
         record, n = repl_trace(root, name, include, exclude, url=url, commit=commit, lean_version=lean_version,
-                               kind=kind, cache_dir=cache / "repl-trace" / name if cache else None)
+                               kind=kind, cache_dir=cache / "repl-trace" / name if cache else None, workers=workers)
     except DependenciesNotBuilt:
         raise
     except LeanAgentError as exc:
@@ -235,12 +238,13 @@ def preflight(config: ReposConfig) -> None:
 
 
 def sync_all(db: Database, config: ReposConfig, *, home: Path, stage: Stage | None = None,
-             on_result: Callable[[SyncResult], None] | None = None, tracer: str | None = None) -> list[SyncResult]:
+             on_result: Callable[[SyncResult], None] | None = None, tracer: str | None = None,
+             workers: int = 1) -> list[SyncResult]:
     """`sync_entry` over every entry in file order (`tracer` overrides every entry's)."""
     cache = cache_dir(config, home)
     results = []
     for entry in config.repos:
-        result = sync_entry(db, entry, cache=cache, stage=stage, tracer=tracer)
+        result = sync_entry(db, entry, cache=cache, stage=stage, tracer=tracer, workers=workers)
         results.append(result)
         if on_result:
             on_result(result)

@@ -236,3 +236,25 @@ def test_a_killed_trace_resumes_at_the_file_it_was_on(tmp_path, monkeypatch):
     record, counts = repl_trace(root, "toy", options=fake2.options, lean_version="v4.15.0", cache_dir=cache)
     assert counts.cached == 1 and len(_bodies(fake2)) == 3  # only Use.lean elaborated again
     assert {t.full_name for t in record.theorems} == {"Toy.zero_right", "Toy.both", "Toy.Use.again", "Toy.Use.todo"}
+
+
+def test_a_pool_of_repls_gives_the_same_records(tmp_path, monkeypatch, run_cli, db_url):
+    from tests.fake_repl.stand_in import launches
+
+    goals = {**SCRIPT["goals"], "Toy.More.again": "a : Nat\n⊢ a + 0 = a", "Toy.More.todo": "⊢ 2 = 2"}
+    fake = install(tmp_path, monkeypatch, {**SCRIPT, "goals": goals})
+    files = {"Toy/Basic.lean": BASIC, "Toy/Use.lean": USE, "Toy/More.lean": USE.replace("Toy.Use", "Toy.More")}
+    root = project(tmp_path / "toy", files)
+    one, _ = repl_trace(root, "toy", options=fake.options, lean_version="v4.15.0")
+    assert len(launches(fake.log)) == 1
+    pooled, counts = repl_trace(root, "toy", options=fake.options, lean_version="v4.15.0", workers=2)
+    assert len(launches(fake.log)) == 3  # two more REPL processes, one per worker
+    assert [(t.file_path, t.full_name, [(s.tactic, s.state_after) for s in t.steps]) for t in pooled.theorems] == \
+        [(t.file_path, t.full_name, [(s.tactic, s.state_after) for s in t.steps]) for t in one.theorems]
+    assert counts.steps == 11 and counts.failed == 0 and counts.requests >= 3
+    repos = tmp_path / "repos.yaml"
+    repos.write_text(f"repos:\n  - path: {root}\n    name: toy\n")
+    code, _, err = run_cli("--db", db_url, "trace", "--repos", repos, "--workers", "2")
+    assert code == 0, err
+    code, _, err = run_cli("--db", db_url, "trace", "--repos", repos, "--workers", "0")
+    assert code == 1 and "--workers 0" in err
