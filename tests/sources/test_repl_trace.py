@@ -225,13 +225,13 @@ def test_a_killed_trace_resumes_at_the_file_it_was_on(tmp_path, monkeypatch):
     proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy(), start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while not list(cache.glob("*.json")):  # Basic.lean traced and written; Use.lean is on its way
+        # Wait (polling, no fixed sleep) until Basic.lean is traced and written and the REPL is stuck in Use.lean.
+        while not (list(cache.glob("*.json")) and len(_bodies(fake)) == 2):
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the tracer and the REPL it started
         proc.wait()
-    assert len(_bodies(fake)) == 2
     fake2 = install(tmp_path, monkeypatch, SCRIPT)
     record, counts = repl_trace(root, "toy", options=fake2.options, lean_version="v4.15.0", cache_dir=cache)
     assert counts.cached == 1 and len(_bodies(fake2)) == 3  # only Use.lean elaborated again
