@@ -258,3 +258,34 @@ def test_a_pool_of_repls_gives_the_same_records(tmp_path, monkeypatch, run_cli, 
     assert code == 0, err
     code, _, err = run_cli("--db", db_url, "trace", "--repos", repos, "--workers", "0")
     assert code == 1 and "--workers 0" in err
+
+
+# -- real Lean -------------------------------------------------------------------------------------
+
+REAL = """theorem both (a b : Nat) (h : a ≤ b) : a + 0 ≤ b ∧ a ≤ b := by
+  have h' : a + 0 = a := by
+    rw [Nat.add_zero]
+  constructor
+  · rw [h']
+    exact h
+  · exact h
+"""
+
+
+@pytest.mark.lean
+def test_real_lean_traces_nested_steps_and_resolves_premises(tmp_path):
+    from tests.prover.test_leaninteract_env import _installed_lean
+
+    from leanagent.lean.versions import leaninteract_supports
+
+    version = _installed_lean()
+    if version is None or not leaninteract_supports(version):
+        pytest.skip("needs a Lean toolchain lean-interact supports (elan; LEANAGENT_REPL_PATH offline)")
+    root = project(tmp_path / "toy", {"Toy/Basic.lean": REAL}, version=version)
+    record, counts = repl_trace(root, "toy", lean_version=version)
+    (thm,) = record.theorems
+    tactics = [s.tactic for s in thm.steps]
+    assert tactics[:2] == ["have h' : a + 0 = a := by\n  rw [Nat.add_zero]", "constructor"]
+    assert "rw [Nat.add_zero]" in tactics and counts.unresolved == 0  # the premise program ran
+    p = next(p for s in thm.steps for p in s.premises if p.full_name == "Nat.add_zero")
+    assert p.path.startswith(".lake/packages/lean4/src/lean/Init/") and p.start is not None
