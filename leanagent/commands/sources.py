@@ -9,11 +9,11 @@ from leanagent.curriculum import ORDERS
 
 def register(subparsers, common) -> None:
     p = subparsers.add_parser(
-        "trace", parents=[common], help="trace repos.yaml entries with LeanDojo into the database",
+        "trace", parents=[common], help="trace repos.yaml entries (LeanDojo or the Lean REPL) into the database",
         description="Bring every enabled repos.yaml entry into the database: `traced` datasets are imported, "
-                    "`url`+`commit` entries are cloned or fetched into a cache and traced with lean-dojo, `path` "
-                    "projects are traced when a Lean toolchain is installed and scanned for sorry theorems "
-                    "otherwise. Entries already stored at the same commit from the same input are skipped.")
+                    "`url`+`commit` entries are cloned or fetched into a cache and traced with lean-dojo (Lean up "
+                    "to 4.11) or the Lean REPL (later Lean; --tracer chooses), `path` projects are traced when a "
+                    "Lean toolchain is installed and scanned for sorry theorems otherwise. Entries already stored at the same commit from the same input are skipped.")
     p.add_argument("--repos", required=True, metavar="FILE", help="the repos.yaml to read")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="only the entry with this name (repeatable)")

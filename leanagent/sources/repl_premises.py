@@ -73,6 +73,7 @@ class Declared:
     range: tuple[tuple[int, int], tuple[int, int]] | None = None      # the whole declaration
     kind: str | None = None
     type: str | None = None
+    code: str | None = None  # the corpus's code; default `KIND NAME : TYPE`
 
     def premise(self) -> PremiseRecord:
         start, end = self.selection if self.selection else (None, None)
@@ -80,7 +81,7 @@ class Declared:
 
     def corpus_entry(self) -> PremiseRecord:
         start, end = self.range if self.range else (None, None)
-        code = f"{self.kind or 'theorem'} {self.name} : {self.type}" if self.type else None
+        code = self.code or (f"{self.kind or 'theorem'} {self.name} : {self.type}" if self.type else None)
         return PremiseRecord(full_name=self.name, path=self.path, start=start, end=end, kind=self.kind, code=code)
 
 

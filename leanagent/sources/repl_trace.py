@@ -44,6 +44,7 @@ from leanagent.text import module_of_path
 log = logging.getLogger("leanagent.sources")
 
 TRACER = "repl"
+RECYCLE_MB = 8192.0  # a REPL holding more memory than this is restarted before the next file
 ASKS = CommandAsks(all_tactics=True, declarations=True, infotree="original")
 BUILD_FIX = ("build the project's dependencies first: `lake exe cache get` (for a project on Mathlib), then "
              "`lake build` in the project folder")
@@ -113,10 +114,13 @@ def _own_declarations(text: str, ft: FileText, rel: str, decls: list) -> dict[st
         kw = _offset_pos(text, mine.keyword) if mine else d.start
         name_at = text.find(mine.name, mine.keyword) if mine and mine.name else -1
         sel = ((_offset_pos(text, name_at), _offset_pos(text, name_at + len(mine.name))) if name_at >= 0 else None)
-        lean_kind = "theorem" if d.kind == "theorem" else d.kind
+        signature = " ".join(d.signature.split())
+        keyword = text[mine.keyword:].split(None, 1)[0] if mine else d.kind
+        # The corpus's code as LeanDojo writes it: the keyword, the full name and the signature.
         out[d.full_name] = rp.Declared(
             d.full_name, rel, tuple((p[0], p[1] + 1) for p in sel) if sel else None,
-            ((kw[0], kw[1] + 1), (d.end[0], d.end[1] + 1)), lean_kind, " ".join(d.signature.split()))
+            ((kw[0], kw[1] + 1), (d.end[0], d.end[1] + 1)), d.kind, signature,
+            " ".join(f"{keyword} {d.full_name} {signature}".split()))
     return out
 
 
@@ -141,7 +145,7 @@ def _theorem(rel: str, decl, own: rp.Declared, steps: list, lean_sorry: bool | N
     """The theorem's record; `lean_sorry`: Lean met a `sorry` in it (None: Lean could not tell, an error);
     `scanned`: the scanner's sorry declarations of the file."""
     start, end = own.range
-    statement = " ".join(f"theorem {decl.full_name} {own.type}".split())
+    statement = " ".join(f"theorem {decl.full_name} {own.type}".split())  # `type` is the signature here
     record = TheoremRecord(file_path=rel, full_name=decl.full_name, start=start, end=end, steps=steps, url=url,
                            commit=commit, statement=statement)
     mine = [d for d in scanned if start[0] <= d.line <= end[0]]
@@ -281,8 +285,12 @@ class _Work:
     resolved: dict = field(default_factory=dict)  # premises resolved so far (any worker's; same answers)
 
     def one(self, session: ReplSession, rel: str, text: str, counts: TraceCounts) -> FileTrace:
-        return _traced_file(session, self.cache, self.keys[rel], self.root, rel, text, self.own_modules,
-                            self.resolved, counts, self.url, self.commit)
+        traced = _traced_file(session, self.cache, self.keys[rel], self.root, rel, text, self.own_modules,
+                              self.resolved, counts, self.url, self.commit)
+        # The REPL keeps every environment it made: past this much memory it is restarted between files
+        # (losing only the shared headers, elaborated again on demand).
+        session.recycle(RECYCLE_MB)
+        return traced
 
     def run(self, files: list, counts: TraceCounts, session: ReplSession | None, workers: int) -> list[FileTrace]:
         """The files' traces in file order: on `session` (or one started here), or on `workers` REPLs,

@@ -101,6 +101,7 @@ def test_steps_in_leandojo_order_with_states_and_premises(tmp_path, monkeypatch)
     corpus = {p.full_name: p for p in record.premises}
     assert {"Toy.zero_right", "Toy.both", "Toy.helper", "Nat.add_zero"} <= set(corpus)
     assert corpus["Toy.zero_right"].start == (4, 1) and corpus["Nat.add_zero"].code.startswith("theorem Nat.add_zero")
+    assert corpus["Toy.helper"].code == "def Toy.helper : Nat" and corpus["Toy.zero_right"].kind == "theorem"
     assert record.tracer == "repl" and counts.failed == 0 and counts.steps == 9
     # Each file elaborated once (header, body), plus one premise request where a file needs one.
     cmds = [r for r in requests(fake.log) if "cmd" in r]
