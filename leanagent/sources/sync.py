@@ -81,6 +81,10 @@ def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | No
         say(name, STORE)
         result = store_repo(db, record)
         return SyncResult(name, "traced", result.action, ingest=result.as_dict())
+    if tracer is not None and tracer not in TRACERS:
+        from leanagent.errors import ConfigError
+
+        raise ConfigError(f"--tracer {tracer}: not a tracer", fix="give --tracer auto, leandojo or repl")
     if tracer not in (None, "auto") and isinstance(entry, (GitEntry, PathEntry)):
         entry = entry.model_copy(update={"tracer": tracer})
     if isinstance(entry, GitEntry):

@@ -147,6 +147,7 @@ def test_unbuilt_dependencies_stop_with_the_fix(tmp_path, monkeypatch):
 
 def test_tracer_choice_by_option_entry_and_version(db, tmp_path, monkeypatch, run_cli, db_url):
     from leanagent.config import PathEntry, parse_repos
+    from leanagent.errors import ConfigError
     from leanagent.sources.sync import sync_entry
 
     install(tmp_path, monkeypatch, SCRIPT)
@@ -157,6 +158,8 @@ def test_tracer_choice_by_option_entry_and_version(db, tmp_path, monkeypatch, ru
     assert sync_entry(db, entry, cache=tmp_path / "cache").message.startswith("scan only")
     result = sync_entry(db, entry, cache=tmp_path / "cache", tracer="repl")  # --tracer repl over the entry
     assert result.action == "updated" and result.ingest["steps"] == 9
+    with pytest.raises(ConfigError):  # --tracer of learn and nightly takes any text: checked here
+        sync_entry(db, entry, cache=tmp_path / "cache", tracer="lean-dojo")
     auto = sync_entry(db, PathEntry(path=root, name="toy-auto"), cache=tmp_path / "cache")
     assert auto.message.startswith("traced with the Lean REPL")  # auto: past LeanDojo's range
     db.dispose()
