@@ -8,7 +8,8 @@ tree in preorder, taking all the elements of a sequence when it meets the sequen
 (`TracedTheorem.get_traced_tactics`). Without the syntax tree the same is read off the source:
 
 - A tactic is an element when the token before it opens a tactic block (`by`, `·`, `=>`, `(`,
-  `{`, `|` of `first`, `try`, `repeat`, `all_goals`, `any_goals`, `focus`, `then`, `else`), or is
+  `{`, `|` of `first`, `try`, `repeat`, `all_goals`, `any_goals`, `focus`, `then`, `else`,
+  `decreasing_by`), or is
   `;`, or a line break (the next tactic of a block). It is not when it starts where an enclosing
   tactic starts (`constructor` in `constructor <;> simp`), follows `<;>`, or sits in a `conv`
   block (conv sequences are not tactic sequences). So `have h : P := by simp` is a step and so is
@@ -33,7 +34,7 @@ from leanagent.lean.repl_answers import Pos, TacticAt, TacticNode
 
 NO_GOALS = "no goals"
 _OPENERS = ("by", "·", ".", "=>", "(", "{", "|", "try", "repeat", "all_goals", "any_goals", "focus", "then",
-            "else", "<;>", ";")
+            "else", "decreasing_by", "<;>", ";")
 _COMMENT = re.compile(r"--[^\n]*|/-.*?-/", re.S)
 
 
