@@ -71,7 +71,8 @@ class LearnOptions:
     knn_encoder: str = "minilm"
     """Encoder of the kNN proposer's proof states (any name the retriever's --encoder accepts)."""
     workers: int = 0
-    """Worker processes for proving (0: in this process); `pool` says how they start."""
+    """Worker processes for proving (0: in this process); `pool` says how they start. Also the Lean REPL
+    processes tracing a repository's files at once when syncing (at least one)."""
     pool: str = "auto"
     """How proving workers start: `fork` (forked from one process that loaded the proposer once: each more
     worker adds about 40 MB; this machine, CPU), `ray` (Ray workers, each loading its own: GPUs, clusters) or
@@ -279,7 +280,8 @@ class _Loop:
         for entry in config.enabled():
             names.append(entry.repo_name)
             self.step(f"sync/{entry.repo_name}",
-                      lambda e=entry: sync_entry(self.db, e, cache=cache, tracer=self.cfg.learn.tracer).as_dict())
+                      lambda e=entry: sync_entry(self.db, e, cache=cache, tracer=self.cfg.learn.tracer,
+                                                 workers=max(1, self.cfg.learn.workers)).as_dict())
         if not names:
             raise ConfigError("repos.yaml enables no repository", fix="add an entry or set enabled: true")
 
