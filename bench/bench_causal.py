@@ -22,7 +22,7 @@ from pathlib import Path
 
 from leanagent.settings import sample_path
 
-#: learn's CPU generator sizes (leanagent.lifelong.learn.cpu_defaults), so the ByT5 row is learn's model.
+#: learn's CPU generator sizes (leanagent.lifelong.learn_options.cpu_defaults), so the ByT5 row is learn's model.
 BYT5 = ["--d-model", "128", "--num-layers", "2", "--num-heads", "4", "--d-ff", "512", "--lr", "1e-3"]
 SMOL = ["--model", "smollm2-135m", "--lr", "1e-4"]
 COMMON = ["--max-input-bytes", "512", "--max-output-bytes", "96", "--num-premises", "0", "--batch-size", "8",

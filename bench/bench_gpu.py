@@ -96,7 +96,7 @@ class GpuUtilisation:
 
 
 def load_data(args):
-    """(db, train StepExamples, held-out StepExamples, theorem rows to prove, source) from the sample."""
+    """(db, train RecordedSteps, held-out RecordedSteps, theorem rows to prove, source) from the sample."""
     from leanagent.db.engine import open_db
     from leanagent.db.ingest import store_repo
     from leanagent.db.proofs import select_theorems
@@ -142,7 +142,7 @@ def train_speed(args, device: str, db, train_steps, max_input_bytes: int, save_t
         return loss(batch)
 
     model.loss = counting_loss
-    train = TrainOptions(epochs=1000, lr=1e-3, warmup_steps=10, replay_fraction=0.0)
+    train = TrainOptions(epochs=1000, lr=1e-3, warmup_steps=10, rehearsal_fraction=0.0)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     with PeakRss() as rss:
@@ -195,14 +195,15 @@ def prove_speed(args, device: str, db, ckpt: Path, rows) -> dict:
     --searches theorems at once, default per device, its generator calls merged into one batch)."""
     from leanagent.device import placement
     from leanagent.generator.options import ProposerOptions
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
 
     where = placement(device)
-    searches = args.searches or where.searches()
+    searches = args.searches or where.defaults.searches
     config = SearchConfig(num_sampled_tactics=args.num_tactics, max_expansions=args.max_expansions,
-                          timeout=args.prove_seconds, expand_batch=where.expand_batch())
+                          timeout=args.prove_seconds, expand_batch=where.defaults.expand_batch)
     spec = WorkerSpec(env="replay", db_url=db.url, device=device, search=config, searches=searches,
                       proposer=ProposerOptions(proposer="model", checkpoint=str(ckpt), retrieval="bm25",
                                                source_split="train"))

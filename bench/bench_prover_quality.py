@@ -18,7 +18,7 @@ steps. Side by side, proved / attempted for:
   merged        model + kNN (the default proposer)
   merged-noret  merged with retrieval off everywhere
   frequency     the 64 most frequent sample tactics at every node (baseline)
-Target: merged beats frequency.
+TheoremRef: merged beats frequency.
 
     python bench/bench_prover_quality.py [--train-minutes 3] [--limit N] [--expansions 50]
 """
@@ -100,7 +100,7 @@ def main() -> int:
     from leanagent.generator.build import build_knn, build_model_generator
     from leanagent.generator.frequency import FrequencyProposer
     from leanagent.generator.merged import MergedProposer
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.proposers import proposer_data
     from leanagent.prover.replay import ReplayEnv, ReplayIndex
     from leanagent.prover.search import SearchConfig

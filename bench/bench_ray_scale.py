@@ -5,7 +5,7 @@ proposer and budget; each worker has one torch thread. Pools
 (`leanagent.prover.forkpool`): `ray`, Ray actors of one CPU each (the baseline),
 and `fork`, workers forked from one host process that loaded the proposer and
 the replay index once. Worker start-up is timed separately: the target
-compares proving time. Target: 2 workers >= 1.6x faster than 1; the fork pool
+compares proving time. TheoremRef: 2 workers >= 1.6x faster than 1; the fork pool
 proves as fast as Ray.
 
     python bench/bench_ray_scale.py [--proposer knn] [--tactics 64] [--expansions 50] [--pools ray,fork]
@@ -36,9 +36,10 @@ def main() -> int:
     from leanagent.db.proofs import select_theorems
     from leanagent.generator.options import ProposerOptions
     from leanagent.prover.proposers import load_proposer
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
     from leanagent.settings import sample_path
     from leanagent.sources.leandojo_format import read_dataset
 

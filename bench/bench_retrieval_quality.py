@@ -123,7 +123,7 @@ def main() -> int:
         return 0
 
     topts = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, max_minutes=args.minutes,
-                         replay_fraction=0.0)
+                         rehearsal_fraction=0.0)
     started = time.monotonic()
     out = train_retriever(db, [REPO], ropts, topts, work / "run")
     wall = time.monotonic() - started

@@ -51,7 +51,7 @@ import json, os, sys, time
 import psutil
 import torch
 torch.set_num_threads(1)
-from leanagent.data import Target
+from leanagent.data import TheoremRef
 from leanagent.generator.options import ProposerOptions
 from leanagent.prover.workers import ProverWorker, WorkerSpec
 args = json.loads(sys.argv[1])
@@ -65,13 +65,13 @@ states = args["states"]
 t0 = time.perf_counter()
 k = worker.searches
 if k == 1:
-    out = worker.generator.generate(states, 8, [Target(None)] * len(states))
+    out = worker.proposer.generate(states, 8, [TheoremRef.none()] * len(states))
 else:  # k searches at once: k threads call the shared (batching) proposer together
     import threading
     parts = [states[i::k] for i in range(k)]
     outs = [None] * k
     def go(i):
-        outs[i] = worker.generator.generate(parts[i], 8, [Target(None)] * len(parts[i]))
+        outs[i] = worker.proposer.generate(parts[i], 8, [TheoremRef.none()] * len(parts[i]))
     threads = [threading.Thread(target=go, args=(i,)) for i in range(k)]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -253,9 +253,10 @@ def fork_pool(url: str, repo: str, options, folder: str, count: int) -> None:
 
     from leanagent.db.engine import open_db
     from leanagent.db.proofs import select_theorems
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
 
     db = open_db(url, create=False)
     rows = select_theorems(db, "test", repo=repo, with_steps=True)[:count]
@@ -295,7 +296,7 @@ def part_b(a, work: Path, sample: Path) -> None:
     copies = make_copies(sample, work / "b", max(sizes), a.stage_theorems)
     options = GeneratorOptions(d_model=32, num_layers=1, num_heads=2, d_ff=64, num_premises=3,
                                max_input_bytes=512)
-    train = TrainOptions(max_steps=a.steps, epochs=1000, batch_size=8, batch_tokens=0, replay_fraction=0.25,
+    train = TrainOptions(max_steps=a.steps, epochs=1000, batch_size=8, batch_tokens=0, rehearsal_fraction=0.25,
                          progress_bar=False, max_minutes=None)
     template = work / "b" / "stage-template"
     TacticModel.create(options, seed=0).save(template)
@@ -315,11 +316,11 @@ def part_b(a, work: Path, sample: Path) -> None:
             if mode == "cache":
                 example_cache.cached = real_cached
                 from leanagent.generator.build import ProposerData  # noqa: F401  (import cost out of the timing)
-                from leanagent.training.generator import generator_retriever
+                from leanagent.training.generator import generator_examples, generator_retriever
 
                 retriever, texts = generator_retriever(db, "bm25", options)
                 for name in names[:-1]:  # what the earlier stages left in the cache
-                    example_cache.generator_examples(db, name, options, "bm25", retriever, texts)
+                    generator_examples(db, name, options, "bm25", retriever, texts)
             else:
                 example_cache.cached = lambda kind, db_, repo, shape, build, *x, **y: build()
             t0 = time.perf_counter()

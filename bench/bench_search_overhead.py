@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.replay import ReplayEnv, ReplayIndex
 from leanagent.prover.search import BestFirstSearch, SearchConfig
 

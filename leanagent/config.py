@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, NoReturn, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -182,11 +182,43 @@ def _resolve(base: Path, value: str) -> str:
     return str(p if p.is_absolute() else (base / p).resolve())
 
 
+class _Locator:
+    """Names a key path of the file being parsed, with its line: `repos.yaml:7 repos[2].commit`."""
+
+    def __init__(self, label: str, lines: dict[tuple, int]):
+        self.label, self.lines = label, lines
+
+    def at(self, loc: tuple) -> str:
+        return f"{self.label}:{_line_of(self.lines, loc)} {_where(loc)}"
+
+    def fail(self, loc: tuple, msg: str, fix: str | None = None) -> NoReturn:
+        raise ConfigError(f"{self.at(loc)}: {msg}", fix=fix)
+
+
 def parse_repos(text: str, source: Path | str = "repos.yaml") -> ReposConfig:
     """Parse the text of a repos.yaml. Relative paths resolve against `source`'s folder."""
     source = Path(source)
     label = source.name if str(source) == source.name else str(source)
     base = source.resolve().parent
+    data, where = _top_level(text, label, base)
+    data["repos"] = [_entry(raw, ("repos", i), where, base) for i, raw in enumerate(data["repos"])]
+    try:
+        config = ReposConfig.model_validate({**data, "source": str(source.resolve())})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        where.fail(tuple(err["loc"]), msg, fix="top-level keys are `repos` and `cache`")
+    seen: dict[str, int] = {}
+    for i, e in enumerate(config.repos):
+        if e.repo_name in seen:
+            where.fail(("repos", i), f"duplicate repository name {e.repo_name!r} (also repos[{seen[e.repo_name]}])",
+                       fix="give one of them a distinct `name:`")
+        seen[e.repo_name] = i
+    return config
+
+
+def _load_yaml(text: str, label: str) -> tuple[Any, dict[tuple, int]]:
+    """The parsed text and the line of every key path; invalid YAML is a ConfigError naming its line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -196,84 +228,80 @@ def parse_repos(text: str, source: Path | str = "repos.yaml") -> ReposConfig:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{label}{line} invalid YAML: {problem}",
                           fix="check indentation and quoting on that line") from None
-    lines = _node_lines(root) if root is not None else {}
+    return data, _node_lines(root) if root is not None else {}
 
-    def fail(loc: tuple, msg: str, fix: str | None = None):
-        raise ConfigError(f"{label}:{_line_of(lines, loc)} {_where(loc)}: {msg}", fix=fix)
 
+def _top_level(text: str, label: str, base: Path) -> tuple[dict, _Locator]:
+    """The file's top-level mapping (a bare list of entries read as `repos:`), its `cache` expanded and
+    resolved, and the locator of its keys; the entries are still raw."""
+    data, lines = _load_yaml(text, label)
     if data is None:
         data = {}
     if isinstance(data, list):  # a bare list of entries is accepted as `repos:`
         data, lines = {"repos": data}, {("repos",) + k: v for k, v in lines.items()}
+    where = _Locator(label, lines)
     if not isinstance(data, dict):
-        fail((), "expected a mapping with a `repos:` list")
+        where.fail((), "expected a mapping with a `repos:` list")
     data = dict(data)
     if "source" in data:  # set by the loader, not by the file
-        fail(("source",), "unknown key", fix="top-level keys are `repos` and `cache`")
+        where.fail(("source",), "unknown key", fix="top-level keys are `repos` and `cache`")
     if data.get("repos") is None:
         data["repos"] = []
     if not isinstance(data["repos"], list):
-        fail(("repos",), "must be a list of entries")
+        where.fail(("repos",), "must be a list of entries")
     for key in ("cache",):
         if isinstance(data.get(key), str):
-            data[key] = _resolve(base, _expand(data[key], f"{label}:{_line_of(lines, (key,))} {key}"))
+            data[key] = _resolve(base, _expand(data[key], where.at((key,))))
+    return data, where
 
-    entries = []
-    for i, raw in enumerate(data["repos"]):
-        loc = ("repos", i)
-        if not isinstance(raw, dict):
-            fail(loc, "an entry must be a mapping with one of `url`, `path`, `traced`")
-        kinds = [k for k in KINDS if k in raw]
-        if not kinds:  # usually a misspelt kind key (`trace:`): name it, and what it may have meant
-            unknown = [str(k) for k in raw if str(k) not in _ALL_KEYS]
-            if unknown:
-                # No kind key: a kind key is the likeliest meaning (`trace:` is `traced:`, not `tracer:`).
-                hint = _did_you_mean(unknown[0], ("url", "path", "traced")) or _did_you_mean(unknown[0], _ALL_KEYS)
-                fail(loc + (unknown[0],), f"unknown key{hint}; an entry needs "
-                     "exactly one of `url` (with `commit`), `path`, `traced`",
-                     fix="allowed keys: " + ", ".join(_ALL_KEYS))
-        if len(kinds) != 1:
-            fail(loc, "an entry needs exactly one of `url` (with `commit`), `path`, `traced`"
-                 + (f"; it has {', '.join(kinds)}" if kinds else ""))
-        kind, raw = kinds[0], dict(raw)
-        for key in ("url", "path", "traced", "source"):
-            if isinstance(raw.get(key), str):
-                raw[key] = _expand(raw[key], f"{label}:{_line_of(lines, loc + (key,))} {_where(loc + (key,))}")
-        if kind == "url" and isinstance(raw.get("url"), str) and _looks_local(raw["url"]):
-            raw["url"] = _resolve(base, raw["url"])
-        for key in ("path", "traced", "source") if kind in ("path", "traced") else ():
-            if isinstance(raw.get(key), str):
-                raw[key] = _resolve(base, raw[key])
-        if "commit" in raw and not isinstance(raw["commit"], str) and raw["commit"] is not None:
-            raw["commit"] = str(raw["commit"])  # an all-digit hash reads as a number in YAML
-        for glob_key in ("include", "exclude"):
-            if isinstance(raw.get(glob_key), str):
-                raw[glob_key] = [raw[glob_key]]
-        try:
-            entries.append(_MODELS[kind].model_validate(raw))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            msg = "field required" if err["type"] == "missing" else (
-                "unknown key" if err["type"] == "extra_forbidden" else err["msg"])
-            if err["type"] == "extra_forbidden" and err["loc"]:
-                msg += _did_you_mean(str(err["loc"][-1]), [k for k in _MODELS[kind].model_fields if k != "kind"])
-            fail(loc + tuple(err["loc"]), msg,
-                 fix=f"allowed keys for a `{kind}` entry: " + ", ".join(
-                     k for k in _MODELS[kind].model_fields if k != "kind"))
-    data["repos"] = entries
+
+def _entry(raw: Any, loc: tuple, where: _Locator, base: Path) -> RepoEntry:
+    """One entry of `repos:` at `loc`, its kind chosen by its key, variables expanded, paths resolved."""
+    kind = _entry_kind(raw, loc, where)
+    raw = dict(raw)
+    for key in ("url", "path", "traced", "source"):
+        if isinstance(raw.get(key), str):
+            raw[key] = _expand(raw[key], where.at(loc + (key,)))
+    if kind == "url" and isinstance(raw.get("url"), str) and _looks_local(raw["url"]):
+        raw["url"] = _resolve(base, raw["url"])
+    for key in ("path", "traced", "source") if kind in ("path", "traced") else ():
+        if isinstance(raw.get(key), str):
+            raw[key] = _resolve(base, raw[key])
+    if "commit" in raw and not isinstance(raw["commit"], str) and raw["commit"] is not None:
+        raw["commit"] = str(raw["commit"])  # an all-digit hash reads as a number in YAML
+    for glob_key in ("include", "exclude"):
+        if isinstance(raw.get(glob_key), str):
+            raw[glob_key] = [raw[glob_key]]
+    model = _MODELS[kind]
     try:
-        config = ReposConfig.model_validate({**data, "source": str(source.resolve())})
+        return model.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        fail(tuple(err["loc"]), msg, fix="top-level keys are `repos` and `cache`")
-    seen: dict[str, int] = {}
-    for i, e in enumerate(config.repos):
-        if e.repo_name in seen:
-            fail(("repos", i), f"duplicate repository name {e.repo_name!r} (also repos[{seen[e.repo_name]}])",
-                 fix="give one of them a distinct `name:`")
-        seen[e.repo_name] = i
-    return config
+        msg = "field required" if err["type"] == "missing" else (
+            "unknown key" if err["type"] == "extra_forbidden" else err["msg"])
+        allowed = [k for k in model.model_fields if k != "kind"]
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            msg += _did_you_mean(str(err["loc"][-1]), allowed)
+        where.fail(loc + tuple(err["loc"]), msg, fix=f"allowed keys for a `{kind}` entry: " + ", ".join(allowed))
+
+
+def _entry_kind(raw: Any, loc: tuple, where: _Locator) -> str:
+    """The one key of KINDS the entry has; a ConfigError naming a misspelt one when it has none."""
+    if not isinstance(raw, dict):
+        where.fail(loc, "an entry must be a mapping with one of `url`, `path`, `traced`")
+    kinds = [k for k in KINDS if k in raw]
+    if not kinds:  # usually a misspelt kind key (`trace:`): name it, and what it may have meant
+        unknown = [str(k) for k in raw if str(k) not in _ALL_KEYS]
+        if unknown:
+            # No kind key: a kind key is the likeliest meaning (`trace:` is `traced:`, not `tracer:`).
+            hint = _did_you_mean(unknown[0], ("url", "path", "traced")) or _did_you_mean(unknown[0], _ALL_KEYS)
+            where.fail(loc + (unknown[0],), f"unknown key{hint}; an entry needs "
+                       "exactly one of `url` (with `commit`), `path`, `traced`",
+                       fix="allowed keys: " + ", ".join(_ALL_KEYS))
+    if len(kinds) != 1:
+        where.fail(loc, "an entry needs exactly one of `url` (with `commit`), `path`, `traced`"
+                   + (f"; it has {', '.join(kinds)}" if kinds else ""))
+    return kinds[0]
 
 
 def load_repos(path: str | Path) -> ReposConfig:

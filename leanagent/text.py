@@ -22,6 +22,12 @@ def mentions_sorry(tactic: str) -> bool:
     return bool(SORRY_RE.search(tactic))
 
 
+def usable_tactic(tactic: str) -> bool:
+    """May a recorded step with this tactic teach or propose anything? Not blank, and no `sorry`/`admit`:
+    the one rule for the proposers' step tables, kNN, frequency and the training data."""
+    return bool(tactic.strip()) and not mentions_sorry(tactic)
+
+
 def normalize_tactic(tactic: str) -> str:
     """Tactic text for comparing and de-duplicating, keeping its line structure.
 

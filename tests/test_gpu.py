@@ -5,7 +5,7 @@ Marked `gpu`; every test skips without CUDA (the policy itself is tested on the 
 
 from __future__ import annotations
 
-from leanagent.data import Target
+from leanagent.data import TheoremRef
 import pytest
 import torch
 
@@ -19,7 +19,7 @@ def test_auto_places_on_the_first_gpu_in_bf16_where_supported():
     from leanagent.device import placement
 
     where = placement("auto")
-    assert where.device == "cuda:0" and where.expand_batch() == 8
+    assert where.device == "cuda:0" and where.defaults.expand_batch == 8
     assert where.train_precision() == ("bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed")
     lin = where.put(torch.nn.Linear(4, 4), inference=True)
     assert lin.weight.device.type == "cuda"
@@ -62,4 +62,4 @@ def test_proposers_use_the_device(tmp_path):
     gen = build_proposer(ProposerOptions(proposer="model", checkpoint=str(tmp_path / "gen"), retrieval="none"),
                          ProposerData(), device="cuda")
     assert next(gen.model.parameters()).device.type == "cuda"
-    assert len(gen.generate(["⊢ a = a"], 2, [Target.none()])) == 1
+    assert len(gen.generate(["⊢ a = a"], 2, [TheoremRef.none()])) == 1

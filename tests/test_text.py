@@ -36,3 +36,20 @@ def test_names_of_declarations_in_tactics():
 def test_sorry_as_a_token():
     assert mentions_sorry("exact sorry") and mentions_sorry("admit")
     assert not mentions_sorry("exact sorry_lemma") and not mentions_sorry("exact foo.sorry")
+
+
+def test_usable_tactic_is_the_one_rule_for_recorded_steps():
+    from leanagent.text import usable_tactic
+
+    assert usable_tactic("simp") and usable_tactic("exact sorry_lemma")
+    assert not usable_tactic("") and not usable_tactic("  \n") and not usable_tactic("sorry")
+    assert not usable_tactic("exact (admit)") and not usable_tactic("· sorry")
+    # Nobody restates it: the proposers' tables, kNN, frequency and the training data call it.
+    import re
+    from pathlib import Path
+
+    import leanagent
+
+    restated = [p for p in Path(leanagent.__file__).parent.rglob("*.py")
+                if p.name != "text.py" and re.search(r"strip\(\).{0,40}mentions_sorry", p.read_text())]
+    assert restated == []

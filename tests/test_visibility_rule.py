@@ -1,4 +1,4 @@
-"""The visibility rule lives in one place (issue 24): `leanagent.data` (`Target.hidden`, `visible`).
+"""The visibility rule lives in one place (issue 24): `leanagent.data` (`TheoremRef.hidden`, `visible`).
 
 Before, frequency, the kNN premise prior and kNN each restated "not the target's own theorem" with
 their own comparison, and each failed open when the target was missing. This walks the package and

@@ -1,4 +1,4 @@
-"""`train generator` and `eval generator`, attached to the `train` and `eval` groups of learning.py."""
+"""`train generator` and `eval generator`, attached to the `train` and `eval` groups of train_eval.py."""
 
 from __future__ import annotations
 

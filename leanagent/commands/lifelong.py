@@ -11,7 +11,7 @@ SECTIONS = (("learn", "LearnOptions", ""), ("train", "TrainOptions", "train_"),
 
 def _option_classes() -> dict:
     from leanagent.generator.options import GeneratorOptions
-    from leanagent.lifelong.learn import LearnOptions
+    from leanagent.lifelong.learn_options import LearnOptions
     from leanagent.retrieval.options import RetrieverOptions
     from leanagent.training.options import TrainOptions
 
@@ -97,7 +97,7 @@ def _loop_options(p, classes) -> None:
 
 def _bases(classes) -> dict:
     """The option objects the loop starts from, before --config and the command line."""
-    from leanagent.lifelong.learn import cpu_defaults
+    from leanagent.lifelong.learn_options import cpu_defaults
 
     train, retriever, generator = cpu_defaults()
     return {"learn": classes["LearnOptions"](), "train": train, "retriever": retriever, "generator": generator}
@@ -108,7 +108,7 @@ def build_config(args):
     import yaml
 
     from leanagent.errors import ConfigError
-    from leanagent.lifelong.learn import LearnConfig
+    from leanagent.lifelong.learn_options import LearnConfig
     from leanagent.training.options import from_args
 
     classes = _option_classes()
@@ -256,7 +256,7 @@ class _Progress:
 
 
 def run_runs(args, ctx) -> int:
-    from leanagent.lifelong.runs import list_runs
+    from leanagent.db.runs import list_runs
 
     runs = list_runs(ctx.db(create=False), limit=args.limit)
 

@@ -72,18 +72,44 @@ def register(subparsers, common) -> None:
 
 
 def run(args, ctx) -> int:
-    from leanagent.db.runs import finish_run, start_run
-    from leanagent.errors import ConfigError
-    from leanagent.generator.options import ProposerOptions
-    from leanagent.prover.proposers import resolve
-    from leanagent.prover.campaign import Campaign, run_campaign
-    from leanagent.prover.leandojo_env import LeanLimits
-    from leanagent.prover.safety import SafetyPolicy
-    from leanagent.prover.search import SearchConfig
-    from leanagent.lean.repl import ReplOptions
+    from leanagent.db.runs import start_run
+    from leanagent.device import DeviceOptions, device_spec
     from leanagent.training.options import from_args
 
-    from leanagent.device import DeviceOptions, device_spec
+    _check_numbers(args)
+    device = device_spec(from_args(DeviceOptions, args).device)
+    # The database first: without one there is nothing to prove, and nothing should be created.
+    db = ctx.db(create=False)
+    if args.env != "replay":
+        from leanagent.prover.backend import check_lean_toolchain
+
+        check_lean_toolchain(args.env)
+    proposer, search = _proposer_and_search(args, db)
+    checkpoint = None
+    if args.theorems == "test":  # held-out targets: the checkpoint must not have trained on them
+        from leanagent.commands.generation import checkpoint_check
+        from leanagent.db.training_data import resolve_repos
+
+        checkpoint = checkpoint_check(db, proposer, resolve_repos(db, [args.repo] if args.repo else None), "test",
+                                      args.allow_overlap)
+    campaign = _campaign(args, proposer, search, device)
+    config = {"env": args.env, "theorems": args.theorems, "repo": args.repo, "budget": search.budget(),
+              "workers": args.workers, "pool": args.pool, "ray_address": args.ray_address, "device": device,
+              "gpus_per_worker": args.gpus_per_worker, "searches_per_worker": args.searches_per_worker}
+    run_id = start_run(db, "prove", f"prove-{args.env}", config)
+    out = _run_with_progress(db, campaign, run_id, args, ctx)
+    summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
+               "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
+               "rejected": out.rejected, "checks": out.checks, "backends": out.backends, "checkpoint": checkpoint,
+               "baselines": out.baselines,
+               "budget": out.budget}
+    ctx.emit(summary, lambda: _print_summary(args, out, checkpoint))
+    return 0
+
+
+def _check_numbers(args) -> None:
+    """A ConfigError for a count or a time out of its range."""
+    from leanagent.errors import ConfigError
 
     if args.workers < 0 or args.timeout <= 0 or args.num_tactics < 1 or \
             (args.expand_batch is not None and args.expand_batch < 1):
@@ -92,13 +118,15 @@ def run(args, ctx) -> int:
         raise ConfigError("--gpus-per-worker must be >= 0")
     if args.searches_per_worker is not None and args.searches_per_worker < 1:
         raise ConfigError("--searches-per-worker must be >= 1")
-    device = device_spec(from_args(DeviceOptions, args).device)
-    # The database first: without one there is nothing to prove, and nothing should be created.
-    db = ctx.db(create=False)
-    if args.env != "replay":
-        from leanagent.prover.backend import check_lean_toolchain
 
-        check_lean_toolchain(args.env)
+
+def _proposer_and_search(args, db) -> tuple:
+    """(the resolved proposer options, the search budget), warning when the proposers may read held-out steps."""
+    from leanagent.generator.options import ProposerOptions
+    from leanagent.prover.proposers import resolve
+    from leanagent.prover.search import SearchConfig
+    from leanagent.training.options import from_args
+
     # The proposers read the train split unless told otherwise, whatever is proved: a proof found with
     # held-out steps visible could copy a held-out tactic, so it never becomes training data (db/proofs.py).
     # The target theorem's own steps (and its copies') never reach a proposer (leanagent/data.py).
@@ -112,26 +140,33 @@ def run(args, ctx) -> int:
     search = SearchConfig(num_sampled_tactics=args.num_tactics, timeout=args.timeout,
                           max_expansions=args.max_expansions, tactic_timeout=args.tactic_timeout,
                           expand_batch=args.expand_batch)
-    proposer = resolve(proposer, db)
-    checkpoint = None
-    if args.theorems == "test":  # held-out targets: the checkpoint must not have trained on them
-        from leanagent.commands.generation import checkpoint_check
-        from leanagent.db.training_data import resolve_repos
+    return resolve(proposer, db), search
 
-        checkpoint = checkpoint_check(db, proposer, resolve_repos(db, [args.repo] if args.repo else None), "test",
-                                      args.allow_overlap)
-    campaign = Campaign(env=args.env, theorems=args.theorems, repos=[args.repo] if args.repo else None,
-                        retry=args.retry, limit=args.limit, workers=args.workers, ray_address=args.ray_address,
-                        pool=args.pool,
-                        proposer=proposer, search=search,
-                        policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
-                        repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
-                        gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker,
-                        baselines=not args.no_baselines)
-    config = {"env": args.env, "theorems": args.theorems, "repo": args.repo, "budget": search.budget(),
-              "workers": args.workers, "pool": args.pool, "ray_address": args.ray_address, "device": device,
-              "gpus_per_worker": args.gpus_per_worker, "searches_per_worker": args.searches_per_worker}
-    run_id = start_run(db, "prove", f"prove-{args.env}", config)
+
+def _campaign(args, proposer, search, device: str):
+    """The prover.campaign.Campaign the command line describes."""
+    from leanagent.prover.campaign import Campaign
+    from leanagent.prover.leandojo_env import LeanLimits
+    from leanagent.prover.safety import SafetyPolicy
+    from leanagent.lean.repl import ReplOptions
+    from leanagent.training.options import from_args
+
+    return Campaign(env=args.env, theorems=args.theorems, repos=[args.repo] if args.repo else None,
+                    retry=args.retry, limit=args.limit, workers=args.workers, ray_address=args.ray_address,
+                    pool=args.pool,
+                    proposer=proposer, search=search,
+                    policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
+                    repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
+                    gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker,
+                    baselines=not args.no_baselines)
+
+
+def _run_with_progress(db, campaign, run_id: int, args, ctx):
+    """Run the campaign as run `run_id`: an event per attempt, a progress bar unless --json; the run is
+    finished (failed on an exception) either way."""
+    from leanagent.db.runs import finish_run
+    from leanagent.prover.campaign import run_campaign
+
     bar = None
 
     def on_start(n: int) -> None:
@@ -155,34 +190,28 @@ def run(args, ctx) -> int:
         if bar is not None:
             bar.close()
         finish_run(db, run_id, ok=ok)
-    summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
-               "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
-               "rejected": out.rejected, "checks": out.checks, "backends": out.backends, "checkpoint": checkpoint,
-               "baselines": out.baselines,
-               "budget": out.budget}
+    return out
 
-    def human() -> None:
-        from leanagent.commands.generation import print_checkpoint
 
-        print_checkpoint(checkpoint)
-        note = " (replay: tactics checked against recorded traces, not Lean)" if args.env == "replay" else ""
-        from leanagent.prover.baselines import beside
+def _print_summary(args, out, checkpoint) -> None:
+    """The human form of the summary: proved counts beside the baselines, the re-check, the backends."""
+    from leanagent.commands.generation import print_checkpoint
+    from leanagent.prover.baselines import beside
 
-        print(f"{args.env}: proved {beside(out.proved, out.attempted, out.baselines)} theorems, "
-              f"{out.expansions} expansions, {out.seconds:.1f}s; {out.skipped} skipped as already attempted{note}")
-        if args.env != "replay" and out.proved:
-            # Only `verified` proves a theorem (prover/recheck.py); the others wait in review, flagged.
-            print("whole-file re-check of the proved: " + ", ".join(f"{n} {k}" for k, n in sorted(out.checks.items()))
-                  + " (only verified ones count as proofs; see `leanagent review`)")
-        if out.rejected:
-            print(f"{out.rejected} proof(s) found tactic by tactic were rejected by the whole-file re-check "
-                  "(see `leanagent review`)")
-        for repo, env in out.backends.items():
-            print(f"  {repo}: {env}")
-        if args.env == "replay" and args.theorems == "sorry" and not out.proved:
-            # Replay answers from recorded proofs, and a sorry theorem has none of its own.
-            print("hint: replay proves a sorry theorem only when another theorem recorded the same goal; "
-                  "for held-out evaluation use --theorems test")
-
-    ctx.emit(summary, human)
-    return 0
+    print_checkpoint(checkpoint)
+    note = " (replay: tactics checked against recorded traces, not Lean)" if args.env == "replay" else ""
+    print(f"{args.env}: proved {beside(out.proved, out.attempted, out.baselines)} theorems, "
+          f"{out.expansions} expansions, {out.seconds:.1f}s; {out.skipped} skipped as already attempted{note}")
+    if args.env != "replay" and out.proved:
+        # Only `verified` proves a theorem (prover/recheck.py); the others wait in review, flagged.
+        print("whole-file re-check of the proved: " + ", ".join(f"{n} {k}" for k, n in sorted(out.checks.items()))
+              + " (only verified ones count as proofs; see `leanagent review`)")
+    if out.rejected:
+        print(f"{out.rejected} proof(s) found tactic by tactic were rejected by the whole-file re-check "
+              "(see `leanagent review`)")
+    for repo, env in out.backends.items():
+        print(f"  {repo}: {env}")
+    if args.env == "replay" and args.theorems == "sorry" and not out.proved:
+        # Replay answers from recorded proofs, and a sorry theorem has none of its own.
+        print("hint: replay proves a sorry theorem only when another theorem recorded the same goal; "
+              "for held-out evaluation use --theorems test")

@@ -74,13 +74,6 @@ def find_repo(session: Session, name: str) -> Repository | None:
     return session.scalar(select(Repository).where(Repository.name == name))
 
 
-def is_current(db: Database, name: str, commit: str | None, digest: str | None) -> bool:
-    """True when the repository is stored at this commit from this exact input."""
-    with db.session() as s:
-        repo = find_repo(s, name)
-        return repo is not None and repo.commit == commit and repo.digest == digest
-
-
 def stored_digest(db: Database, name: str) -> str | None:
     with db.session() as s:
         repo = find_repo(s, name)

@@ -3,7 +3,9 @@
 - `theorem_sources`: the project folder, the file and the position of each theorem, which the
   LeanInteract backend needs to open it and the whole-file re-check needs to place a proof.
 - `repo_lean_versions`: the Lean version per repository, from which the backend is chosen.
-- `set_upstream`: what the upstream branch head says about a proof's theorem (review flags).
+- `upstream_targets`, `set_upstream`: which proofs to ask the upstream branch head about, and what it says
+  about a proof's theorem (review flags).
+- `check_statuses`: what the re-check said of given proofs.
 
 Check statuses of a proof (`Proof.check_status`; the names and rules are in `leanagent.lean.check`):
 - `verified`: the proof was put into its file (found by the theorem's name), the whole file elaborated
@@ -21,7 +23,7 @@ Check statuses of a proof (`Proof.check_status`; the names and rules are in `lea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from sqlalchemy import select
 
@@ -86,3 +88,37 @@ def set_upstream(db: Database, proof_id: int, info: dict) -> None:
         proof = s.get(Proof, proof_id)
         if proof is not None:
             proof.upstream = info
+
+
+class UpstreamTarget(NamedTuple):
+    """A proof to ask upstream about (`leanagent.sources.upstream.refresh_upstream`)."""
+
+    proof_id: int
+    repo: str
+    repo_path: str | None  # the local clone
+    file_path: str
+    full_name: str
+    commit: str | None     # the commit the proof was found on (else the theorem's, else the repository's)
+
+
+def upstream_targets(db: Database, repos: Iterable[str] | None = None,
+                     proof_ids: Iterable[int] | None = None) -> list[UpstreamTarget]:
+    """Every proof (of `repos`, and/or the given proofs), by repository then proof id."""
+    q = (select(Proof.id, Repository.name, Repository.path, Theorem.file_path, Theorem.full_name,
+                Proof.found_commit, Theorem.commit, Repository.commit)
+         .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
+         .order_by(Repository.name, Proof.id))
+    if repos is not None:
+        q = q.where(Repository.name.in_(list(repos)))
+    if proof_ids is not None:
+        q = q.where(Proof.id.in_(list(proof_ids)))
+    with db.session() as s:
+        rows = s.execute(q).all()
+    return [UpstreamTarget(pid, repo, path, file_path, full_name, found or thm_commit or repo_commit)
+            for pid, repo, path, file_path, full_name, found, thm_commit, repo_commit in rows]
+
+
+def check_statuses(db: Database, proof_ids: Iterable[int]) -> list[str | None]:
+    """`Proof.check_status` of each given proof (None: found before re-checks existed), in no order."""
+    with db.session() as s:
+        return list(s.scalars(select(Proof.check_status).where(Proof.id.in_(list(proof_ids)))))

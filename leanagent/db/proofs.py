@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from leanagent.db.engine import Database
 from leanagent.db.models import (
@@ -235,27 +235,6 @@ def _found_again(proof: Proof, rec: AttemptRecord) -> None:
         proof.axioms, proof.statement_digest = rec.axioms, rec.statement_digest
 
 
-def count_proofs(db: Database, model: str | None = None) -> int:
-    q = select(func.count(Proof.id))
-    if model is not None:
-        q = q.where(Proof.model == model)
-    with db.session() as s:
-        return int(s.scalar(q) or 0)
-
-
-
-def annotated_tactics(db: Database, step_ids: Iterable[int]) -> dict[int, str]:
-    """{step id: annotated tactic} for the steps that have one (premise marks as LeanDojo writes them)."""
-    ids = list(step_ids)
-    out: dict[int, str] = {}
-    with db.session() as s:
-        for i in range(0, len(ids), _CHUNK):
-            out.update((sid, ann) for sid, ann in s.execute(
-                select(TacticStep.id, TacticStep.annotated_tactic).where(
-                    TacticStep.id.in_(ids[i:i + _CHUNK]), TacticStep.annotated_tactic.is_not(None))))
-    return out
-
-
 def train_only(source_splits: list[str] | None) -> bool:
     """Were the proposers that found a proof limited to the train split? (None: unknown, so no.)"""
     return source_splits is not None and set(source_splits) <= {"train"}
@@ -270,7 +249,7 @@ def agent_proof_examples(db: Database, repo: str) -> list:
     proofs whose proposers read the train split alone: a proposer that saw a held-out
     theorem's tactic could copy it into a train theorem's proof (issue 24).
     """
-    from leanagent.data import StepExample
+    from leanagent.data import RecordedStep
     from leanagent.db.training_data import identity
 
     with db.session() as s:
@@ -295,8 +274,8 @@ def agent_proof_examples(db: Database, repo: str) -> list:
                 continue
             seen.add(key)
             # Negative ids keep agent steps apart from recorded TacticStep ids (kNN leave-one-out keys).
-            out.append(StepExample(-(pid * 1000 + i + 1), tid, repo, fp, name, (line, col), "train",
-                                   states[i], tactic, []))
+            out.append(RecordedStep(-(pid * 1000 + i + 1), tid, states[i], tactic, repo=repo, file_path=fp,
+                                    theorem_name=name, theorem_start=(line, col), split="train"))
     return out
 
 

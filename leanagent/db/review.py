@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leanagent.db.engine import Database
-from leanagent.db.models import Proof, Repository, Review, ReviewStatus, SourceFile, Theorem, utcnow
+from leanagent.db.models import Proof, Repository, Review, ReviewStatus, SourceFile, Theorem, TheoremStatus, utcnow
 from leanagent.errors import DatabaseError
 
 #: Longest reviewer name and comment accepted (the reviewer column is String(255)).
@@ -282,3 +283,41 @@ def source_texts(session: Session, repo_id: int, paths: list[str]) -> dict[str, 
     rows = session.execute(select(SourceFile.path, SourceFile.content)
                            .where(SourceFile.repo_id == repo_id, SourceFile.path.in_(paths))).all()
     return {path: content for path, content in rows if content is not None}
+
+
+class FlagFacts(NamedTuple):
+    """What the review flags (`leanagent.review.flags.proof_flags`) read about one proof."""
+
+    proof_id: int
+    repo_id: int
+    full_name: str
+    file_path: str
+    statement: str | None
+    tactics: list[str] | None
+    check_status: str | None
+    check_message: str | None
+    upstream: dict | None
+    repo_path: str | None
+    stored_text: str | None  # SourceFile.content, when stored
+    env: str
+    axioms: list[str] | None
+    statement_digest: str | None
+    start_line: int
+
+
+def flag_facts(db: Database, proof_ids: list[int]) -> tuple[list[FlagFacts], list[tuple[int, str, str | None]]]:
+    """(the facts of each given proof, [(repository id, full name, statement)] of the `sorry` and agent-proved
+    theorems of their repositories: the candidates for placeholder definitions)."""
+    with db.session() as s:
+        rows = s.execute(
+            select(Proof.id, Theorem.repo_id, Theorem.full_name, Theorem.file_path, Theorem.statement, Proof.tactics,
+                   Proof.check_status, Proof.check_message, Proof.upstream, Repository.path, SourceFile.content,
+                   Proof.env, Proof.axioms, Proof.statement_digest, Theorem.start_line)
+            .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
+            .outerjoin(SourceFile, (SourceFile.repo_id == Theorem.repo_id) & (SourceFile.path == Theorem.file_path))
+            .where(Proof.id.in_(list(proof_ids)))).all()
+        repo_ids = sorted({r[1] for r in rows})
+        defs = s.execute(select(Theorem.repo_id, Theorem.full_name, Theorem.statement).where(
+            Theorem.repo_id.in_(repo_ids),
+            Theorem.status.in_([TheoremStatus.SORRY, TheoremStatus.PROVED_BY_AGENT]))).all()
+    return [FlagFacts(*r) for r in rows], [tuple(d) for d in defs]

@@ -1,4 +1,4 @@
-"""Counts per repository, for `leanagent db stats`."""
+"""Counts per repository, for `leanagent db stats` and the nightly report."""
 
 from __future__ import annotations
 
@@ -51,3 +51,18 @@ def repo_stats(db: Database) -> list[dict]:
                      "copies": copies.get(rid, 0)})
     rows.sort(key=lambda r: (r["curriculum_position"] is None, r["curriculum_position"] or 0, r["repository"]))
     return rows
+
+
+def repo_snapshot(db: Database) -> dict[str, dict]:
+    """{repository: {commit, theorems, sorry (open sorry theorems), agent_proofs, added_at (ISO text)}}, what
+    the nightly report compares before and after a night."""
+    with db.session() as s:
+        repos = s.execute(select(Repository.id, Repository.name, Repository.commit, Repository.added_at)).all()
+        thms = dict(s.execute(select(Theorem.repo_id, func.count()).group_by(Theorem.repo_id)).all())
+        sorry = dict(s.execute(select(Theorem.repo_id, func.count()).where(Theorem.status == TheoremStatus.SORRY)
+                               .group_by(Theorem.repo_id)).all())
+        proofs = dict(s.execute(select(Theorem.repo_id, func.count()).join(Proof, Proof.theorem_id == Theorem.id)
+                                .group_by(Theorem.repo_id)).all())
+    return {name: {"commit": commit, "theorems": thms.get(rid, 0), "sorry": sorry.get(rid, 0),
+                   "agent_proofs": proofs.get(rid, 0), "added_at": added.isoformat() if added else None}
+            for rid, name, commit, added in repos}

@@ -10,16 +10,17 @@ stored; see `leanagent.db.splits`). Evaluation-only repositories (policy
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import func, select
 
 from leanagent.db.engine import Database
-from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope, StepExample  # noqa: F401
+from leanagent.data import ImportGraph, PremiseItem, RecordedStep, SourceScope
 from leanagent.db.models import Premise, Repository, SourceFile, StepPremise, TacticStep, Theorem
 from leanagent.db.splits import SPLITS, stored_split
 from leanagent.errors import DatasetError
-from leanagent.text import mentions_sorry, module_of_path
+from leanagent.text import module_of_path, usable_tactic
 
 #: What `--split` accepts: one split or all of them.
 SPLIT_CHOICES = (*SPLITS, "all")
@@ -50,6 +51,43 @@ def repo_names(db: Database) -> list[str]:
     return [r[0] for r in rows]
 
 
+def repo_names_newest_first(db: Database) -> list[str]:
+    """Repositories, the most recently added first (nightly proves their sorry theorems in this order)."""
+    with db.session() as s:
+        return list(s.scalars(select(Repository.name).order_by(Repository.added_at.desc(), Repository.id.desc())))
+
+
+@dataclass(frozen=True)
+class CorpusVersion:
+    """What the premise corpus and import graph are made of, without reading a premise (the example cache
+    keys on it: `leanagent.training.example_cache.corpus_key`)."""
+
+    repos: list[tuple[str, str, str | None, str | None]]  # (name, import digest, commit, split policy), by name
+    premises: tuple[int, int | None]  # (number of premises, highest id)
+    files: tuple[int, int | None]     # (number of source files, highest id)
+
+
+def corpus_version(db: Database) -> CorpusVersion | None:
+    """The repositories' import digests and the premise and file tables' sizes; None when some repository
+    has no import digest (then nothing about the corpus can be told from them)."""
+    with db.session() as s:
+        repos = s.execute(select(Repository.name, Repository.digest, Repository.commit, Repository.split_policy)
+                          .order_by(Repository.name)).all()
+        if any(r[1] is None for r in repos):
+            return None
+        prem = s.execute(select(func.count(Premise.id), func.max(Premise.id))).one()
+        files = s.execute(select(func.count(SourceFile.id), func.max(SourceFile.id))).one()
+    return CorpusVersion([tuple(r) for r in repos], tuple(prem), tuple(files))
+
+
+def repo_version(db: Database, repo: str) -> tuple[str | None, str | None, str | None] | None:
+    """(import digest, commit, split policy) of one repository; None when there is no such repository."""
+    with db.session() as s:
+        row = s.execute(select(Repository.digest, Repository.commit, Repository.split_policy)
+                        .where(Repository.name == repo)).one_or_none()
+    return None if row is None else tuple(row)
+
+
 def resolve_repos(db: Database, names: list[str] | None) -> list[str]:
     """The named repositories (checked), or all of them in curriculum order."""
     known = repo_names(db)
@@ -72,7 +110,7 @@ def identity():
 
 
 def step_examples(db: Database, repo: str, split: str = "all", *,
-                  with_premises_only: bool = True) -> list[StepExample]:
+                  with_premises_only: bool = True) -> list[RecordedStep]:
     """The tactic steps of one repository in one split (or all), ordered by theorem then step."""
     if split not in SPLIT_CHOICES:
         raise DatasetError(f"unknown split {split!r}", fix=f"use one of {', '.join(SPLIT_CHOICES)}")
@@ -101,7 +139,8 @@ def step_examples(db: Database, repo: str, split: str = "all", *,
         pids = links.get(sid, [])
         if with_premises_only and not pids:
             continue
-        out.append(StepExample(sid, tid, repo, fp, name, (line, col), sp, state, tactic, list(pids)))
+        out.append(RecordedStep(sid, tid, state, tactic, premise_ids=list(pids), repo=repo, file_path=fp,
+                                theorem_name=name, theorem_start=(line, col), split=sp))
     return out
 
 
@@ -150,8 +189,8 @@ def proposer_steps(db: Database, scope: SourceScope) -> list[RecordedStep]:
                 .where(Repository.name == repo).order_by(Theorem.id, TacticStep.idx)).all()
             for sid, tid, state, tactic, ann, stored, fp, name, line, col in rows:
                 sp = stored_split(stored, (repo, fp, name, line, col))
-                if sp in scope.splits and tactic.strip() and not mentions_sorry(tactic):
-                    out.append(RecordedStep(sid, state, tactic, ann, tid))
+                if sp in scope.splits and usable_tactic(tactic):
+                    out.append(RecordedStep(sid, tid, state, tactic, ann))
     return out
 
 

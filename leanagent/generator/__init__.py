@@ -1,5 +1,5 @@
 """Tactic proposers: the retrieval-augmented ByT5 model, kNN over recorded states, frequency, merged."""
 
-from leanagent.generator.base import Candidate, TacticGenerator
+from leanagent.generator.base import Candidate, TacticProposer
 
-__all__ = ["Candidate", "TacticGenerator"]
+__all__ = ["Candidate", "TacticProposer"]

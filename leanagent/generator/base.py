@@ -1,10 +1,10 @@
-"""The `TacticGenerator` interface that the search talks to, and small helpers for proposers."""
+"""The `TacticProposer` interface that the search talks to, and small helpers for proposers."""
 
 from __future__ import annotations
 
 from typing import Iterable, Protocol, Sequence, runtime_checkable
 
-from leanagent.data import Target
+from leanagent.data import TheoremRef
 from leanagent.text import normalize_tactic
 
 #: One proposal: (tactic text, log-probability). Scores of every proposer are log-probabilities,
@@ -13,13 +13,13 @@ Candidate = tuple[str, float]
 
 
 @runtime_checkable
-class TacticGenerator(Protocol):
+class TacticProposer(Protocol):
     """Proposes tactics for proof states. `name` identifies the model in proofs and attempts."""
 
     name: str
 
     def generate(self, states: Sequence[str], num: int,
-                 targets: Sequence[Target | None] | None = None) -> list[list[Candidate]]:
+                 targets: Sequence[TheoremRef | None] | None = None) -> list[list[Candidate]]:
         """For each state, up to `num` distinct tactics, best first, with log-probabilities <= 0.
 
         `targets[i]` is the theorem that state i belongs to: a proposer that reads recorded

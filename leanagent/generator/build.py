@@ -23,7 +23,7 @@ from leanagent.generator.embed_cache import cached_embed
 from leanagent.generator.options import ProposerOptions, proposer_name
 
 if TYPE_CHECKING:
-    from leanagent.generator.shared import SharedData
+    from leanagent.generator.proposer_store import SharedData
 
 log = logging.getLogger("leanagent.generator")
 
@@ -37,7 +37,7 @@ class ProposerData:
     graph: ImportGraph | None = None
     dense_folder: str | None = None   # the newest retriever checkpoint, for retrieval `dense`
     cache_dir: Path | None = None     # where kNN state embeddings are cached
-    shared: "SharedData | None" = None  # a shared folder (leanagent.generator.shared): then the rest is unused
+    shared: "SharedData | None" = None  # a shared folder (leanagent.generator.proposer_store): then the rest is unused
 
 
 def _retriever(kind: str, data: ProposerData, where: Placement):
@@ -97,7 +97,8 @@ def build_shared(options: ProposerOptions, data: ProposerData, root: Path,
     The state embeddings are computed exactly as `build_knn` computes them (same texts, same cache), so
     a proposer built from the folder proposes exactly what one built from `data` does.
     """
-    from leanagent.generator.shared import data_digest, usable, write_shared
+    from leanagent.generator.proposer_store import data_digest, write_shared
+    from leanagent.text import usable_tactic
 
     needs_knn = options.proposer in ("knn", "merged")
     digest = data_digest(options.proposer, options.knn_encoder if needs_knn else None, options.retrieval,
@@ -105,7 +106,7 @@ def build_shared(options: ProposerOptions, data: ProposerData, root: Path,
     folder = Path(root) / digest
     if (folder / "meta.json").is_file():
         return folder
-    keep = [i for i, s in enumerate(data.steps) if usable(s)]
+    keep = [i for i, s in enumerate(data.steps) if usable_tactic(s.tactic)]
     emb = None
     if needs_knn:
         embed, name = _state_encoder(options, placement(device))
@@ -118,7 +119,7 @@ def build_shared(options: ProposerOptions, data: ProposerData, root: Path,
 
 
 def build_proposer(options: ProposerOptions, data: ProposerData, device: "str | Placement | None" = None):
-    """A `TacticGenerator` for resolved options (the checkpoint already chosen) over `data`, its models
+    """A `TacticProposer` for resolved options (the checkpoint already chosen) over `data`, its models
     on `device` (the device policy; default auto)."""
     from leanagent.generator.frequency import FrequencyProposer
     from leanagent.generator.merged import MergedProposer

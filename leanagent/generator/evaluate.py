@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Callable, Sequence
 
-from leanagent.data import StepExample
+from leanagent.data import RecordedStep
 from leanagent.text import normalize_tactic
 
 
-def tactic_accuracy(proposer, steps: Sequence[StepExample], k: int = 10, batch: int = 16,
+def tactic_accuracy(proposer, steps: Sequence[RecordedStep], k: int = 10, batch: int = 16,
                     deadline: float | None = None, clock: Callable[[], float] = time.monotonic) -> dict:
     """Exact match of the top tactic and top-k accuracy (normalised tactics), in percent.
 
@@ -29,7 +29,7 @@ def tactic_accuracy(proposer, steps: Sequence[StepExample], k: int = 10, batch: 
         chunk = steps[i:i + batch]
         done += len(chunk)
         started = clock()
-        props = proposer.generate([e.state for e in chunk], k, targets=[e.target for e in chunk])
+        props = proposer.generate([e.state for e in chunk], k, targets=[e.theorem for e in chunk])
         last = clock() - started
         for e, cands in zip(chunk, props):
             want = normalize_tactic(e.tactic)

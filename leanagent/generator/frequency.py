@@ -6,9 +6,9 @@ import math
 from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
-from leanagent.data import RecordedStep, Target, require_targets
+from leanagent.data import RecordedStep, TheoremRef, require_targets
 from leanagent.generator.base import Candidate
-from leanagent.text import mentions_sorry, normalize_tactic
+from leanagent.text import normalize_tactic, usable_tactic
 
 
 class FrequencyProposer:
@@ -23,7 +23,7 @@ class FrequencyProposer:
         self.per_theorem: dict[int, Counter] = defaultdict(Counter)
         for st in steps:
             tactic, thm = (st, None) if isinstance(st, str) else (st.tactic, st.theorem_id)
-            if not tactic.strip() or mentions_sorry(tactic):
+            if not usable_tactic(tactic):
                 continue
             key = normalize_tactic(tactic)
             self.counts[key] += 1
@@ -38,7 +38,7 @@ class FrequencyProposer:
         total = sum(counts.values())
         return [(t, math.log(c / total)) for t, c in counts.most_common(self.top) if c > 0]
 
-    def ranked_for(self, target: Target) -> list[Candidate]:
+    def ranked_for(self, target: TheoremRef) -> list[Candidate]:
         thm = target.hidden()  # the visibility rule (leanagent.data): raises without a theorem
         if thm is None or thm not in self.per_theorem:
             return self.ranked
@@ -46,7 +46,7 @@ class FrequencyProposer:
             self._cache = (thm, self._rank(self.counts - self.per_theorem[thm]))
         return self._cache[1]
 
-    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[TheoremRef | None] | None = None
                  ) -> list[list[Candidate]]:
         targets = require_targets(targets, len(states))
         return [list(self.ranked_for(t)[:num]) for t in targets]

@@ -18,12 +18,12 @@ from typing import Sequence
 
 import numpy as np
 
-from leanagent.data import RecordedStep, Target, require_targets, visible
+from leanagent.data import RecordedStep, TheoremRef, require_targets, visible
 from leanagent.generator.base import Candidate
-from leanagent.generator.shared import StepTable
+from leanagent.generator.proposer_store import StepTable
 from leanagent.generator.templates import fill, template_of
 from leanagent.retrieval.knn import neighbours as walk_neighbours
-from leanagent.text import mentions_sorry, normalize_tactic
+from leanagent.text import normalize_tactic, usable_tactic
 
 #: Similarities are turned into weights with exp(sim / temperature): near-duplicates dominate.
 DEFAULT_TEMPERATURE = 0.05
@@ -43,7 +43,7 @@ class KnnProposer:
         """
         import faiss
 
-        keep = [i for i, s in enumerate(steps) if s.tactic.strip() and not mentions_sorry(s.tactic)]
+        keep = [i for i, s in enumerate(steps) if usable_tactic(s.tactic)]
         kept = [steps[i] for i in keep]
         if state_embeddings is not None:
             emb = np.ascontiguousarray(np.asarray(state_embeddings, dtype="float32")[keep])  # (M, d)
@@ -58,7 +58,7 @@ class KnnProposer:
 
     @classmethod
     def shared(cls, embed, table: StepTable, index, spare: int, **kwargs) -> "KnnProposer":
-        """Over a shared folder's steps and state index (`leanagent.generator.shared`): row j of `index`
+        """Over a shared folder's steps and state index (`leanagent.generator.proposer_store`): row j of `index`
         is step j of `table` (usable steps only); `spare` is `table.spare()`, precomputed."""
         self = cls.__new__(cls)
         defaults = dict(neighbours=16, temperature=DEFAULT_TEMPERATURE, name="knn", retriever=None,
@@ -83,7 +83,7 @@ class KnnProposer:
         # A target's own steps are skipped: ask FAISS for that many more rows than `neighbours`.
         self.spare = spare
 
-    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[TheoremRef | None] | None = None
                  ) -> list[list[Candidate]]:
         if not states:
             return []
@@ -116,7 +116,7 @@ class KnnProposer:
             out.append([(shown[t], math.log(w / total)) for t, w in ranked])
         return out
 
-    def _retrieve(self, states: Sequence[str], targets: Sequence[Target | None]) -> list[list[str]]:
+    def _retrieve(self, states: Sequence[str], targets: Sequence[TheoremRef | None]) -> list[list[str]]:
         if self.retriever is None or self.fill_share <= 0:
             return [[] for _ in states]
         from leanagent.retrieval.base import Query

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from leanagent.data import Target
-from leanagent.generator.base import Candidate, TacticGenerator, dedupe_top
+from leanagent.data import TheoremRef
+from leanagent.generator.base import Candidate, TacticProposer, dedupe_top
 from leanagent.text import normalize_tactic
 
 
@@ -30,13 +30,13 @@ def mix(lists: Sequence[Sequence[Candidate]], weights: Sequence[float], num: int
 
 
 class MergedProposer:
-    def __init__(self, proposers: Sequence[TacticGenerator], weights: Sequence[float] | None = None,
+    def __init__(self, proposers: Sequence[TacticProposer], weights: Sequence[float] | None = None,
                  name: str | None = None):
         self.proposers = list(proposers)
         self.weights = list(weights) if weights is not None else [1.0] * len(self.proposers)
         self.name = name or "merged(" + ",".join(p.name for p in self.proposers) + ")"
 
-    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[TheoremRef | None] | None = None
                  ) -> list[list[Candidate]]:
         per = [p.generate(states, num, targets=targets) for p in self.proposers]  # [proposer][state]
         return [mix([per[i][s] for i in range(len(per))], self.weights, num) for s in range(len(states))]

@@ -28,7 +28,7 @@ from typing import Sequence
 
 import torch
 
-from leanagent.data import Target, require_targets
+from leanagent.data import TheoremRef, require_targets
 from leanagent.device import autocast_for, inputs_to
 from leanagent.errors import ModelError
 from leanagent.generator import byte_codec
@@ -257,7 +257,7 @@ def _prepare(model, options: GeneratorOptions):
 
 
 class RetrievalAugmentedGenerator:
-    """`TacticGenerator` over a TacticModel or a CausalTacticModel (`leanagent.generator.causal`), with premises
+    """`TacticProposer` over a TacticModel or a CausalTacticModel (`leanagent.generator.causal`), with premises
     from a Retriever (or none)."""
 
     def __init__(self, model: TacticModel, retriever=None, premise_text: dict[int, tuple[str, str]] | None = None,
@@ -267,7 +267,7 @@ class RetrievalAugmentedGenerator:
         self.premise_text = premise_text or {}  # premise id -> (full name, text)
         self.name = name or f"model:{model.name}" + ("" if retriever is not None else ":noret")
 
-    def sources(self, states: Sequence[str], targets: Sequence[Target | None] | None = None) -> list[str]:
+    def sources(self, states: Sequence[str], targets: Sequence[TheoremRef | None] | None = None) -> list[str]:
         """Model inputs: premises accessible from each state's theorem, then the state."""
         k = self.model.options.num_premises
         if self.retriever is None or k <= 0:
@@ -279,6 +279,6 @@ class RetrievalAugmentedGenerator:
         return [augment_state(s, [self.premise_text[h.premise_id] for h in hs if h.premise_id in self.premise_text],
                               self.model.options.max_input_bytes) for s, hs in zip(states, hits)]
 
-    def generate(self, states: Sequence[str], num: int, targets: Sequence[Target | None] | None = None
+    def generate(self, states: Sequence[str], num: int, targets: Sequence[TheoremRef | None] | None = None
                  ) -> list[list[Candidate]]:
         return self.model.propose(self.sources(states, targets), num)

@@ -7,7 +7,7 @@
       default: default       # the variant the others are compared with
       variants:
         default: {seeds: [3407, 1]}      # two seeds: the run-to-run spread
-        replay-0: {train: {replay_fraction: 0}}
+        rehearsal-0: {train: {rehearsal_fraction: 0}}
         hard-first: {learn: {order: hard-first}}
 
 The repositories are synced once into `snapshot.sqlite`; every (variant, seed)
@@ -64,7 +64,7 @@ class AblationFile(BaseModel):
 
 
 def load_variants(path: str | Path) -> AblationFile:
-    """Read and check a variants file; errors name the key path (`variants.replay-0.train`)."""
+    """Read and check a variants file; errors name the key path (`variants.rehearsal-0.train`)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -94,7 +94,7 @@ def load_variants(path: str | Path) -> AblationFile:
 
 def variant_config(spec: AblationFile, name: str, where: str = "variants"):
     """The LearnConfig of one variant: the loop's CPU defaults, then `base`, then the variant."""
-    from leanagent.lifelong.learn import LearnConfig
+    from leanagent.lifelong.learn_options import LearnConfig
 
     cfg = LearnConfig.cpu().updated(spec.base.sections(), where=f"{where}: base")
     return cfg.updated(spec.variants[name].sections(), where=f"{where}: variants.{name}")

@@ -11,7 +11,8 @@ writes are safe side by side (leanagent/db/proofs.py).
   run is never a real obstacle; the file still names the dead holder, which
   is how a stale lock is recognised and reported when it is taken over.
 - PostgreSQL (several machines may share the database): a session advisory
-  lock (`pg_try_advisory_lock`) on a connection of its own, held for the run.
+  lock (`pg_try_advisory_lock`) on a connection of its own, held for the run
+  (`leanagent.db.advisory_lock`).
   The server drops it when that session ends; TCP keepalives set on the
   session make it notice a holder whose machine vanished within about two
   minutes. The holder is named from `pg_stat_activity` (the session's
@@ -104,10 +105,7 @@ def _describe(holder: dict) -> str:
     return f"{what}pid {holder.get('pid') or '?'} on {holder.get('host') or '?'} since {holder.get('started') or '?'}"
 
 
-#: pg_try_advisory_lock(SPACE, key): SPACE keeps leanagent's keys apart from other programs' advisory locks
-#: on the same database ("LEAN" as an int4); advisory locks are per database already.
-PG_LOCK_SPACE = 0x4C45414E
-PG_RUN_KEY = 1  # the lifelong run lock (learn and nightly)
+PG_RUN_KEY = 1  # the advisory lock key of the lifelong run lock (learn and nightly; leanagent.db.advisory_lock)
 
 
 class PgRunLock:
@@ -118,93 +116,50 @@ class PgRunLock:
         self.command = command
         self.key = key
         self.took_over: dict | None = None  # never known here: a dead session leaves no record
-        self._engine = None
-        self._conn = None
+        self._held = None
 
     def _shown(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        from leanagent.db.advisory_lock import shown_url
+
+        return shown_url(self.url)
 
     def acquire(self) -> "PgRunLock":
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.exc import SQLAlchemyError
-        from sqlalchemy.pool import NullPool
-
-        from leanagent.db.engine import describe_error
+        from leanagent.db.advisory_lock import try_advisory_lock
 
         # application_name (63 bytes at most) is how another machine learns who holds the lock.
         name = f"leanagent {self.command or 'run'} {os.getpid()}@{socket.gethostname()}"[:63]
-        # Its own engine and no pool: the session must live exactly as long as the lock, and AUTOCOMMIT keeps
-        # it from idling in an open transaction for the hours a run takes.
-        engine = create_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                               connect_args={"application_name": name})
-        try:
-            conn = engine.connect()
-            try:
-                # Server-side keepalives: a holder whose machine died (no FIN ever comes) is dropped, and its
-                # lock with it, after about 60 + 6 * 10 seconds instead of the kernel's two hours.
-                for setting, value in (("tcp_keepalives_idle", 60), ("tcp_keepalives_interval", 10),
-                                       ("tcp_keepalives_count", 6)):
-                    conn.execute(text(f"SET {setting} = {value}"))
-                got = conn.execute(text("SELECT pg_try_advisory_lock(:space, :key)"),
-                                   {"space": PG_LOCK_SPACE, "key": self.key}).scalar()
-                holder = None if got else self._holder(conn)
-            except BaseException:
-                conn.close()
-                raise
-        except SQLAlchemyError as exc:
-            engine.dispose()
-            raise describe_error(exc, self._shown()) from exc
-        if not got:
-            conn.close()
-            engine.dispose()
-            raise LockHeldError(f"another run holds the run lock of {self._shown()} ({_describe(holder or {})})",
+        held, holder = try_advisory_lock(self.url, self.key, name)
+        if held is None:
+            raise LockHeldError(f"another run holds the run lock of {self._shown()} ({_describe(_holder(holder))})",
                                 fix=_WAIT)
-        self._engine, self._conn = engine, conn
+        self._held = held
         return self
 
-    def _holder(self, conn) -> dict:
-        """{command, pid, host, started} of the session holding the lock, as far as the server shows it."""
-        from sqlalchemy import text
-
-        row = conn.execute(text(
-            "SELECT a.application_name, a.client_hostname, host(a.client_addr), a.backend_start "
-            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
-            "AND l.classid = CAST(:space AS oid) AND l.objid = CAST(:key AS oid) "
-            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
-            {"space": PG_LOCK_SPACE, "key": self.key}).first()
-        if row is None:  # released in between, or not visible to this role
-            return {}
-        app, client_host, client_addr, started = row
-        parts = (app or "").split(" ")
-        holder = {"host": client_host or client_addr, "started": started.isoformat(timespec="seconds")
-                  if started else None}
-        if len(parts) == 3 and parts[0] == "leanagent" and "@" in parts[2]:
-            pid, _, host = parts[2].partition("@")
-            holder.update(command=parts[1], pid=pid, host=host)
-        return holder
-
     def release(self) -> None:
-        if self._conn is None:
-            return
-        from sqlalchemy import text
-        from sqlalchemy.exc import SQLAlchemyError
-
-        try:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:space, :key)"),
-                               {"space": PG_LOCK_SPACE, "key": self.key})
-        except SQLAlchemyError:
-            pass  # the session is gone, and the lock with it
-        finally:
-            self._conn.close()
-            self._engine.dispose()
-            self._conn = self._engine = None
+        if self._held is not None:
+            self._held.release()
+            self._held = None
 
     def __enter__(self) -> "PgRunLock":
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _holder(session) -> dict:
+    """{command, pid, host, started} of the session holding the lock (a `leanagent.db.advisory_lock.LockHolder`,
+    or None when the server shows none), as far as its application_name (set in `PgRunLock.acquire`) tells."""
+    if session is None:  # released in between, or not visible to this role
+        return {}
+    parts = (session.application_name or "").split(" ")
+    started = session.backend_start
+    holder = {"host": session.client_hostname or session.client_addr,
+              "started": started.isoformat(timespec="seconds") if started else None}
+    if len(parts) == 3 and parts[0] == "leanagent" and "@" in parts[2]:
+        pid, _, host = parts[2].partition("@")
+        holder.update(command=parts[1], pid=pid, host=host)
+    return holder
 
 
 def run_lock(db, home: str | Path, command: str) -> RunLock | PgRunLock:
@@ -214,7 +169,7 @@ def run_lock(db, home: str | Path, command: str) -> RunLock | PgRunLock:
     PostgreSQL: an advisory lock, which works across machines.
     """
     url = db.engine.url
-    if url.get_backend_name() == "postgresql":
+    if db.backend == "postgresql":
         return PgRunLock(url, command)
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):

@@ -68,3 +68,24 @@ def summarize(R: Matrix, b: Sequence[float | None] | None = None) -> dict[str, f
         "forgetting": forgetting(R),
         "plasticity": plasticity(R),
     }
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion k/n, in percent (95% for z = 1.96); None when n is 0.
+
+    A small denominator makes a single figure misleading (2 of 7 is 29%, but anything from 8% to 64%
+    fits); the report prints this beside every proved / attempted count. Wilson's interval, unlike the
+    normal approximation, stays inside [0, 100] and is sensible at k = 0 and k = n."""
+    if n <= 0:
+        return None
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
+def count_with_interval(k: int, n: int) -> str:
+    """`k / n (lo–hi%)`: a count beside its denominator and its 95% Wilson interval."""
+    ci = wilson_interval(k, n)
+    return f"{k} / {n}" + (f" ({ci[0]:.0f}–{ci[1]:.0f}%)" if ci else "")

@@ -14,12 +14,9 @@ import re
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from leanagent.db.engine import Database
-from leanagent.db.models import Proof, Repository, Theorem, TheoremStatus
 from leanagent.errors import ConfigError
-from leanagent.lifelong.learn import Emit, LearnConfig, resolve_env
+from leanagent.lifelong.learn_options import Emit, LearnConfig, resolve_env
 
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 
@@ -35,24 +32,11 @@ def parse_budget(text: str) -> float:
     return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
-def snapshot(db: Database) -> dict[str, dict]:
-    """Per repository: commit, theorems, open sorry theorems, agent proofs."""
-    with db.session() as s:
-        repos = s.execute(select(Repository.id, Repository.name, Repository.commit, Repository.added_at)).all()
-        thms = dict(s.execute(select(Theorem.repo_id, func.count()).group_by(Theorem.repo_id)).all())
-        sorry = dict(s.execute(select(Theorem.repo_id, func.count()).where(Theorem.status == TheoremStatus.SORRY)
-                               .group_by(Theorem.repo_id)).all())
-        proofs = dict(s.execute(select(Theorem.repo_id, func.count()).join(Proof, Proof.theorem_id == Theorem.id)
-                                .group_by(Theorem.repo_id)).all())
-    return {name: {"commit": commit, "theorems": thms.get(rid, 0), "sorry": sorry.get(rid, 0),
-                   "agent_proofs": proofs.get(rid, 0), "added_at": added.isoformat() if added else None}
-            for rid, name, commit, added in repos}
-
-
 def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, budget_seconds: float, *,
             emit: Emit | None = None, device: str | None = None) -> Path:
     """One night (see the module docstring); every model runs on `device` (`leanagent.device`)."""
     from leanagent.config import load_repos
+    from leanagent.db.stats import repo_snapshot
     from leanagent.lifelong.lock import run_lock
     from leanagent.lifelong.runs import Runner
 
@@ -70,12 +54,12 @@ def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, 
                                "budget_seconds": budget_seconds}, unfinished_only=True)
         run_dir = Path(home) / f"nightly-{runner.run_id}"
         emit(event="run", run_id=runner.run_id, resumed=runner.resumed, env=env, folder=str(run_dir))
-        before = runner.step("snapshot/before", lambda: {"repos": snapshot(db)})[0]["repos"]
+        before = runner.step("snapshot/before", lambda: {"repos": repo_snapshot(db)})[0]["repos"]
         changed = _sync(db, runner, config, home, emit, cfg.learn.tracer, max(1, cfg.learn.workers))
         if changed:
             _train(db, runner, run_dir, cfg, changed, emit, device)
         proved = runner.step("prove", lambda: _prove(db, cfg, env, deadline, emit, device))[0]
-        after = snapshot(db)
+        after = repo_snapshot(db)
         path = _report(run_dir, runner, before, after, changed, proved, env)
         from leanagent.db.models import StepStatus
 
@@ -131,14 +115,13 @@ def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit
 
 
 def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -> dict:
+    from leanagent.db.training_data import repo_names_newest_first
     from leanagent.prover.campaign import Campaign, run_campaign
 
     if env == "replay":
         # Replay answers only recorded tactics, and a sorry theorem has no recorded proof.
         return {"proved": 0, "attempted": 0, "note": "replay cannot prove sorry theorems; install Lean"}
-    with db.session() as s:  # newest repositories first
-        repos = [n for n, in s.execute(select(Repository.name).order_by(Repository.added_at.desc(),
-                                                                          Repository.id.desc()))]
+    repos = repo_names_newest_first(db)
     from leanagent.prover.proposers import resolve
     from leanagent.training.provenance import read
 

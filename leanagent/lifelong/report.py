@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from leanagent.files import atomic_write
-from leanagent.lifelong.metrics import summarize
+from leanagent.lifelong.metrics import count_with_interval, summarize, wilson_interval
 
 
 @dataclass
@@ -59,7 +59,9 @@ def learned_lines(data: ReportData) -> list[str]:
     tried = sum(p.get("attempted", 0) for p in data.proved.values())
     per = ", ".join(f"{r} {data.proved.get(r, {}).get('proved', 0)}/{data.proved.get(r, {}).get('attempted', 0)}"
                     for r in data.repos)
-    second = f"Proved {proved} of {tried} {data.targets} ({per}), checked by {data.env}."
+    ci = wilson_interval(proved, tried)
+    shown = f" (95% interval {ci[0]:.0f}–{ci[1]:.0f}%)" if ci else ""
+    second = f"Proved {proved} of {tried} {data.targets}{shown} ({per}), checked by {data.env}."
     base = [p["baselines"] for p in data.proved.values() if p.get("baselines")]
     if base:  # the same theorems, the same run: what a proposer that reads no state proves, and the ceiling
         total = {k: sum(b[k] for b in base) for k in ("of", "frequency", "one_step", "oracle")}
@@ -93,12 +95,12 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
     lines += ["## What was learned", ""] + [f"- {line}" for line in learned_lines(data)] + [""]
     lines += [f"Proofs were checked by **{data.env}**"
               + (" (recorded traces, not Lean)." if data.env == "replay" else "."), ""]
-    lines += ["## Curriculum", "", "| # | repository | proved / attempted | frequency (same run) | one-step own "
+    lines += ["## Curriculum", "", "| # | repository | proved / attempted (95% interval) | frequency (same run) | one-step own "
               "proofs | oracle ceiling |", "| --- | --- | --- | --- | --- | --- |"]
     for i, repo in enumerate(data.repos):
         p = data.proved.get(repo, {})
         b = p.get("baselines") or {}
-        lines.append(f"| {i + 1} | {repo} | {p.get('proved', 0)} / {p.get('attempted', 0)} | "
+        lines.append(f"| {i + 1} | {repo} | {count_with_interval(p.get('proved', 0), p.get('attempted', 0))} | "
                      + " | ".join(str(b.get(k, "n/a")) for k in ("frequency", "one_step", "oracle")) + " |")
     for name, R in data.matrices.items():
         lines += ["", f"## {name} matrix (row: after training on, column: evaluated on; percent)", ""]
@@ -160,21 +162,8 @@ def _plots(data: ReportData, folder: Path) -> list[Path]:
         fig.savefig(out[-1], dpi=100)
         plt.close(fig)
 
-        fig, ax = plt.subplots(figsize=(7, 4))
-        xs_all = list(range(len(rows)))
-        for j, repo in enumerate(data.repos):
-            pts = [(x, grid[x][j]) for x in xs_all if grid[x][j] == grid[x][j]]
-            if pts:  # markers of decreasing size per repository: equal values stay visible
-                ax.plot(*zip(*pts), marker="osD^v<>ph*"[j % 10], markersize=max(4, 9 - j), label=repo)
-        ax.set_xticks(xs_all, [r for r, _ in rows], rotation=30 if len(rows) > 5 else 0)
-        ax.set_ylim(-3, 103)  # percentages: a flat line at 0 stays a line at the bottom, not noise around 0
-        ax.set_xlabel("after training on")
-        ax.set_ylabel(f"{name} (percent)")
-        ax.set_title(f"{label} per repository over the sequence")
-        ax.grid(axis="y", alpha=0.3)
-        # Outside the axes: inside, it hides the starting points of the lines.
-        ax.legend(fontsize=8, title="evaluated on", title_fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-        fig.tight_layout()
+        fig = _sequence_panels(plt, data.repos, rows, grid, f"{label} per repository over the sequence",
+                               f"{name} (percent)")
         out.append(folder / f"sequence_{safe}.png")
         fig.savefig(out[-1], dpi=100)
         plt.close(fig)
@@ -223,3 +212,38 @@ def training_notes(stats: dict[str, dict], seed: int, versions: dict[str, str]) 
                    "machine's speed: " + ", ".join(f"{k} ({stats[k]['steps']} of {stats[k].get('planned_steps')} "
                                                    "steps)" for k in cut) + ".")
     return out
+
+
+def _sequence_panels(plt, repos: list[str], rows: list, grid: list[list[float]], title: str, ylabel: str):
+    """One small panel per evaluated repository (small multiples): the metric after each training step.
+
+    One axis with a line per repository hid lines behind each other whenever values were equal (all at 0,
+    say); separate panels with a shared scale never overlap."""
+    m = len(repos)
+    cols = min(m, 4)
+    nrows = -(-m // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(2.6 * cols + 0.6, 2.2 * nrows + 0.9), sharey=True,
+                             squeeze=False)
+    xs = list(range(len(rows)))
+    ticks = ["start" if r == "(start)" else str(i + (0 if rows[0][0] == "(start)" else 1))
+             for i, (r, _) in enumerate(rows)]
+    for j, repo in enumerate(repos):
+        ax = axes[j // cols][j % cols]
+        pts = [(x, grid[x][j]) for x in xs if grid[x][j] == grid[x][j]]  # NaN: not evaluated
+        if pts:
+            ax.plot(*zip(*pts), marker="o", markersize=4, color="#2a7")
+        own = j + (1 if rows[0][0] == "(start)" else 0)  # the step that trained on this repository
+        if own < len(rows):
+            ax.axvline(own, color="#999999", linestyle=":", linewidth=1)
+        ax.set_title(repo, fontsize=9)
+        ax.set_ylim(-3, 103)  # percentages: a flat line at 0 stays a line at the bottom
+        ax.set_xticks(xs, ticks, fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for j in range(m, nrows * cols):
+        axes[j // cols][j % cols].axis("off")
+    for r in range(nrows):
+        axes[r][0].set_ylabel(ylabel, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.supxlabel("after training on repository # (curriculum order; start: before any training; dotted: the panel's own repository)", fontsize=8)
+    fig.tight_layout()
+    return fig

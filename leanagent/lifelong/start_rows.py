@@ -29,15 +29,13 @@ START_LEARN_FIELDS = ("eval_limit", "generator_retrieval", "prove_matrix", "prov
 
 def start_key(db, cfg, env: str, device_kind: str, step: str) -> str | None:
     """Digest of what the starting row `step` (`evaluate` or `prove`) depends on; None: not shareable."""
-    from leanagent.db.models import Repository
+    from leanagent.db.training_data import repo_names
     from leanagent.training.example_cache import corpus_key, repo_key
-    from sqlalchemy import select
 
     corpus = corpus_key(db)
     if corpus is None:
         return None
-    with db.session() as s:
-        names = sorted(s.scalars(select(Repository.name)))
+    names = sorted(repo_names(db))
     repos = [repo_key(db, name) for name in names]
     if any(k is None for k in repos):
         return None

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Sequence
 
-from leanagent.prover.env import NO_GOALS, TheoremRef
+from leanagent.prover.env import NO_GOALS
+from leanagent.data import TheoremRef
 
 #: States the oracle visits per theorem before giving up (recorded state graphs are small).
 ORACLE_STATES = 2000

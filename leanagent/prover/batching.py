@@ -1,13 +1,13 @@
-"""Several searches, one generator call: dynamic batching across theorems.
+"""Several searches, one proposer call: dynamic batching across theorems.
 
 Best-first search on one theorem often has a single open node (early on, or
-when the generator's tactics mostly fail), so `SearchConfig.expand_batch`
+when the proposer's tactics mostly fail), so `SearchConfig.expand_batch`
 alone leaves a GPU idle between tiny calls: one beam-search call costs about the
 same for 1 state as for 32 (measured on an H200, see bench/bench_gpu.py). A
 worker therefore runs several searches at once, in threads, that share one
-`BatchingGenerator`: requests that arrive while the generator is busy (or within
-`wait_s` of the first) are merged into one call of the wrapped generator, and
-each caller gets back exactly its own rows. For a deterministic generator whose
+`BatchingProposer`: requests that arrive while the proposer is busy (or within
+`wait_s` of the first) are merged into one call of the wrapped proposer, and
+each caller gets back exactly its own rows. For a deterministic proposer whose
 rows do not depend on the other rows of the batch, results are identical to
 calling it directly (tested), so every search's tree is unchanged when
 expansions bound the search. A wall-clock `timeout` can end differently: a
@@ -24,13 +24,13 @@ import threading
 from concurrent.futures import Future
 from typing import Sequence
 
-from leanagent.generator.base import Candidate, Target
+from leanagent.generator.base import Candidate, TheoremRef
 
 
-class BatchingGenerator:
-    """A `TacticGenerator` shared by threads; merges their concurrent `generate` calls.
+class BatchingProposer:
+    """A `TacticProposer` shared by threads; merges their concurrent `generate` calls.
 
-    No caller waits forever: whatever goes wrong in the serving thread (the wrapped generator raising,
+    No caller waits forever: whatever goes wrong in the serving thread (the wrapped proposer raising,
     returning the wrong number of rows, or `close` while requests wait) reaches every waiting caller as
     an exception.
     """
@@ -38,15 +38,15 @@ class BatchingGenerator:
     def __init__(self, inner, max_states: int = 64, wait_s: float = 0.002):
         self.inner, self.max_states, self.wait_s = inner, max_states, wait_s
         self.name = inner.name
-        self.calls = 0  # calls of the wrapped generator (tests and benchmarks read it)
+        self.calls = 0  # calls of the wrapped proposer (tests and benchmarks read it)
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()  # `_closed` and the stop marker vs a request being queued
         self._closed = False
-        self._thread = threading.Thread(target=self._serve, name="batching-generator", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="batching-proposer", daemon=True)
         self._thread.start()
 
     def generate(self, states: Sequence[str], num: int,
-                 targets: Sequence[Target | None] | None = None) -> list[list[Candidate]]:
+                 targets: Sequence[TheoremRef | None] | None = None) -> list[list[Candidate]]:
         if not states:
             return []
         if targets is not None and len(targets) != len(states):
@@ -56,9 +56,9 @@ class BatchingGenerator:
         fut: Future = Future()
         with self._lock:
             if self._closed:
-                raise RuntimeError("BatchingGenerator is closed")
+                raise RuntimeError("BatchingProposer is closed")
             self._queue.put((list(states), num, list(targets) if targets is not None else [None] * len(states), fut))
-        return fut.result()  # re-raises the wrapped generator's exception in the caller
+        return fut.result()  # re-raises the wrapped proposer's exception in the caller
 
     def close(self) -> None:
         with self._lock:
@@ -67,7 +67,7 @@ class BatchingGenerator:
             self._closed = True
             self._queue.put(None)
         self._thread.join(timeout=5)
-        self._fail_waiting(RuntimeError("BatchingGenerator is closed"))
+        self._fail_waiting(RuntimeError("BatchingProposer is closed"))
 
     # -- the serving thread -------------------------------------------------------
     def _serve(self) -> None:

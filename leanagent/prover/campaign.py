@@ -64,11 +64,12 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     """Prove the chosen theorems; `on_start(n)` gets the number to prove, `on_result` each result."""
     from leanagent.db.proofs import AttemptRecord, already_attempted, record_attempt, select_theorems
     from leanagent.generator.options import proposer_name
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.leandojo_env import LeanLimits
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
 
     search = c.search or SearchConfig()
     out = CampaignResult(model=proposer_name(c.proposer), budget=search.budget())

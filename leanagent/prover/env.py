@@ -12,28 +12,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from leanagent.data import TheoremRef
+
 #: What LeanDojo and the traced data print for a finished proof.
 NO_GOALS = "no goals"
-
-
-@dataclass(frozen=True)
-class TheoremRef:
-    """What a backend needs to find a theorem: its identity in the database and in LeanDojo."""
-
-    id: int | None
-    repo: str
-    file_path: str
-    full_name: str
-    start: tuple[int, int] = (0, 0)
-    url: str | None = None
-    commit: str | None = None
-    identity: int | None = None  # shared with its copies in other repositories; None: the id itself
-
-    @classmethod
-    def of(cls, row) -> "TheoremRef":
-        """The reference to a selected theorem (`leanagent.db.proofs.TheoremRow`, or anything with its fields)."""
-        return cls(row.id, row.repo, row.file_path, row.full_name, (row.start_line, row.start_col), row.url,
-                   row.commit, getattr(row, "identity", None))
 
 
 @dataclass(frozen=True)
@@ -95,7 +77,7 @@ class PathReplayFailed(Exception):
     """Replaying a state's tactic path in a fresh session did not reach a state again."""
 
 
-class PathReplayingEnv:
+class PathRestoringEnv:
     """`run_tac` for the Lean backends, whose states live in a session that can die and restart.
 
     A subclass provides `_ensure_live()` (raise before `start`, reopen a lost session),

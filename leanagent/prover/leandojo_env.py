@@ -3,7 +3,7 @@
 One `Dojo` session per theorem. LeanDojo issue 218: after one tactic times
 out, the REPL keeps computing it and every later answer is out of step. So
 after a timeout or a crash this backend kills the session, starts a fresh one,
-and rebuilds a state on demand by replaying its tactic path from the root
+and rebuilds a state on demand by re-running its tactic path from the root
 (`ProofState.path`). Handles carry the session generation they belong to;
 a handle from an older session is never sent to Lean.
 
@@ -20,13 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from leanagent.errors import ProverError, ToolchainError
-from leanagent.prover.env import (
-    PathReplayingEnv,
-    ProofState,
-    TacOutcome,
-    TacResult,
-    TheoremRef,
-)
+from leanagent.prover.env import PathRestoringEnv, ProofState, TacOutcome, TacResult
+from leanagent.data import TheoremRef
 
 log = logging.getLogger("leanagent.prover")
 
@@ -81,7 +76,7 @@ def lean_theorem(ref: TheoremRef) -> Any:
         raise ProverError(f"LeanDojo cannot open repository {ref.url}@{ref.commit}: {exc}") from exc
 
 
-class LeanDojoEnv(PathReplayingEnv):
+class LeanDojoEnv(PathRestoringEnv):
     name = "leandojo"
 
     def __init__(self, limits: LeanLimits | None = None,

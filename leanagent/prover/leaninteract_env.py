@@ -14,7 +14,7 @@ Every answer maps onto one `TacResult`:
 - a timeout: lean-interact kills the REPL; the next request starts a fresh one.
 
 As in the LeanDojo backend, after a timeout or a crash the theorem is opened again in the new process
-and a state is rebuilt on demand by replaying its tactic path; handles carry the process generation,
+and a state is rebuilt on demand by re-running its tactic path; handles carry the process generation,
 and a handle of an older process is never sent. Each worker holds one REPL process (one project at a
 time); the file's elaborated prefix and header are reused across the theorems of that file.
 
@@ -30,13 +30,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from leanagent.errors import LeanAgentError, ProverError, ToolchainError
-from leanagent.prover.env import (
-    PathReplayingEnv,
-    ProofState,
-    TacOutcome,
-    TacResult,
-    TheoremRef,
-)
+from leanagent.prover.env import PathRestoringEnv, ProofState, TacOutcome, TacResult
+from leanagent.data import TheoremRef
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.lean.repl import CommandOutput, ReplCrash, ReplError, ReplOptions, ReplSession, ReplTimeout
 
@@ -98,7 +93,7 @@ def find_declaration(text: str, ref: TheoremRef):
         raise ProverError(exc.message, fix=exc.fix) from None
 
 
-class LeanInteractEnv(PathReplayingEnv):
+class LeanInteractEnv(PathRestoringEnv):
     name = "leaninteract"
 
     def __init__(self, limits: LeanLimits | None = None, options: ReplOptions | None = None,

@@ -48,7 +48,7 @@ def proposer_data(options: ProposerOptions, db: Database) -> ProposerData:
 
 
 def load_proposer(options: ProposerOptions, db: Database, device=None):
-    """A ready `TacticGenerator` for `options` over the database, its models on `device` (`leanagent.device`)."""
+    """A ready `TacticProposer` for `options` over the database, its models on `device` (`leanagent.device`)."""
     options = resolve(options, db)
     return build_proposer(options, proposer_data(options, db), device)
 
@@ -64,7 +64,7 @@ def prepare_shared(options: ProposerOptions, db: Database, device=None) -> tuple
     """(resolved options, shared folder): the driver's half of proving with several workers.
 
     The recorded steps, premises, kNN state index and BM25 index are built once here into a folder
-    (`leanagent.generator.shared`; found again by content digest), which every worker then opens
+    (`leanagent.generator.proposer_store`; found again by content digest), which every worker then opens
     read-only with `open_proposer`, without reading the database.
     """
     options = resolve(options, db)
@@ -73,7 +73,7 @@ def prepare_shared(options: ProposerOptions, db: Database, device=None) -> tuple
 
 
 def open_proposer(options: ProposerOptions, folder: str, device=None):
-    """A ready `TacticGenerator` for resolved `options` over a shared folder (no database access)."""
-    from leanagent.generator.shared import SharedData
+    """A ready `TacticProposer` for resolved `options` over a shared folder (no database access)."""
+    from leanagent.generator.proposer_store import SharedData
 
     return build_proposer(options, ProposerData(shared=SharedData(folder)), device)

@@ -22,7 +22,7 @@ from leanagent.db.records import file_digest
 from leanagent.errors import LeanAgentError
 from leanagent.lean.check import REJECTED, UNCHECKED, LeanRun, judge, lake_check, probe_file
 from leanagent.lean.proof_text import Location
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchResult
 
 log = logging.getLogger("leanagent.prover")

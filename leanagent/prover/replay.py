@@ -33,7 +33,8 @@ from typing import Iterable
 import numpy as np
 
 from leanagent.errors import ProverError
-from leanagent.prover.env import NO_GOALS, ProofState, TacResult, TacOutcome, TheoremRef
+from leanagent.prover.env import NO_GOALS, ProofState, TacResult, TacOutcome
+from leanagent.data import TheoremRef
 from leanagent.text import identifiers, mentions_sorry, module_of_path, names_declaration, normalize_tactic
 
 NOT_IN_RECORD = "replay: tactic not in the record for this state"

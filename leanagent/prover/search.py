@@ -1,18 +1,18 @@
-"""Best-first proof search over a `TacticGenerator` and a `ProofEnv`.
+"""Best-first proof search over a `TacticProposer` and a `ProofEnv`.
 
 The priority of a node is the cumulative log-probability of its tactic path.
-Each expansion asks the generator for `num_sampled_tactics` tactics, checks
+Each expansion asks the proposer for `num_sampled_tactics` tactics, checks
 each against the safety policy, and runs the allowed ones in the environment.
 Time is split three ways: in the model, in Lean (the environment), and in the
 search itself (everything else: tree, heap, policy).
 
-Batching: a generator is far faster per state on a batch (a GPU most of all),
+Batching: a proposer is far faster per state on a batch (a GPU most of all),
 but expanding several nodes at once would change the order of a best-first
-search. So the order stays strictly best-first, and the generator is asked
+search. So the order stays strictly best-first, and the proposer is asked
 ahead instead: when the node to expand has no proposals yet, one call gets
 them for it and for the next `expand_batch - 1` best open nodes, whose
 proposals wait in a cache until those nodes are expanded (an open node stays
-open until it is popped). For a generator whose answer for a state does not
+open until it is popped). For a proposer whose answer for a state does not
 depend on the rest of its batch, the search is identical to the unbatched one;
 the cost is the proposals of nodes never expanded once a proof is found.
 """
@@ -24,10 +24,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from leanagent.data import MissingTargetError, Target
+from leanagent.data import MissingTargetError, TheoremRef
 from leanagent.errors import ProverError
-from leanagent.generator.base import TacticGenerator
-from leanagent.prover.env import ProofEnv, TheoremRef
+from leanagent.generator.base import TacticProposer
+from leanagent.prover.env import ProofEnv
 from leanagent.prover.safety import SafetyPolicy
 from leanagent.prover.tree import SearchTree
 
@@ -42,7 +42,7 @@ class SearchConfig:
     """The search budget. `budget()` is its canonical text, stored with every attempt."""
 
     num_sampled_tactics: int = 64
-    """Tactics asked from the generator per expanded node."""
+    """Tactics asked from the proposer per expanded node."""
     timeout: float = 600.0
     """Wall-clock seconds per theorem."""
     max_expansions: int | None = None
@@ -50,7 +50,7 @@ class SearchConfig:
     tactic_timeout: float = 5.0
     """Seconds one tactic may run in Lean."""
     expand_batch: int | None = None
-    """Open nodes proposed for in one generator call, best first (the expansion order stays best-first; see
+    """Open nodes proposed for in one proposer call, best first (the expansion order stays best-first; see
     the module docstring). None: per device, 8 on a GPU and 1 on the CPU (`leanagent.device`)."""
 
     def budget(self) -> str:
@@ -81,10 +81,6 @@ class SearchResult:
     statement_digest: str | None = None     # of the statement the re-check placed the proof under
     checked_file_digest: str | None = None  # of the file text the re-check placed the proof into
 
-    @property
-    def total_time(self) -> float:
-        return self.time_model + self.time_lean + self.time_search
-
     def as_dict(self) -> dict:
         d = asdict(self)
         d["theorem"] = asdict(self.theorem)
@@ -92,10 +88,10 @@ class SearchResult:
 
 
 class BestFirstSearch:
-    def __init__(self, generator: TacticGenerator, env: ProofEnv, policy: SafetyPolicy | None = None,
+    def __init__(self, proposer: TacticProposer, env: ProofEnv, policy: SafetyPolicy | None = None,
                  config: SearchConfig | None = None, on_step: Callable[[SearchTree], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter):
-        self.generator = generator
+        self.proposer = proposer
         self.env = env
         self.policy = policy or SafetyPolicy()
         self.config = config or SearchConfig()
@@ -140,9 +136,9 @@ class BestFirstSearch:
     def _loop(self, tree: SearchTree, res: SearchResult, deadline: float) -> None:
         cfg, clock = self.config, self.clock
         thm = res.theorem
-        # The proposers hold out the theorem's identity: its own recorded steps and its copies' elsewhere.
-        target = Target(thm.identity if thm.identity is not None else thm.id, thm.file_path, thm.start,
-                        thm.full_name)
+        # The proposers hold out the theorem's identity (`TheoremRef.hidden`): its own recorded steps and
+        # its copies' elsewhere.
+        target = thm
         batch = max(1, cfg.expand_batch or 1)
         ahead: dict[int, list] = {}  # open node id -> its proposals, asked for ahead of its expansion
         while not tree.proved:
@@ -163,7 +159,7 @@ class BestFirstSearch:
                 nodes = [node] + more
                 t = clock()
                 # Every state is the theorem's own: the proposers leave its recorded steps out.
-                proposals = self.generator.generate([n.state.text for n in nodes], cfg.num_sampled_tactics,
+                proposals = self.proposer.generate([n.state.text for n in nodes], cfg.num_sampled_tactics,
                                                     targets=[target] * len(nodes))
                 res.time_model += clock() - t
                 cands = proposals[0]
@@ -188,6 +184,6 @@ class BestFirstSearch:
             t = self.clock()
             timeout = max(0.0, min(self.config.tactic_timeout, deadline - t))
             result = self.env.run_tac(node.state, tactic, timeout=timeout)
-            res.time_lean += self.clock() - t  # includes restarts and path replays after a timeout
+            res.time_lean += self.clock() - t  # includes restarts and path restores after a timeout
             tree.add_edge(node, tactic, logprob, result)
         self._step(tree)

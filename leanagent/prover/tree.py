@@ -75,10 +75,6 @@ class SearchTree:
     def proved(self) -> bool:
         return self.root.status is NodeStatus.PROVED
 
-    @property
-    def frontier_size(self) -> int:
-        return len(self._heap)
-
     def proof(self) -> list[Node]:
         """Nodes from the root to a terminal node along PROVED nodes, best path first; [] if none."""
         if not self.proved:

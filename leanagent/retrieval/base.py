@@ -13,15 +13,15 @@ class Query:
     state: str
     file_path: str | None = None
     theorem_start: tuple[int, int] | None = None
-    target: Any = None  # the `leanagent.data.Target` it is asked for: its recorded states never vote
+    target: Any = None  # the `leanagent.data.TheoremRef` it is asked for: its recorded states never vote
 
     @classmethod
     def at(cls, state: str, target) -> Query:
-        """The query for `state` of `target` (a `leanagent.data.Target`; raises without one: fail closed)."""
+        """The query for `state` of `target` (a `leanagent.data.TheoremRef`; raises without one: fail closed)."""
         from leanagent.data import MissingTargetError
 
         if target is None:
-            raise MissingTargetError("a retrieval query without a target (use Target.none() to hold nothing out)")
+            raise MissingTargetError("a retrieval query without a target (use TheoremRef.none() to hold nothing out)")
         return cls(state, target.file_path, target.start, target)
 
 

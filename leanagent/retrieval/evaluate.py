@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from leanagent.data import StepExample
+from leanagent.data import RecordedStep
 from leanagent.retrieval.base import Query, Retriever
 from leanagent.retrieval.metrics import aggregate
 
@@ -13,11 +13,11 @@ from leanagent.retrieval.metrics import aggregate
 EVAL_K = 100
 
 
-def queries_for(examples: Sequence[StepExample]) -> list[Query]:
-    return [Query.at(e.state, e.target) for e in examples]
+def queries_for(examples: Sequence[RecordedStep]) -> list[Query]:
+    return [Query.at(e.state, e.theorem) for e in examples]
 
 
-def evaluate_examples(retriever: Retriever, examples: Sequence[StepExample], k: int = EVAL_K,
+def evaluate_examples(retriever: Retriever, examples: Sequence[RecordedStep], k: int = EVAL_K,
                       batch_size: int = 256, deadline: float | None = None) -> dict:
     """R@1, R@10, MRR over `examples`; with a `deadline` (time.monotonic()), no batch starts that would
     end after it (judging by the previous one) and the figures are over the steps evaluated."""

@@ -59,7 +59,7 @@ class KnnPrior:
 
     def votes(self, queries: np.ndarray, targets: Sequence) -> list[dict[int, float]]:
         """Per query: {corpus row: vote in [0, 1]} (similarity-weighted share of neighbours using it).
-        `targets[i]`: the `leanagent.data.Target` of query i; what it may not see never votes."""
+        `targets[i]`: the `leanagent.data.TheoremRef` of query i; what it may not see never votes."""
         from leanagent.data import visible
 
         if self.index.ntotal == 0:

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from leanagent.data import PremiseItem, StepExample
+from leanagent.data import PremiseItem, RecordedStep
 from leanagent.errors import ModelError
 from leanagent.retrieval.access import Accessibility
-from leanagent.retrieval.encoder import Encoder, EncoderSpec
+from leanagent.retrieval.encoder import Encoder
 from leanagent.retrieval.options import RetrieverOptions  # noqa: F401  (re-exported)
 
 ENCODER_DIR = "encoder"
@@ -46,7 +46,7 @@ class TrainPair:
     theorem_id: int | None = None  # the step's theorem: its difficulty orders an easy-first stage
 
 
-def training_pairs(examples: Sequence[StepExample], row_of: dict[int, int]) -> list[TrainPair]:
+def training_pairs(examples: Sequence[RecordedStep], row_of: dict[int, int]) -> list[TrainPair]:
     """One pair per (step, gold premise), as ReProver does."""
     pairs = []
     for ex in examples:

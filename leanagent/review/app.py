@@ -109,20 +109,38 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
     """The review app over `db`. `token`: required on every request when given
     (and required when `host` is not a loopback address)."""
     guard = Guard(token, host=host, secret=secret)
-    templates = make_templates()
+    pages = _Pages(guard, make_templates())
     app = FastAPI(title="leanagent review", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _add_access_rules(app, guard, pages)
+    _add_reading_routes(app, db, pages)
+    _add_review_route(app, db, guard)
+    _add_patch_route(app, db)
+    return app
 
-    def page(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
-        nonce, new = guard.csrf_nonce(request)
-        html = templates.get_template(name).render(csrf_token=guard.csrf_for(nonce), path=request.url.path, **ctx)
+
+class _Pages:
+    """Renders a template as an HTML response, with the CSRF token its forms need."""
+
+    def __init__(self, guard: Guard, templates: Environment):
+        self.guard, self.templates = guard, templates
+
+    def page(self, request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
+        nonce, new = self.guard.csrf_nonce(request)
+        html = self.templates.get_template(name).render(csrf_token=self.guard.csrf_for(nonce),
+                                                        path=request.url.path, **ctx)
         response = HTMLResponse(html, status_code=status_code)
         if new:
             response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/")
         return response
 
-    def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-        return page(request, "error.html", status_code=status, status=status, message=message)
+    def error(self, request: Request, status: int, message: str) -> HTMLResponse:
+        return self.page(request, "error.html", status_code=status, status=status, message=message)
+
+
+def _add_access_rules(app: FastAPI, guard: Guard, pages: _Pages) -> None:
+    """The Host and token checks on every request, the security headers on every response, and the error
+    page for PageError and HTTP errors."""
 
     @app.middleware("http")
     async def access(request: Request, call_next):
@@ -132,11 +150,11 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
         elif guard.token is not None:
             presented, where = guard.presented_token(request)
             if presented is None:
-                response = error_page(request, 401, "this review app needs its access token: open the URL "
-                                      "printed by `leanagent review` (it ends in ?token=...), or send the "
-                                      "X-LeanAgent-Token header")
+                response = pages.error(request, 401, "this review app needs its access token: open the URL "
+                                       "printed by `leanagent review` (it ends in ?token=...), or send the "
+                                       "X-LeanAgent-Token header")
             elif not guard.token_ok(presented):
-                response = error_page(request, 403, "wrong access token")
+                response = pages.error(request, 403, "wrong access token")
             elif where == "query" and request.method == "GET":
                 # Keep the token in an HttpOnly cookie, out of the address bar and history.
                 response = RedirectResponse(guard.url_without_token(request), status_code=303)
@@ -151,16 +169,20 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
 
     @app.exception_handler(PageError)
     async def on_page_error(request: Request, exc: PageError):
-        return error_page(request, exc.status, exc.message)
+        return pages.error(request, exc.status, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException):
         message = "no such page" if exc.status_code == 404 else str(exc.detail)
-        return error_page(request, exc.status_code, message)
+        return pages.error(request, exc.status_code, message)
+
+
+def _add_reading_routes(app: FastAPI, db: Database, pages: _Pages) -> None:
+    """The pages: `/` repositories, `/proofs` the filtered list, `/proofs/{id}` one proof and its form."""
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request):
-        return page(request, "index.html", repos=repo_summaries(db))
+        return pages.page(request, "index.html", repos=repo_summaries(db))
 
     @app.get("/proofs", response_class=HTMLResponse)
     def proofs(request: Request):
@@ -168,10 +190,10 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
         result = list_proofs(db, f)
         if f.page > result.pages and result.total:
             raise PageError(404, f"page {f.page} is past the last page ({result.pages})")
-        return page(request, "proofs.html", f=f, result=result, choices=filter_choices(db),
-                    flags=proof_flags(db, [r.id for r in result.rows]),
-                    query=_filter_query(f), prev_query=_filter_query(f, page=f.page - 1) if f.page > 1 else None,
-                    next_query=_filter_query(f, page=f.page + 1) if f.page < result.pages else None)
+        return pages.page(request, "proofs.html", f=f, result=result, choices=filter_choices(db),
+                          flags=proof_flags(db, [r.id for r in result.rows]), query=_filter_query(f),
+                          prev_query=_filter_query(f, page=f.page - 1) if f.page > 1 else None,
+                          next_query=_filter_query(f, page=f.page + 1) if f.page < result.pages else None)
 
     @app.get("/proofs/{proof_id:int}", response_class=HTMLResponse)
     def proof(request: Request, proof_id: int):
@@ -180,9 +202,14 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
             raise PageError(404, f"no proof with id {proof_id}")
         reviewer = unquote(request.cookies.get(REVIEWER_COOKIE, ""))
         saved = request.query_params.get("saved")
-        return page(request, "proof.html", d=detail, preview=build_preview(detail), reviewer=reviewer,
-                    flags=proof_flags(db, [proof_id]).get(proof_id, []), upstream=upstream_summary(detail.upstream),
-                    saved=saved if saved in STATUS_LABELS else None)
+        return pages.page(request, "proof.html", d=detail, preview=build_preview(detail), reviewer=reviewer,
+                          flags=proof_flags(db, [proof_id]).get(proof_id, []),
+                          upstream=upstream_summary(detail.upstream),
+                          saved=saved if saved in STATUS_LABELS else None)
+
+
+def _add_review_route(app: FastAPI, db: Database, guard: Guard) -> None:
+    """`POST /proofs/{id}/review`: record a decision (CSRF-checked), remember the reviewer's name."""
 
     @app.post("/proofs/{proof_id:int}/review")
     async def review(request: Request, proof_id: int):
@@ -204,6 +231,10 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
                             samesite="strict", path="/")
         return response
 
+
+def _add_patch_route(app: FastAPI, db: Database) -> None:
+    """`GET /patch?repo=R&status=S`: the reviewed proofs of a repository as a patch download."""
+
     @app.get("/patch")
     def patch(request: Request):
         repo = request.query_params.get("repo", "")
@@ -221,5 +252,3 @@ def create_app(db: Database, token: str | None = None, *, host: str = "127.0.0.1
         filename = f"{_safe_filename(repo)}-{ReviewStatus(status).value}.patch"
         return Response(result.text, media_type="text/x-diff; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{filename}"'})
-
-    return app

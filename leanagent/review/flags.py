@@ -24,10 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from leanagent.db.engine import Database
-from leanagent.db.models import Proof, Repository, ReviewStatus, SourceFile, Theorem, TheoremStatus
+from leanagent.db.models import ReviewStatus
 from leanagent.lean.proof_text import PatchError
 from leanagent.lean.axioms import beyond_standard
 from leanagent.text import identifiers
@@ -197,23 +195,13 @@ def upstream_summary(upstream: dict | None) -> str:
 
 def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_COMMITS) -> dict[int, list[Flag]]:
     """{proof id: its flags} (an empty list for a clean proof)."""
+    from leanagent.db.review import flag_facts
     from leanagent.lean.proof_text import current_text
 
     ids = list(proof_ids)
     if not ids:
         return {}
-    with db.session() as s:
-        rows = s.execute(
-            select(Proof.id, Theorem.repo_id, Theorem.full_name, Theorem.file_path, Theorem.statement, Proof.tactics,
-                   Proof.check_status, Proof.check_message, Proof.upstream, Repository.path, SourceFile.content,
-                   Proof.env, Proof.axioms, Proof.statement_digest, Theorem.start_line)
-            .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
-            .outerjoin(SourceFile, (SourceFile.repo_id == Theorem.repo_id) & (SourceFile.path == Theorem.file_path))
-            .where(Proof.id.in_(ids))).all()
-        repo_ids = sorted({r[1] for r in rows})
-        defs = s.execute(select(Theorem.repo_id, Theorem.full_name, Theorem.statement).where(
-            Theorem.repo_id.in_(repo_ids),
-            Theorem.status.in_([TheoremStatus.SORRY, TheoremStatus.PROVED_BY_AGENT]))).all()
+    rows, defs = flag_facts(db, ids)
     sorry_defs: dict[int, list[str]] = {}
     for repo_id, name, statement in defs:
         if statement and _DEF.match(statement) and "<" not in name:  # `<instance@12>`: anonymous
@@ -276,11 +264,12 @@ CHECK_LABELS = {"verified": "verified (the file elaborates with the proof; stand
 
 def check_counts(db: Database, proof_ids: list[int]) -> dict[str, int]:
     """{what the re-check said: number of proofs} for the given proofs."""
+    from leanagent.db.proof_checks import check_statuses
+
     ids = list(proof_ids)
     if not ids:
         return {}
-    with db.session() as s:
-        statuses = list(s.scalars(select(Proof.check_status).where(Proof.id.in_(ids))))
+    statuses = check_statuses(db, ids)
     out: dict[str, int] = {}
     for st in statuses:
         label = CHECK_LABELS.get(st, st)

@@ -159,26 +159,14 @@ def refresh_upstream(db, repos: Iterable[str] | None = None, *, fetch: bool = Tr
                      proof_ids: Iterable[int] | None = None) -> dict[str, int]:
     """Ask upstream about every proof (of `repos`, or the given proofs) and store the answers.
     One fetch per repository. Returns {"known": n, "unknown": m}."""
-    from sqlalchemy import select
+    from leanagent.db.proof_checks import set_upstream, upstream_targets
 
-    from leanagent.db.models import Proof, Repository, Theorem
-    from leanagent.db.proof_checks import set_upstream
-
-    q = (select(Proof.id, Repository.name, Repository.path, Theorem.file_path, Theorem.full_name,
-                Proof.found_commit, Theorem.commit, Repository.commit)
-         .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
-         .order_by(Repository.name, Proof.id))
-    if repos is not None:
-        q = q.where(Repository.name.in_(list(repos)))
-    if proof_ids is not None:
-        q = q.where(Proof.id.in_(list(proof_ids)))
-    with db.session() as s:
-        rows = s.execute(q).all()
+    rows = upstream_targets(db, repos, proof_ids)
     clones: dict[str, UpstreamClone] = {}
     counts = {KNOWN: 0, UNKNOWN: 0}
-    for pid, repo, path, file_path, full_name, found, thm_commit, repo_commit in rows:
+    for pid, repo, path, file_path, full_name, commit in rows:
         clone = clones.setdefault(repo, UpstreamClone(path, fetch=fetch))
-        status = clone.status(file_path, full_name, found or thm_commit or repo_commit)
+        status = clone.status(file_path, full_name, commit)
         set_upstream(db, pid, status.as_dict())
         counts[status.state] += 1
     return counts

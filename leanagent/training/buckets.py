@@ -77,7 +77,7 @@ def bucket_batches(sizes, max_tokens: int, rng: random.Random, pool: int = POOL)
     return batches
 
 
-def replay_draws(n_new: int, n_old: int, fraction: float, rng: random.Random, pool: list[int]) -> list[int]:
+def rehearsal_draws(n_new: int, n_old: int, fraction: float, rng: random.Random, pool: list[int]) -> list[int]:
     """Old indices (offset by n_new) to mix into one epoch; `pool` carries the undrawn ones across epochs."""
     if n_old == 0 or fraction <= 0 or n_new == 0:
         return []
@@ -114,7 +114,7 @@ class BucketBatchSampler(Sampler):
     def _plan(self) -> list[list[int]]:
         """The next epoch's batches (planned once: `len()` and the iteration agree)."""
         if self._next is None:
-            old = replay_draws(self.n_new, self.n_old, self.fraction, self.rng, self.pool)
+            old = rehearsal_draws(self.n_new, self.n_old, self.fraction, self.rng, self.pool)
             if self.difficulty is None:
                 groups = [list(range(self.n_new)) + old]
             else:

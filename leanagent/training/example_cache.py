@@ -32,8 +32,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import func, select
-
 from leanagent.files import atomic_write, json_digest
 
 log = logging.getLogger("leanagent.training")
@@ -51,26 +49,20 @@ def cache_root() -> Path:
 def corpus_key(db) -> str | None:
     """Fingerprint of the premise corpus and import graph, from the repositories' import digests and
     the tables' sizes (no premise is read); None when some repository has no digest."""
-    from leanagent.db.models import Premise, Repository, SourceFile
+    from leanagent.db.training_data import corpus_version
 
-    with db.session() as s:
-        repos = s.execute(select(Repository.name, Repository.digest, Repository.commit, Repository.split_policy)
-                          .order_by(Repository.name)).all()
-        if any(r[1] is None for r in repos):
-            return None
-        prem = s.execute(select(func.count(Premise.id), func.max(Premise.id))).one()
-        files = s.execute(select(func.count(SourceFile.id), func.max(SourceFile.id))).one()
-    return json_digest([[list(r) for r in repos], list(prem), list(files)])
+    version = corpus_version(db)
+    if version is None:
+        return None
+    return json_digest([[list(r) for r in version.repos], list(version.premises), list(version.files)])
 
 
 def repo_key(db, repo: str) -> str | None:
     """Fingerprint of one repository's data and the agent's proofs in it; None when it has no digest."""
-    from leanagent.db.models import Repository
     from leanagent.db.proofs import agent_proof_examples
+    from leanagent.db.training_data import repo_version
 
-    with db.session() as s:
-        row = s.execute(select(Repository.digest, Repository.commit, Repository.split_policy)
-                        .where(Repository.name == repo)).one_or_none()
+    row = repo_version(db, repo)
     if row is None or row[0] is None:
         return None
     agent = [(e.step_id, e.theorem_id, e.state, e.tactic) for e in agent_proof_examples(db, repo)]
@@ -121,32 +113,6 @@ def cached(kind: str, db, repo: str, shape: dict, build: Callable[[], list], exa
     except OSError as exc:  # a read-only home only costs time
         log.warning("cannot cache training examples in %s: %s", path.parent, exc)
     return out
-
-
-def generator_examples(db, repo: str, options, retrieval: str, retriever, texts, *,
-                       corpus: str | None = None) -> list:
-    """`to_gen_examples(examples_for(db, repo, "train"), ...)` through the cache.
-
-    `retriever` may be a zero-argument callable returning (retriever, texts) (then `texts` is
-    ignored): it is called only when the cache misses, so a stage whose repositories are all
-    cached never builds the retriever's index.
-    """
-    from leanagent.generator.model import GenExample
-    from leanagent.training.generator import examples_for, to_gen_examples
-
-    def build() -> list:
-        r, t = retriever() if callable(retriever) and not hasattr(retriever, "retrieve") else (retriever, texts)
-        return to_gen_examples(examples_for(db, repo, "train"), options, r, t)
-
-    kind = retrieval if options.num_premises > 0 else "none"
-    dense = None
-    if kind == "dense":  # the checkpoint `generator_retriever` reads: its inputs change with it
-        from leanagent.db.runs import latest_checkpoint
-
-        dense = latest_checkpoint(db, "retriever")
-    shape = {"retrieval": kind, "num_premises": options.num_premises, "max_input_bytes": options.max_input_bytes,
-             "dense": dense}
-    return cached("generator", db, repo, shape, build, GenExample, corpus=corpus)
 
 
 def retriever_pairs(db, repo: str, row_of: dict[int, int], corpus: str | None = None) -> list:

@@ -19,13 +19,13 @@ from typing import Callable, Sequence
 from leanagent.generator.model import GeneratorOptions, GenExample, augment_state
 from leanagent.text import mentions_sorry
 
-#: Called after each stage with (run id, stage index, repository, the model as a TacticGenerator);
+#: Called after each stage with (run id, stage index, repository, the model as a TacticProposer);
 #: what it returns is written to the stage's metrics.json.
 StageEval = Callable[[int, int, str, object], "dict | None"]
 
 
 def examples_for(db, repo: str, split: str) -> list:
-    """Recorded steps (StepExample) of a repository's split, without sorry tactics.
+    """Recorded steps (RecordedStep) of a repository's split, without sorry tactics.
 
     The train split also gets the steps along the agent's own proofs of train-split theorems
     (see `leanagent.db.proofs.agent_proof_examples`): found proofs become training data.
@@ -49,7 +49,7 @@ def to_gen_examples(steps: Sequence, options: GeneratorOptions, retriever=None,
     out = []
     for i in range(0, len(steps), batch):
         chunk = steps[i:i + batch]
-        hits = retriever.retrieve([Query.at(e.state, e.target) for e in chunk], options.num_premises)
+        hits = retriever.retrieve([Query.at(e.state, e.theorem) for e in chunk], options.num_premises)
         for e, hs in zip(chunk, hits):
             prem = [texts[h.premise_id] for h in hs if h.premise_id in texts]
             out.append(GenExample(augment_state(e.state, prem, options.max_input_bytes), e.tactic, e.theorem_id))
@@ -67,6 +67,32 @@ def generator_retriever(db, kind: str, options: GeneratorOptions, device=None):
     return make_retriever(kind, premise_corpus(db), import_graph(db), dense, device=device)
 
 
+def generator_examples(db, repo: str, options: GeneratorOptions, retrieval: str, retriever, texts, *,
+                       corpus: str | None = None) -> list[GenExample]:
+    """`to_gen_examples(examples_for(db, repo, "train"), ...)` through the example cache
+    (`leanagent.training.example_cache`: stage i builds only repository i's examples).
+
+    `retriever` may be a zero-argument callable returning (retriever, texts) (then `texts` is
+    ignored): it is called only when the cache misses, so a stage whose repositories are all
+    cached never builds the retriever's index.
+    """
+    from leanagent.training.example_cache import cached  # per call: a replaced `cached` (tests, bench) counts
+
+    def build() -> list:
+        r, t = retriever() if callable(retriever) and not hasattr(retriever, "retrieve") else (retriever, texts)
+        return to_gen_examples(examples_for(db, repo, "train"), options, r, t)
+
+    kind = retrieval if options.num_premises > 0 else "none"
+    dense = None
+    if kind == "dense":  # the checkpoint `generator_retriever` reads: its inputs change with it
+        from leanagent.db.runs import latest_checkpoint
+
+        dense = latest_checkpoint(db, "retriever")
+    shape = {"retrieval": kind, "num_premises": options.num_premises, "max_input_bytes": options.max_input_bytes,
+             "dense": dense}
+    return cached("generator", db, repo, shape, build, GenExample, corpus=corpus)
+
+
 def train_generator(db, repos: Sequence[str], options: GeneratorOptions, train, out_dir: Path, *,
                     retrieval: str = "bm25", start_from: Path | None = None, run_name: str | None = None,
                     evaluate: StageEval | None = None, device=None, budget=None) -> dict:
@@ -80,7 +106,6 @@ def train_generator(db, repos: Sequence[str], options: GeneratorOptions, train, 
     from leanagent.db.runs import finish_run, record_checkpoint, start_run
     from leanagent.generator.model import RetrievalAugmentedGenerator
     from leanagent.training.budget import TimeBudget
-    from leanagent.training.example_cache import generator_examples
     from leanagent.training.loop import Stage, train_progressive
     from leanagent.training.options import to_dict
 

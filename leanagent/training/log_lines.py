@@ -26,9 +26,7 @@ def step_line(step: int, total: int | None, loss: float | None, elapsed: float) 
 def log_lines(total: int | None, *, every: float = EVERY, stream: TextIO | None = None,
               clock: Callable[[], float] = time.monotonic):
     """A Lightning callback writing `step_line` every `every` seconds (Lightning imported here)."""
-    from leanagent.training.loop import _lightning
-
-    pl = _lightning()
+    import pytorch_lightning as pl  # not through training.loop, which imports this module
 
     class LogLines(pl.Callback):
         def on_train_start(self, trainer, module) -> None:

@@ -34,7 +34,7 @@ or progressively over repositories (the lifelong part):
                       on_stage_end=lambda model, stage_index, stage, folder: {...metrics...})
 
 `train_progressive` trains stage k starting from the weights left by stage k-1,
-mixes a `replay_fraction` of every batch from earlier stages' examples, adds
+mixes a `rehearsal_fraction` of every batch from earlier stages' examples, adds
 the EWC penalty when `ewc_lambda > 0` (Fisher computed automatically at the
 end of each stage), and writes each stage's checkpoint atomically (a temporary
 folder renamed when complete) with `config.json` and whatever `on_stage_end`
@@ -59,7 +59,7 @@ from leanagent.device import Placement, placement as resolve_device
 from leanagent.training.budget import TimeBudget
 from leanagent.training.ewc import EwcState, compute_fisher
 from leanagent.training.options import TrainOptions, to_dict  # TrainOptions is re-exported
-from leanagent.training.replay import ReplayBatchSampler
+from leanagent.training.rehearsal import RehearsalBatchSampler
 
 DONE_MARKER = "config.json"  # written last inside the temporary folder, before the rename
 
@@ -75,25 +75,19 @@ class Trainable(Protocol):
     def save(self, folder: Path) -> None: ...
 
 
-
-
-#: Per device kind: the token budget per batch and the DataLoader workers when the options say None.
-BATCH_TOKENS = {"cuda": 32768, "cpu": 16384}
-LOADER_WORKERS = {"cuda": 4, "cpu": 0}
-
-
 def resolve_precision(option: str, device: "str | Placement | None" = None) -> str:
     """bf16 on GPU (where it is fast and safe), full fp32 on CPU (where bf16 is slow and lossy)."""
     return resolve_device(device).train_precision(option)
 
 
 def batch_tokens(options: TrainOptions, where: Placement) -> int:
-    """The token budget per batch (0: fixed batch_size batches)."""
-    return BATCH_TOKENS[where.kind] if options.batch_tokens is None else options.batch_tokens
+    """The token budget per batch (0: fixed batch_size batches); None in the options: the device's."""
+    return where.defaults.batch_tokens if options.batch_tokens is None else options.batch_tokens
 
 
 def loader_workers(options: TrainOptions, where: Placement) -> int:
-    return LOADER_WORKERS[where.kind] if options.loader_workers is None else options.loader_workers
+    """DataLoader worker processes; None in the options: the device's."""
+    return where.defaults.loader_workers if options.loader_workers is None else options.loader_workers
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
@@ -213,9 +207,9 @@ def batch_sampler(model: torch.nn.Module, examples: Sequence, replay: Sequence, 
     if sizes is not None and budget > 0:
         from leanagent.training.buckets import BucketBatchSampler
 
-        return BucketBatchSampler(sizes(examples), sizes(replay), budget, options.replay_fraction, seed=seed,
+        return BucketBatchSampler(sizes(examples), sizes(replay), budget, options.rehearsal_fraction, seed=seed,
                                   difficulty=difficulty)
-    return ReplayBatchSampler(len(examples), len(replay), options.batch_size, options.replay_fraction, seed=seed,
+    return RehearsalBatchSampler(len(examples), len(replay), options.batch_size, options.rehearsal_fraction, seed=seed,
                               difficulty=difficulty)
 
 
@@ -245,7 +239,7 @@ def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, re
     collator = model.collator() if hasattr(model, "collator") else model.collate
     workers = loader_workers(options, where) if hasattr(model, "collator") else 0
     loader = DataLoader(data, batch_sampler=sampler, collate_fn=collator, num_workers=workers,
-                        pin_memory=where.is_cuda, persistent_workers=workers > 0)
+                        pin_memory=where.defaults.pin_memory, persistent_workers=workers > 0)
     # from_pretrained returns modules in eval mode and Lightning keeps each module's mode as it
     # finds it, so switch to training mode here (dropout on) for every model that plugs in.
     model.train(True)
@@ -359,7 +353,7 @@ def train_progressive(build: Callable[[Path | None], torch.nn.Module], stages: S
             continue
         if model is None:
             model = where.put(build(prev))
-        replay = [ex for s in stages[:k] for ex in s.examples] if options.replay_fraction > 0 else []
+        replay = [ex for s in stages[:k] for ex in s.examples] if options.rehearsal_fraction > 0 else []
         left = sum(not (stage_folder(out_dir, j, s.name) / DONE_MARKER).is_file() for j, s in enumerate(stages)
                    if j >= k)
         seconds = budget.next_stage(left, evaluates=on_stage_end is not None if evaluates is None else evaluates)

@@ -153,7 +153,7 @@ class TrainOptions:
     """Linear warm-up steps at the start of every repository (the optimizer is new each time)."""
     grad_clip: float = 1.0
     """Gradient norm clipping (0 disables)."""
-    replay_fraction: float = 0.25
+    rehearsal_fraction: float = 0.25
     """Fraction of every batch drawn from earlier repositories' examples (0 disables replay)."""
     within_repo_order: str = "shuffled"
     """Order of a repository's examples within each epoch: `shuffled`, or `easy-first` (by the theorem's
@@ -184,8 +184,8 @@ class TrainOptions:
             raise ConfigError("batch_tokens and loader_workers must be >= 0")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError(f"max_minutes must be > 0, got {self.max_minutes}")
-        if not 0.0 <= self.replay_fraction < 1.0:
-            raise ConfigError(f"replay_fraction must be in [0, 1), got {self.replay_fraction}")
+        if not 0.0 <= self.rehearsal_fraction < 1.0:
+            raise ConfigError(f"rehearsal_fraction must be in [0, 1), got {self.rehearsal_fraction}")
         from leanagent.curriculum import WITHIN_ORDERS
 
         if self.within_repo_order not in WITHIN_ORDERS:

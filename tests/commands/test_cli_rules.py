@@ -66,7 +66,7 @@ def help_text(capsys):
 
 
 def test_help_defaults_are_the_applied_ones(help_text):
-    from leanagent.lifelong.learn import cpu_defaults
+    from leanagent.lifelong.learn_options import cpu_defaults
 
     train, _, generator = cpu_defaults()
     text = help_text("learn")

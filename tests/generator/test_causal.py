@@ -55,7 +55,7 @@ def trained():
     torch.set_num_threads(1)  # a model this small gains nothing from more; a busy machine loses a lot
     try:
         stats = fit(model, EXAMPLES * 4, TrainOptions(epochs=30, batch_size=4, batch_tokens=0, lr=1e-2,
-                                                      warmup_steps=1, replay_fraction=0.0), device="cpu")
+                                                      warmup_steps=1, rehearsal_fraction=0.0), device="cpu")
     finally:
         torch.set_num_threads(before)
     assert stats["last_loss"] < 0.05

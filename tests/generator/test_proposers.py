@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from leanagent.generator.base import TacticGenerator, dedupe_top
+from leanagent.generator.base import TacticProposer, dedupe_top
 from leanagent.generator.frequency import FrequencyProposer
-from leanagent.data import RecordedStep, Target
+from leanagent.data import RecordedStep, TheoremRef
 from leanagent.generator.knn import KnnProposer
 from leanagent.generator.merged import MergedProposer, mix
 
-NONE = [Target.none()]  # nothing held out: these tests look at ranking, not leave-one-out
+NONE = [TheoremRef.none()]  # nothing held out: these tests look at ranking, not leave-one-out
 
 
 def _onehot_embed(vocab):
@@ -27,15 +27,15 @@ def _onehot_embed(vocab):
 
 
 # (step id, state, tactic, annotated, theorem id): steps 4 and 6 belong to theorem 40.
-STEPS = [RecordedStep(1, "nat n", "simp", None, 10), RecordedStep(2, "nat m", "simp", None, 20),
-         RecordedStep(3, "nat k", "omega", None, 30), RecordedStep(4, "list l", "induction l", None, 40),
-         RecordedStep(5, "nat z", "sorry", None, 50), RecordedStep(6, "list l ++ []", "simp [List.append_nil]",
-                                                                  None, 40)]
+STEPS = [RecordedStep(1, 10, "nat n", "simp", None), RecordedStep(2, 20, "nat m", "simp", None),
+         RecordedStep(3, 30, "nat k", "omega", None), RecordedStep(4, 40, "list l", "induction l", None),
+         RecordedStep(5, 50, "nat z", "sorry", None), RecordedStep(6, 40, "list l ++ []", "simp [List.append_nil]",
+                                                                  None)]
 
 
 def test_frequency_proposes_most_common_with_log_shares():
     gen = FrequencyProposer(["simp", "simp ", "ring", "sorry", "rfl", "simp"], top=2)
-    assert isinstance(gen, TacticGenerator) and gen.name == "frequency-2"
+    assert isinstance(gen, TacticProposer) and gen.name == "frequency-2"
     out = gen.generate(["a", "b"], 5, NONE * 2)
     assert out[0] == out[1] == [("simp", math.log(3 / 5)), ("rfl", math.log(1 / 5))] or \
         out[0] == [("simp", math.log(3 / 5)), ("ring", math.log(1 / 5))]
@@ -54,20 +54,20 @@ def test_knn_proposes_neighbour_tactics_as_a_distribution():
 
 def test_knn_leave_one_out_never_uses_any_step_of_the_target_theorem():
     knn = KnnProposer(_onehot_embed(["nat", "list"]), STEPS, neighbours=1)
-    (own,) = knn.generate(["list l"], 3, targets=[Target(40)])
+    (own,) = knn.generate(["list l"], 3, targets=[TheoremRef(40)])
     # Both of theorem 40's steps are out, not just the one at this state: the neighbour is a nat step.
     assert own and all(t not in ("induction l", "simp [List.append_nil]") for t, _ in own)
-    (other,) = knn.generate(["list l"], 3, targets=[Target(99)])
+    (other,) = knn.generate(["list l"], 3, targets=[TheoremRef(99)])
     assert other[0][0] == "induction l"
 
 
 def test_frequency_leaves_the_target_theorems_own_tactics_out():
-    steps = [RecordedStep(1, "a", "ring", None, 1), RecordedStep(2, "b", "ring", None, 1),
-             RecordedStep(3, "c", "simp", None, 2)]
+    steps = [RecordedStep(1, 1, "a", "ring", None), RecordedStep(2, 1, "b", "ring", None),
+             RecordedStep(3, 2, "c", "simp", None)]
     gen = FrequencyProposer(steps, top=5)
     assert [t for t, _ in gen.generate(["x"], 5, NONE)[0]] == ["ring", "simp"]
-    assert gen.generate(["x"], 5, targets=[Target(1)]) == [[("simp", 0.0)]]
-    assert [t for t, _ in gen.generate(["x"], 5, targets=[Target(2)])[0]] == ["ring"]
+    assert gen.generate(["x"], 5, targets=[TheoremRef(1)]) == [[("simp", 0.0)]]
+    assert [t for t, _ in gen.generate(["x"], 5, targets=[TheoremRef(2)])[0]] == ["ring"]
 
 
 def test_mix_is_a_mixture_of_distributions():
@@ -120,11 +120,11 @@ def test_knn_uses_given_state_embeddings():
 @pytest.mark.parametrize("make", ["frequency", "knn"])
 def test_a_proposer_without_a_target_raises(make):
     """Issue 24, fail closed: no target (or one without a theorem) holds nothing out, so it is refused;
-    `Target.none()` says so explicitly."""
+    `TheoremRef.none()` says so explicitly."""
     from leanagent.data import MissingTargetError
 
     gen = FrequencyProposer(STEPS) if make == "frequency" else KnnProposer(_onehot_embed(["nat", "list"]), STEPS)
-    for bad in (None, [None], [Target(None, "A.lean", (1, 1))]):
+    for bad in (None, [None], [TheoremRef(None, file_path="A.lean", start=(1, 1))]):
         with pytest.raises(MissingTargetError):
             gen.generate(["nat q"], 2, bad)
     assert gen.generate(["nat q"], 2, NONE)[0]

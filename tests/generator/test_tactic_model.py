@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch
 
-from leanagent.data import Target
+from leanagent.data import TheoremRef
 from leanagent.generator.model import (GenExample, GeneratorOptions, RetrievalAugmentedGenerator, TacticModel,
                                        augment_state)
 from leanagent.retrieval.base import Hit
@@ -28,7 +27,7 @@ def test_byte_tokenizer_builds_offline_and_tiny_model_decodes():
     gen = RetrievalAugmentedGenerator(model)
     for decoding in ("beam", "sampling"):
         model.options.decoding = decoding
-        out = gen.generate(["⊢ a = a", "⊢ b = b"], 4, [Target.none()] * 2)
+        out = gen.generate(["⊢ a = a", "⊢ b = b"], 4, [TheoremRef.none()] * 2)
         assert len(out) == 2
         for cands in out:
             assert 1 <= len(cands) <= 4 and len({t for t, _ in cands}) == len(cands)
@@ -72,7 +71,7 @@ def test_retrieved_premises_reach_the_input():
     model = TacticModel.create(GeneratorOptions(**TINY, num_premises=2))
     gen = RetrievalAugmentedGenerator(model, FakeRetriever(), {7: ("Nat.add_comm", "a + b = b + a"),
                                                                8: ("Nat.mul_comm", "a * b = b * a")})
-    (src,) = gen.sources(["⊢ x + y = y + x"], [Target.none()])
+    (src,) = gen.sources(["⊢ x + y = y + x"], [TheoremRef.none()])
     assert src == "<a>Nat.mul_comm</a> a * b = b * a\n\n<a>Nat.add_comm</a> a + b = b + a\n\n⊢ x + y = y + x"
     assert "noret" in RetrievalAugmentedGenerator(model).name
 

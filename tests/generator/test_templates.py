@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from leanagent.data import Target
+from leanagent.data import TheoremRef
 from leanagent.generator.knn import KnnProposer, RecordedStep
 from leanagent.generator.templates import SLOT, fill, template_of, written_forms
 from leanagent.retrieval.base import Hit
@@ -29,7 +29,7 @@ def test_written_forms_and_fill_weights():
 
 
 def test_knn_fills_neighbour_templates_with_retrieved_premises():
-    steps = [RecordedStep(1, "⊢ x * y = y * x", "rw [mul_comm]", "rw [<a>mul_comm</a>]")]
+    steps = [RecordedStep(1, None, "⊢ x * y = y * x", "rw [mul_comm]", "rw [<a>mul_comm</a>]")]
 
     class Retriever:
         def retrieve(self, queries, k):
@@ -40,9 +40,9 @@ def test_knn_fills_neighbour_templates_with_retrieved_premises():
 
     names = {10: "Nat.add_comm", 11: "mul_comm"}
     plain = KnnProposer(embed, steps, neighbours=1)
-    assert [t for t, _ in plain.generate(["⊢ a + b = b + a"], 10, [Target.none()])[0]] == ["rw [mul_comm]"]
+    assert [t for t, _ in plain.generate(["⊢ a + b = b + a"], 10, [TheoremRef.none()])[0]] == ["rw [mul_comm]"]
     knn = KnnProposer(embed, steps, neighbours=1, retriever=Retriever(), premise_names=names, fill_share=0.5)
-    (cands,) = knn.generate(["⊢ a + b = b + a"], 10, [Target.none()])
+    (cands,) = knn.generate(["⊢ a + b = b + a"], 10, [TheoremRef.none()])
     got = dict(cands)
     assert {"rw [mul_comm]", "rw [Nat.add_comm]", "rw [add_comm]"} <= set(got)
     assert got["rw [mul_comm]"] == max(got.values())  # the neighbour's own tactic keeps the most weight

@@ -24,7 +24,7 @@ base:
   generator: {d_model: 8, num_layers: 1, num_heads: 2, d_ff: 16, max_output_bytes: 8, num_premises: 0}
 variants:
   default: {}
-  hard-first: {learn: {order: hard-first}, train: {within_repo_order: easy-first, replay_fraction: 0.5}}
+  hard-first: {learn: {order: hard-first}, train: {within_repo_order: easy-first, rehearsal_fraction: 0.5}}
 """
 
 
@@ -48,7 +48,7 @@ def test_variants_file_errors_name_the_key_path(tmp_path):
 def test_a_variant_is_the_base_then_its_own_options_and_runs_once_per_seed(tmp_path):
     spec = load_variants(_write(tmp_path, TINY.replace("  default: {}", "  default: {seeds: [1, 2]}")))
     cfg = variant_config(spec, "hard-first")
-    assert (cfg.learn.order, cfg.train.replay_fraction, cfg.train.within_repo_order) == ("hard-first", 0.5,
+    assert (cfg.learn.order, cfg.train.rehearsal_fraction, cfg.train.within_repo_order) == ("hard-first", 0.5,
                                                                                           "easy-first")
     assert (cfg.train.max_steps, cfg.learn.prove_matrix, cfg.generator.d_model) == (1, True, 8)  # from base
     assert variant_config(spec, "default").learn.order == "easy-count"  # the loop's own default

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from leanagent.db.engine import open_db
-from leanagent.db.models import Evaluation, Proof, ProofAttempt, Run, RunStep, StepStatus
+from leanagent.db.models import Evaluation, Proof, ProofAttempt, Run
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = """\

@@ -35,7 +35,7 @@ def test_report_says_what_was_learned_and_is_readable_by_others(tmp_path):
     assert learned == [
         "- From the starting models to after the last repository (mean over repositories, percent): "
         "premise retrieval R@10 35.0 → 85.0; tactic accuracy (exact match) 0.0 → 10.0.",
-        "- Proved 4 of 15 held-out test theorems (nat 3/9, list 1/6), checked by replay."]
+        "- Proved 4 of 15 held-out test theorems (95% interval 11–52%) (nat 3/9, list 1/6), checked by replay."]
     # mkstemp's 0600 used to hide summary.md and metrics.json from everyone but the owner.
     for name in ("summary.md", "metrics.json", "heatmap_tactic_acc.png"):
         assert stat.S_IMODE((tmp_path / "report" / name).stat().st_mode) == 0o644, name

@@ -2,14 +2,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from leanagent.db.models import StepStatus
+from leanagent.db.runs import list_runs
 from leanagent.errors import LockHeldError
 from leanagent.lifelong.lock import RunLock
-from leanagent.lifelong.runs import Runner, list_runs
+from leanagent.lifelong.runs import Runner
 
 HOLD = "import sys, time; from leanagent.lifelong.lock import RunLock; l = RunLock(sys.argv[1]).acquire(); " \
        "print('held', flush=True); time.sleep(60)"

@@ -9,8 +9,9 @@ import pytest
 from leanagent.data import SourceScope
 from leanagent.db.training_data import proposer_steps
 from leanagent.errors import ConfigError
-from leanagent.lifelong import learn as learn_mod
-from leanagent.lifelong.learn import LearnConfig, LearnOptions, cpu_defaults, learn
+from leanagent.lifelong import learn_report, stage_evaluation
+from leanagent.lifelong.learn import learn
+from leanagent.lifelong.learn_options import LearnConfig, LearnOptions, cpu_defaults
 from leanagent.lifelong.runs import config_differences
 
 REPOS = Path(__file__).resolve().parents[2] / "examples" / "repos.yaml"
@@ -34,8 +35,8 @@ def recorder(monkeypatch, tmp_path):
 
     monkeypatch.setattr(ret_mod, "train_retriever", trainer("retriever"))
     monkeypatch.setattr(gen_mod, "train_generator", trainer("generator"))
-    monkeypatch.setattr(learn_mod._Loop, "evaluate", lambda self, *a, **k: {})
-    monkeypatch.setattr(learn_mod._Loop, "report", lambda self, order: tmp_path / "summary.md")
+    monkeypatch.setattr(stage_evaluation, "evaluate_stage", lambda run, *a, **k: {})
+    monkeypatch.setattr(learn_report, "write_learn_report", lambda run, order: tmp_path / "summary.md")
 
     def run_campaign(db, c, **kw):
         seen["scopes"].append(c.proposer.scope())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leanagent.db.models import Repository, TacticStep, Theorem, TheoremStatus
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 
 S_ADD0 = "n : ℕ\n⊢ n + 0 = n"
 S_ADD_COMM = "a b : ℕ\n⊢ a + b = b + a"

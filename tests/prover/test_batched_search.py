@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from leanagent.data import Target
-from leanagent.prover.env import ProofState, TacResult, TheoremRef
+from leanagent.data import TheoremRef
+from leanagent.prover.env import ProofState, TacResult
 from leanagent.prover.search import BestFirstSearch, SearchConfig
 
 
@@ -84,7 +84,7 @@ def test_batched_search_is_the_unbatched_search(expansions):
         assert sum(gen.calls) <= ref.expansions + (batch - 1) * len(gen.calls)
         assert max(gen.calls) <= batch
         # Never more states than expansions left, and every state carries the theorem as its target.
-        assert all(t == [Target(7, "F.lean", (3, 0), "thm")] * len(t) for t in gen.targets)
+        assert all(t == [TheoremRef(7, "r", "F.lean", "thm", (3, 0))] * len(t) for t in gen.targets)
     if ref.expansions > 8:
         assert len(_run(8, expansions)[2].calls) < ref.expansions  # fewer generator calls
 
@@ -96,9 +96,10 @@ def test_prefetch_never_asks_for_more_states_than_expansions_left():
 
 def test_search_config_resolves_expand_batch_per_device(tmp_path, monkeypatch):
     from leanagent.device import Placement
-    from leanagent.prover.workers import WorkerSpec, _gpu_share
+    from leanagent.prover.pool import _gpu_share
+    from leanagent.prover.workers import WorkerSpec
 
-    assert SearchConfig().expand_batch is None and Placement("cpu").expand_batch() == 1
+    assert SearchConfig().expand_batch is None and Placement("cpu").defaults.expand_batch == 1
     spec = WorkerSpec(env="replay", db_url="sqlite://", proposer=None)
     assert _gpu_share(spec, 4, 2.0) == (spec.__class__(**{**spec.__dict__, "device": "cuda"}), 0.5)
     assert _gpu_share(spec, 4, 0.0)[1] == 0.0 and _gpu_share(spec, 4, 0.0)[0].device == "cpu"

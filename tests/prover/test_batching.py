@@ -8,11 +8,12 @@ import time
 import pytest
 
 from leanagent.generator.options import ProposerOptions
-from leanagent.prover.batching import BatchingGenerator
-from leanagent.prover.env import TheoremRef
+from leanagent.prover.batching import BatchingProposer
+from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
 from leanagent.prover.search import SearchResult
-from leanagent.prover.workers import ProverWorker, WorkerSpec, _prove_in_threads, prove_theorems, worker_searches
+from leanagent.prover.pool import _prove_in_threads, prove_theorems
+from leanagent.prover.workers import ProverWorker, WorkerSpec, worker_searches
 
 
 class SlowDeterministic:
@@ -69,7 +70,7 @@ def _wait_until(condition, timeout=30.0):
 
 def test_concurrent_calls_are_merged_and_each_caller_gets_its_own_rows():
     inner = Gated()
-    gen = BatchingGenerator(inner, max_states=64, wait_s=0.0)
+    gen = BatchingProposer(inner, max_states=64, wait_s=0.0)
     requests = [([f"s{i}a", f"s{i}b"][: 1 + i % 2], None) for i in range(8)]
     out = [None] * len(requests)
 
@@ -96,7 +97,7 @@ def test_concurrent_calls_are_merged_and_each_caller_gets_its_own_rows():
 
 def test_targets_travel_with_their_states_and_max_states_bounds_a_call():
     inner = SlowDeterministic()
-    gen = BatchingGenerator(inner, max_states=4, wait_s=0.02)
+    gen = BatchingProposer(inner, max_states=4, wait_s=0.02)
     requests = [([f"s{i}"], [f"t{i}"]) for i in range(8)]
     try:
         _call_concurrently(gen, requests)
@@ -116,7 +117,7 @@ def test_an_error_reaches_every_caller_of_the_failed_call():
             time.sleep(0.02)
             raise RuntimeError("CUDA out of memory")
 
-    gen = BatchingGenerator(Broken(), wait_s=0.02)
+    gen = BatchingProposer(Broken(), wait_s=0.02)
     errors = []
 
     def go():
@@ -144,7 +145,7 @@ def test_a_generator_that_returns_the_wrong_rows_fails_its_callers_instead_of_ha
         def generate(self, states, num, targets=None):
             return rows
 
-    gen = BatchingGenerator(Wrong(), wait_s=0.01)
+    gen = BatchingProposer(Wrong(), wait_s=0.01)
     try:
         with pytest.raises(ValueError, match="rows for 2 states"):
             gen.generate(["a", "b"], 2)
@@ -206,13 +207,13 @@ def test_a_worker_on_the_cpu_searches_one_theorem_at_a_time_by_default(toy_db, d
     worker = ProverWorker(spec)
     try:
         assert worker.searches == 1 and len(worker.envs) == 1
-        assert not isinstance(worker.generator, BatchingGenerator)
+        assert not isinstance(worker.proposer, BatchingProposer)
     finally:
         worker.close()
     four = ProverWorker(WorkerSpec(env="replay", db_url=db_url, device="cpu", searches=4,
                                    proposer=ProposerOptions(proposer="frequency", source_split="all")))
     try:
         assert len(four.envs) == 4 and len({id(e.index) for e in four.envs}) == 1  # one shared replay index
-        assert isinstance(four.generator, BatchingGenerator)
+        assert isinstance(four.proposer, BatchingProposer)
     finally:
         four.close()

@@ -19,9 +19,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from leanagent.prover.env import TacOutcome, TheoremRef
+from leanagent.prover.env import TacOutcome
+from leanagent.data import TheoremRef
 from leanagent.prover.leandojo_env import LeanDojoEnv, LeanLimits
-from leanagent.prover.replay import ReplayEnv, ReplayIndex
 from leanagent.prover.search import BestFirstSearch, SearchConfig
 
 FAKE = Path(__file__).parent / "fake_lean"
@@ -102,7 +102,7 @@ def test_timeout_restarts_and_replays_the_path(fake_lean):
         assert env.run_tac(r2.state, "exact hp").kind is TacOutcome.PROVED
         crash = env.run_tac(r2.state, "crash_tac", timeout=5)
         assert crash.kind is TacOutcome.ERROR and "crashed" in crash.message and env.restarts == 2
-        assert env.run_tac(r2.state, "exact hp").kind is TacOutcome.PROVED  # path replayed again
+        assert env.run_tac(r2.state, "exact hp").kind is TacOutcome.PROVED  # path re-run again
         oom = env.run_tac(s0, "oom_tac", timeout=5)
         assert oom.kind is TacOutcome.ERROR and "out of memory" in oom.message
     finally:

@@ -14,7 +14,8 @@ import pytest
 
 from leanagent.db.proof_checks import TheoremSource
 from leanagent.errors import ProverError, ToolchainError
-from leanagent.prover.env import TacOutcome, TheoremRef
+from leanagent.prover.env import TacOutcome
+from leanagent.data import TheoremRef
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.prover.leaninteract_env import LeanInteractEnv, check_toolchain
 from leanagent.prover.search import BestFirstSearch, SearchConfig

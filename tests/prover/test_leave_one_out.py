@@ -93,7 +93,7 @@ def test_an_evaluation_copy_pulls_every_copy_out_of_training(db):
 def test_prove_prints_its_figure_beside_frequency_one_step_and_the_oracle(run_cli, db, db_url):
     """Issue 24: every proved count beside its baselines, measured on the same theorems in the same run."""
     from leanagent.prover.baselines import oracle_proves
-    from leanagent.prover.env import TheoremRef
+    from leanagent.data import TheoremRef
     from leanagent.prover.replay import ReplayIndex
 
     store_repo(db, RepoRecord(name="r", theorems=[_theorem(1, "ring"), _theorem(2, "ring"),

@@ -11,7 +11,7 @@ import pytest
 
 from leanagent.db.proof_checks import TheoremSource
 from leanagent.lean.axioms import axioms_probe
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.leandojo_env import LeanLimits
 from leanagent.prover.leaninteract_env import LeanInteractEnv, find_declaration
 from leanagent.lean.proof_text import Location

@@ -5,7 +5,8 @@ from __future__ import annotations
 from leanagent.data import ImportGraph, PremiseItem
 from leanagent.db.ingest import store_repo
 from leanagent.db.records import PremiseRecord, RepoRecord, StepRecord, TheoremRecord
-from leanagent.prover.env import TacOutcome, TheoremRef
+from leanagent.prover.env import TacOutcome
+from leanagent.data import TheoremRef
 from leanagent.prover.replay import NOT_LEGAL_HERE, ReplayEnv, ReplayIndex
 
 S = "n : ℕ\n⊢ n + 0 = n"

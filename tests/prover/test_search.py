@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from leanagent.prover.env import ProofState, TacResult, TheoremRef
+from leanagent.prover.env import ProofState, TacResult
+from leanagent.data import TheoremRef
 from leanagent.prover.replay import ReplayEnv, ReplayIndex
 from leanagent.prover.search import BestFirstSearch, SearchConfig
 from leanagent.prover.tree import EdgeOutcome, NodeStatus

@@ -4,9 +4,10 @@ import pytest
 
 from leanagent.errors import ProverError
 from leanagent.generator.options import ProposerOptions
-from leanagent.prover.env import TheoremRef
+from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
-from leanagent.prover.workers import WorkerSpec, make_env, prove_theorems
+from leanagent.prover.pool import prove_theorems
+from leanagent.prover.workers import WorkerSpec, make_env
 
 
 def test_in_process_workers_report_every_theorem(toy_db, db_url):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from leanagent.db.training_data import import_graph, premise_corpus, step_examples
@@ -61,7 +63,7 @@ def test_knn_prior_mixed_in_raises_recall_of_recorded_premises(example_db):
     examples = step_examples(example_db, "nat-list", "all")
     row_of = retriever.row_of
     # States recorded twice (two keys) let leave-one-out still find the twin: the prior must recall it.
-    twins = examples + [type(e)(**{**e.__dict__, "step_id": -e.step_id}) for e in examples]
+    twins = examples + [dataclasses.replace(e, step_id=-e.step_id) for e in examples]
     retriever.prior = KnnPrior(model.embed_states([e.state for e in twins]),
                                [[row_of[p] for p in e.premise_ids] for e in twins], [e.step_id for e in twins],
                                neighbours=1)

@@ -9,7 +9,7 @@ import pytest
 
 from leanagent.training.budget import MIN_TRAIN_SECONDS, TimeBudget, stage_seconds
 from leanagent.training.buckets import (BucketBatchSampler, bucket_batches, fisher_batches, padded_tokens,
-                                        replay_draws)
+                                        rehearsal_draws)
 
 
 def _sizes(n: int, seed: int = 0) -> np.ndarray:
@@ -50,9 +50,9 @@ def test_sampler_knows_its_length_and_mixes_the_replay_fraction_over_an_epoch():
     again = list(sampler)
     assert again != epoch and len(sampler) >= 1  # a new order each epoch
     pool: list[int] = []
-    draws = replay_draws(3, 2, 0.5, random.Random(0), pool) + replay_draws(3, 2, 0.5, random.Random(0), pool)
+    draws = rehearsal_draws(3, 2, 0.5, random.Random(0), pool) + rehearsal_draws(3, 2, 0.5, random.Random(0), pool)
     assert sorted(draws) == [3, 3, 3, 4, 4, 4]  # without replacement, starting over when used up
-    assert replay_draws(3, 0, 0.5, random.Random(0), []) == []
+    assert rehearsal_draws(3, 0, 0.5, random.Random(0), []) == []
 
 
 def test_fisher_batches_are_budgeted_too():
@@ -102,7 +102,7 @@ def test_time_budget_gives_each_stage_a_slot_and_the_evaluation_its_end():
 
 
 def test_evaluation_stops_at_its_deadline():
-    from leanagent.data import StepExample
+    from leanagent.data import RecordedStep
     from leanagent.generator.evaluate import tactic_accuracy
 
     class Echo:
@@ -114,7 +114,8 @@ def test_evaluation_stops_at_its_deadline():
             return [[("rfl", 0.0)] for _ in states]
 
     now = [0.0]
-    steps = [StepExample(i, i, "r", "F.lean", f"t{i}", (1, 0), "test", "⊢ p", "rfl") for i in range(10)]
+    steps = [RecordedStep(i, i, "⊢ p", "rfl", repo="r", file_path="F.lean", theorem_name=f"t{i}",
+                          theorem_start=(1, 0), split="test") for i in range(10)]
     out = tactic_accuracy(Echo(), steps, k=1, batch=2, deadline=25.0, clock=lambda: now[0])
     # Batches take 10 s: the third would end at 30 s, past the deadline, so it does not start.
     assert Echo.calls == 2 and out["steps"] == 4 and out["exact_match"] == 100.0 and out["limited_by_time"]

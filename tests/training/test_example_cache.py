@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from leanagent.generator.model import GeneratorOptions
 from leanagent.training import example_cache
-from leanagent.training.generator import examples_for, generator_retriever, to_gen_examples
+from leanagent.training.generator import examples_for, generator_examples, generator_retriever, to_gen_examples
 
 
 def _options():
@@ -23,12 +23,12 @@ def test_generator_examples_equal_a_fresh_build_and_are_built_once(example_db, m
         return real(kind, db, repo, shape, lambda: calls.append(repo) or build(), *args, **kwargs)
 
     monkeypatch.setattr(example_cache, "cached", counting)
-    first = example_cache.generator_examples(example_db, "nat-list", options, "bm25", retriever, texts)
-    second = example_cache.generator_examples(example_db, "nat-list", options, "bm25", retriever, texts)
+    first = generator_examples(example_db, "nat-list", options, "bm25", retriever, texts)
+    second = generator_examples(example_db, "nat-list", options, "bm25", retriever, texts)
     assert first == second == fresh and calls == ["nat-list"]
     # Another input shape is another entry.
     other = GeneratorOptions(num_premises=1, max_input_bytes=400)
-    example_cache.generator_examples(example_db, "nat-list", other, "bm25", retriever, texts)
+    generator_examples(example_db, "nat-list", other, "bm25", retriever, texts)
     assert calls == ["nat-list", "nat-list"]
 
 

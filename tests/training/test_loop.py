@@ -39,14 +39,14 @@ def test_progressive_stages_chain_checkpoints_and_resume(toy, tmp_path):
 
     stages = [Stage("a", _line(1.0)), Stage("b", _line(-1.0))]
     seen = []
-    opts = TrainOptions(epochs=2, batch_size=8, lr=0.05, warmup_steps=0, replay_fraction=0.25)
+    opts = TrainOptions(epochs=2, batch_size=8, lr=0.05, warmup_steps=0, rehearsal_fraction=0.25)
     res = train_progressive(build, stages, opts, tmp_path, extra_config={"note": 1},
                             on_stage_end=lambda m, k, st, folder: seen.append((k, st.name, folder.name)) or {"k": k})
     assert built == [None]  # stage b continued from stage a's weights in memory
     assert [r.folder.name for r in res] == ["00-a", "01-b"] and not any(r.skipped for r in res)
     assert seen[0][2].startswith(".tmp-00-a")  # metrics written inside the temporary folder before the rename
     cfg = json.loads((tmp_path / "01-b" / "config.json").read_text())
-    assert cfg["stage"]["from"].endswith("00-a") and cfg["train"]["replay_fraction"] == 0.25 and cfg["note"] == 1
+    assert cfg["stage"]["from"].endswith("00-a") and cfg["train"]["rehearsal_fraction"] == 0.25 and cfg["note"] == 1
     assert json.loads((tmp_path / "01-b" / "metrics.json").read_text()) == {"k": 1}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]
 
@@ -78,7 +78,7 @@ def test_ewc_penalty_and_fisher(toy, tmp_path):
 
 def test_ewc_runs_automatically_between_stages_and_pulls_towards_old_weights(toy, tmp_path):
     stages = [Stage("a", _line(1.0)), Stage("b", _line(-1.0))]
-    base = dict(epochs=5, batch_size=8, lr=0.1, warmup_steps=0, replay_fraction=0.0)
+    base = dict(epochs=5, batch_size=8, lr=0.1, warmup_steps=0, rehearsal_fraction=0.0)
     plain = train_progressive(toy.load, stages, TrainOptions(**base), tmp_path / "plain")
     ewc = train_progressive(toy.load, stages, TrainOptions(**base, ewc_lambda=1000.0), tmp_path / "ewc")
     assert (ewc[0].folder / EWC_FILE).is_file() and not (plain[0].folder / EWC_FILE).exists()
@@ -96,7 +96,7 @@ def test_replay_mixes_earlier_repositories_into_every_batch(toy, tmp_path):
             return super().collate(examples)
 
     a, b = [(0.0, 1.0)] * 16, [(1.0, 2.0)] * 16
-    opts = TrainOptions(epochs=1, batch_size=4, warmup_steps=0, replay_fraction=0.25)
+    opts = TrainOptions(epochs=1, batch_size=4, warmup_steps=0, rehearsal_fraction=0.25)
     train_progressive(lambda prev: Recording(), [Stage("a", a), Stage("b", b)], opts, tmp_path)
     first, second = Recording.batches[:4], Recording.batches[4:]
     assert all(ex == (0.0, 1.0) for batch in first for ex in batch)  # nothing to replay on the first repo

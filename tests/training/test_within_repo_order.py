@@ -9,7 +9,7 @@ import pytest
 from leanagent.errors import ConfigError
 from leanagent.training.buckets import BucketBatchSampler
 from leanagent.training.loop import Stage, TrainOptions, batch_sampler
-from leanagent.training.replay import ReplayBatchSampler, replay_batches
+from leanagent.training.rehearsal import RehearsalBatchSampler, rehearsal_batches
 
 # 12 new examples, three of each difficulty: the 4 bands (3 each) are the difficulties 1 < 3 < 9 < 27.
 DIFF = [1.0, 9.0, 1.0, 27.0, 3.0, 9.0, 27.0, 3.0, 27.0, 9.0, 1.0, 3.0]
@@ -22,13 +22,13 @@ def _bands_in_order(indices):
 
 
 def test_fixed_batches_go_easy_to_hard_with_replay_mixed_in():
-    batches = replay_batches(len(DIFF), 5, 4, 0.25, random.Random(0), DIFF)
+    batches = rehearsal_batches(len(DIFF), 5, 4, 0.25, random.Random(0), DIFF)
     new = [i for b in batches for i in b if i < len(DIFF)]
     assert sorted(new) == list(range(len(DIFF)))
     assert _bands_in_order(new)
     assert all(any(i >= len(DIFF) for i in b) for b in batches)  # every batch replays
     # Shuffled stages are not ordered (with this seed) and are the old behaviour.
-    plain = [i for b in replay_batches(len(DIFF), 5, 4, 0.25, random.Random(0)) for i in b if i < len(DIFF)]
+    plain = [i for b in rehearsal_batches(len(DIFF), 5, 4, 0.25, random.Random(0)) for i in b if i < len(DIFF)]
     assert not _bands_in_order(plain)
 
 
@@ -49,7 +49,7 @@ def test_the_loop_orders_only_when_asked():
     where = __import__("leanagent.device", fromlist=["placement"]).placement("cpu")
     easy = batch_sampler(Model(), list(range(12)), [], TrainOptions(within_repo_order="easy-first", batch_size=4),
                          where, 0, DIFF)
-    assert isinstance(easy, ReplayBatchSampler) and easy.difficulty == DIFF
+    assert isinstance(easy, RehearsalBatchSampler) and easy.difficulty == DIFF
     stage = Stage.of("r", [type("E", (), {"theorem_id": t})() for t in (7, 8, 9)], {7: 1.0, 8: None})
     assert stage.difficulty == [1.0, None, None]
 

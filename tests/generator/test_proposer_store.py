@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from leanagent.data import RecordedStep, Target
+from leanagent.data import RecordedStep, TheoremRef
 from leanagent.generator.build import ProposerData, build_proposer, build_shared
 from leanagent.generator.options import ProposerOptions
-from leanagent.generator.shared import SharedData, StepTable, StringTable
+from leanagent.generator.proposer_store import SharedData, StepTable, StringTable
 
 
 def test_string_table_round_trips_unicode_empty_and_none(tmp_path):
@@ -22,7 +22,7 @@ def test_string_table_round_trips_unicode_empty_and_none(tmp_path):
 def test_step_table_spare_matches_the_counter_rule():
     from leanagent.retrieval.knn import spare_for
 
-    steps = [RecordedStep(i, "s", "t", None, tid) for i, tid in enumerate([3, 3, None, 5, 3, None, 5])]
+    steps = [RecordedStep(i, tid, "s", "t", None) for i, tid in enumerate([3, 3, None, 5, 3, None, 5])]
     assert StepTable.of(steps).spare() == spare_for([s.theorem_id for s in steps]) == 3
     assert StepTable.of([]).spare() == 0
 
@@ -46,8 +46,8 @@ def test_shared_proposer_proposes_exactly_what_the_in_memory_one_does(example_db
     shared = build_proposer(options, ProposerData(shared=SharedData(folder)), "cpu")
     examples = step_examples(example_db, "nat-list", "all", with_premises_only=False)
     states = [e.state for e in examples]
-    targets = [e.target for e in examples]
-    for tg in ([Target.none()] * len(states), targets):
+    targets = [e.theorem for e in examples]
+    for tg in ([TheoremRef.none()] * len(states), targets):
         assert shared.generate(states, 8, tg) == memory.generate(states, 8, tg)
 
 
@@ -84,7 +84,7 @@ def test_a_worker_opening_the_shared_folder_reads_no_steps_from_the_database(exa
         monkeypatch.setattr(module, name, forbidden)
     worker = workers.ProverWorker(spec)
     try:
-        (cands,) = worker.generator.generate(["n : Nat ⊢ n + 0 = n"], 4, [Target(None, "X.lean", (1, 1), unrestricted=True)])
+        (cands,) = worker.proposer.generate(["n : Nat ⊢ n + 0 = n"], 4, [TheoremRef.none()])
         assert cands
     finally:
         worker.close()

@@ -35,7 +35,6 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from leanagent.data import ImportGraph, PremiseItem, RecordedStep
-from leanagent.text import mentions_sorry
 
 #: Bumped when the layout changes: a folder of another format is rebuilt.
 SHARED_FORMAT = 1
@@ -109,7 +108,7 @@ class StepTable:
     def records(self) -> Iterator[RecordedStep]:
         """Transient RecordedSteps (no state text) for the frequency proposer's counts."""
         for j in range(len(self)):
-            yield RecordedStep(j, "", self.tactics[j], self.annotated[j], self.theorem(j))
+            yield RecordedStep(j, self.theorem(j), "", self.tactics[j], self.annotated[j])
 
     def spare(self) -> int:
         """The most steps any one theorem has (`leanagent.retrieval.knn.spare_for`), vectorised."""
@@ -126,11 +125,6 @@ class StepTable:
     def load(cls, folder: Path) -> "StepTable":
         return cls(np.load(folder / "theorem_ids.npy", mmap_mode="r"), StringTable.load(folder, "tactic"),
                    StringTable.load(folder, "annotated"))
-
-
-def usable(step: RecordedStep) -> bool:
-    """May the kNN and frequency proposers use this step's tactic? Not blank, no sorry."""
-    return bool(step.tactic.strip()) and not mentions_sorry(step.tactic)
 
 
 class PremiseTable(Mapping):
@@ -173,7 +167,7 @@ def data_digest(proposer: str, encoder: str | None, retrieval: str, dense_folder
     h = hashlib.blake2b(digest_size=16)
     h.update(json.dumps([SHARED_FORMAT, proposer, encoder, retrieval, dense_folder]).encode())
     for s in steps:
-        h.update(f"{s.key}\x00{s.theorem_id}\x00{s.state}\x00{s.tactic}\x00{s.annotated}\x01".encode())
+        h.update(f"{s.step_id}\x00{s.theorem_id}\x00{s.state}\x00{s.tactic}\x00{s.annotated}\x01".encode())
     h.update(b"\x02")
     for p in corpus:
         h.update(f"{p.id}\x00{p.full_name}\x00{p.path}\x00{p.text}\x00{p.start}\x01".encode())
@@ -185,7 +179,7 @@ def write_shared(root: Path, digest: str, *, steps: Sequence[RecordedStep], stat
                  corpus: Sequence[PremiseItem], graph: ImportGraph | None, bm25: bool, meta: dict) -> Path:
     """Write a shared folder `root/digest` (atomically: a temporary sibling renamed) unless it exists.
 
-    `steps`: the usable steps (see `usable`); `state_embeddings`: (len(steps), d) float32 unit rows, or
+    `steps`: the usable steps (`leanagent.text.usable_tactic`); `state_embeddings`: (len(steps), d) float32 unit rows, or
     None when no kNN is needed.
     """
     import faiss

@@ -24,7 +24,7 @@ def batch_composition(batch_size: int, fraction: float, n_old: int) -> tuple[int
     return batch_size - old, old
 
 
-def replay_batches(n_new: int, n_old: int, batch_size: int, fraction: float, rng: random.Random,
+def rehearsal_batches(n_new: int, n_old: int, batch_size: int, fraction: float, rng: random.Random,
                    difficulty: Sequence[float | None] | None = None) -> list[list[int]]:
     """One epoch of batches over indices [0, n_new) (new) and [n_new, n_new + n_old) (replayed).
 
@@ -52,7 +52,7 @@ def replay_batches(n_new: int, n_old: int, batch_size: int, fraction: float, rng
     return batches
 
 
-class ReplayBatchSampler(Sampler):
+class RehearsalBatchSampler(Sampler):
     """A batch sampler for a dataset laid out as new examples followed by replayed ones (easy-first when
     given the new examples' `difficulty`)."""
 
@@ -66,7 +66,7 @@ class ReplayBatchSampler(Sampler):
         # A different but reproducible order each epoch.
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
         self.epoch += 1
-        return iter(replay_batches(self.n_new, self.n_old, self.batch_size, self.fraction, rng, self.difficulty))
+        return iter(rehearsal_batches(self.n_new, self.n_old, self.batch_size, self.fraction, rng, self.difficulty))
 
     def __len__(self) -> int:
         new_per, _ = batch_composition(self.batch_size, self.fraction, self.n_old)

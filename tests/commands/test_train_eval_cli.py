@@ -37,8 +37,8 @@ def test_errors_are_one_line(example_db, db_url, tmp_path, capsys):
     bad.write_text("train:\n  learning_rate: 3\n")
     assert main(["--db", db_url, "train", "retriever", "--config", str(bad)]) == 1
     assert "learning_rate" in capsys.readouterr().err
-    assert main(["--db", db_url, "train", "retriever", "--encoder", "tiny-bert", "--replay-fraction", "1.5"]) == 1
-    assert "replay_fraction" in capsys.readouterr().err
+    assert main(["--db", db_url, "train", "retriever", "--encoder", "tiny-bert", "--rehearsal-fraction", "1.5"]) == 1
+    assert "rehearsal_fraction" in capsys.readouterr().err
 
 
 def test_generator_subcommands_are_attached(capsys):

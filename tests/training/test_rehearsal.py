@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from leanagent.training.replay import ReplayBatchSampler, batch_composition, replay_batches
+from leanagent.training.rehearsal import RehearsalBatchSampler, batch_composition, rehearsal_batches
 
 
 def test_composition():
@@ -15,7 +15,7 @@ def test_composition():
 
 
 def test_every_new_example_once_and_old_ones_mixed_in():
-    batches = replay_batches(30, 7, 8, 0.25, random.Random(0))
+    batches = rehearsal_batches(30, 7, 8, 0.25, random.Random(0))
     new = [i for b in batches for i in b if i < 30]
     old = [i for b in batches for i in b if i >= 30]
     assert sorted(new) == list(range(30))
@@ -24,7 +24,7 @@ def test_every_new_example_once_and_old_ones_mixed_in():
 
 
 def test_sampler_changes_order_per_epoch_and_knows_its_length():
-    s = ReplayBatchSampler(20, 0, 4, 0.25, seed=1)
+    s = RehearsalBatchSampler(20, 0, 4, 0.25, seed=1)
     first, second = list(s), list(s)
     assert len(s) == 5 == len(first) and first != second
     assert sorted(i for b in first for i in b) == list(range(20))

@@ -1,0 +1,66 @@
+"""The evaluate step of `leanagent learn`: one row of the R@10 and tactic-accuracy matrices.
+
+After stage i (and once before the sequence, with the starting models: the
+pretrained encoder and a generator new from the seed) the retriever and the
+generator are evaluated on the test split of every repository of the
+sequence, learned yet or not. Each cell is stored with the run
+(`leanagent.training.evaluation.fill_matrix`), so the report reads the
+lifelong matrices, forward and backward transfer included, from the database;
+the step's details hold the same row for the run's record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leanagent.lifelong.learn_run import ACC, R10, LearnRun
+
+
+def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tuple[str, str] | None,
+                   order: list[str]) -> dict:
+    """R@10 and tactic accuracy on every repository's test split, stored as the cells of row `index`.
+
+    `trained`: the repository learned last (None: the starting models); `folders`: the retriever's and the
+    generator's checkpoints (None: build the starting models).
+    """
+    from leanagent.generator.model import RetrievalAugmentedGenerator
+    from leanagent.training.evaluation import fill_matrix
+    from leanagent.training.generator import generator_retriever
+
+    cfg = run.cfg
+    dense, tactic_model = _models(run, folders)
+    run.device.put(tactic_model, inference=True)
+    gen = RetrievalAugmentedGenerator(tactic_model, *generator_retriever(run.db, cfg.learn.generator_retrieval,
+                                                                         cfg.generator, run.device))
+    cells: dict[str, dict[str, float | None]] = {R10: {}, ACC: {}}
+    for repo in order:
+        # Exact match of the top tactic only (k=1): greedy decoding is k times cheaper than top-k beams.
+        got = fill_matrix(run.db, run.runner.run_id, index, trained, [repo], retriever=dense, generator=gen,
+                          limit=cfg.learn.eval_limit, k=1)
+        for metric in (R10, ACC):
+            cells[metric][repo] = got[metric][repo]
+        run.emit(event="evaluated", after=trained or "(start)", on=repo, **{R10: got[R10][repo], ACC: got[ACC][repo]})
+    return cells
+
+
+def _models(run: LearnRun, folders: tuple[str, str] | None) -> tuple:
+    """(dense retriever, tactic model): loaded from `folders`, or the starting ones when None."""
+    from leanagent.generator.model_io import load_model, new_model
+    from leanagent.training.retriever import open_retriever
+
+    if folders is not None:
+        return (open_retriever(run.db, Path(folders[0]), device=run.device),
+                load_model(Path(folders[1]), device=run.device))
+    # The starting models: the pretrained encoder, a new generator.
+    from leanagent.db.training_data import import_graph, premise_corpus
+    from leanagent.retrieval.access import Accessibility
+    from leanagent.retrieval.model import DualEncoder
+
+    cfg = run.cfg
+    corpus = premise_corpus(run.db)
+    start = run.run_dir / "start"
+    start.mkdir(parents=True, exist_ok=True)
+    model = DualEncoder.create(corpus, cfg.retriever, Accessibility(corpus, import_graph(run.db)),
+                               seed=cfg.train.seed, device=run.device)
+    return (open_retriever(run.db, start, model=model, device=run.device),
+            new_model(cfg.generator, seed=cfg.train.seed, device=run.device))
