@@ -306,14 +306,19 @@ ORDER = [
              [("exact {Nat.eq_zero_of_le_zero} h", NO)], [("omega", NO)]),
     *curried("mul_le_mul_left'", "", [("a b c", "Nat")], [("h", "a ≤ b")], "c * a ≤ c * b",
              [("exact {Nat.mul_le_mul_left} c h", NO)], [("exact {Nat.mul_le_mul_left} c h", NO)]),
+    # Nested tactics, listed as LeanDojo lists them: a sequence's tactics first, then the sequences nested
+    # in them (the `have`'s own proof comes after `exact h'`); the focusing dot `·` itself is not recorded.
     ("le_add_both", "(a b c : Nat) (h : a ≤ b) : a + c ≤ b + c + 1", chain("a b c : Nat\nh : a ≤ b\n⊢ a + c ≤ b + c + 1", [
-        ("have h' : a + c ≤ b + c := {Nat.add_le_add_right} h c", "a b c : Nat\nh : a ≤ b\nh' : a + c ≤ b + c\n⊢ a + c ≤ b + c + 1"),
+        ("have h' : a + c ≤ b + c := by\n  exact {Nat.add_le_add_right} h c", "a b c : Nat\nh : a ≤ b\nh' : a + c ≤ b + c\n⊢ a + c ≤ b + c + 1"),
         ("apply {Nat.le_succ_of_le}", "case h\na b c : Nat\nh : a ≤ b\nh' : a + c ≤ b + c\n⊢ a + c ≤ b + c"),
-        ("exact h'", NO)])),
-    ("eq_and_self", "(p : Prop) (n : Nat) (h : p) : n = n ∧ p", chain("p : Prop\nn : Nat\nh : p\n⊢ n = n ∧ p", [
-        ("constructor", "case left\np : Prop\nn : Nat\nh : p\n⊢ n = n\n\ncase right\np : Prop\nn : Nat\nh : p\n⊢ p"),
-        ("rfl", "case right\np : Prop\nn : Nat\nh : p\n⊢ p"),
-        ("exact h", NO)])),
+        ("exact h'", NO)]) + [("exact {Nat.add_le_add_right} h c", "a b c : Nat\nh : a ≤ b\n⊢ a + c ≤ b + c", NO)],
+     ["have h' : a + c ≤ b + c := by", "  exact Nat.add_le_add_right h c", "apply Nat.le_succ_of_le", "exact h'"]),
+    ("eq_and_self", "(p : Prop) (n : Nat) (h : p) : n = n ∧ p", [
+        ("constructor", "p : Prop\nn : Nat\nh : p\n⊢ n = n ∧ p",
+         "case left\np : Prop\nn : Nat\nh : p\n⊢ n = n\n\ncase right\np : Prop\nn : Nat\nh : p\n⊢ p"),
+        ("rfl", "case left\np : Prop\nn : Nat\nh : p\n⊢ n = n", NO),
+        ("exact h", "case right\np : Prop\nn : Nat\nh : p\n⊢ p", NO)],
+     ["constructor", "· rfl", "· exact h"]),
 ]
 L1, L12, LXY = A + "l : List α", A + "l₁ l₂ : List α", A + "xs ys : List α"
 LIST = [
@@ -442,10 +447,11 @@ def build() -> None:
         lines += [f"import {m}" for m in imports] + (["", ""] if imports else [])
         lines += ["universe u", "variable {α : Type _} {β : Type _} {γ : Type _}", "", f"namespace {namespace}", ""]
         own = []
-        for name, sig, steps in items:
+        for name, sig, steps, *written in items:
+            # `written`: the proof's lines when they are not the steps one per line (nested tactics)
             start = (len(lines) + 1, 1)
             lines.append(f"theorem {name} {sig} := by")
-            lines += [f"  {plain(t)}" for t, _, _ in steps]
+            lines += [f"  {line}" for line in written[0]] if written else [f"  {plain(t)}" for t, _, _ in steps]
             end = (len(lines), len(lines[-1]) + 1)
             lines.append("")
             full = f"{namespace}.{name}"

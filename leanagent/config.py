@@ -51,6 +51,8 @@ class GitEntry(_Entry):
     kind: Literal["git"] = "git"
     url: str = Field(description="git remote, GitHub URL or path of a local (bare) repository")
     commit: str = Field(description="commit hash or tag to check out")
+    tracer: Literal["auto", "leandojo", "repl"] = Field(
+        "auto", description="leandojo, repl (the Lean REPL) or auto: LeanDojo up to Lean 4.11, the REPL after")
 
     @property
     def repo_name(self) -> str:
@@ -65,6 +67,8 @@ class PathEntry(_Entry):
 
     kind: Literal["path"] = "path"
     path: Path
+    tracer: Literal["auto", "leandojo", "repl"] = Field(
+        "auto", description="leandojo, repl (the Lean REPL) or auto: LeanDojo up to Lean 4.11, the REPL after")
 
     @property
     def repo_name(self) -> str:
@@ -289,7 +293,9 @@ def _entry_kind(raw: Any, loc: tuple, where: _Locator) -> str:
     if not kinds:  # usually a misspelt kind key (`trace:`): name it, and what it may have meant
         unknown = [str(k) for k in raw if str(k) not in _ALL_KEYS]
         if unknown:
-            where.fail(loc + (unknown[0],), f"unknown key{_did_you_mean(unknown[0], _ALL_KEYS)}; an entry needs "
+            # No kind key: a kind key is the likeliest meaning (`trace:` is `traced:`, not `tracer:`).
+            hint = _did_you_mean(unknown[0], ("url", "path", "traced")) or _did_you_mean(unknown[0], _ALL_KEYS)
+            where.fail(loc + (unknown[0],), f"unknown key{hint}; an entry needs "
                        "exactly one of `url` (with `commit`), `path`, `traced`",
                        fix="allowed keys: " + ", ".join(_ALL_KEYS))
     if len(kinds) != 1:

@@ -116,13 +116,14 @@ def run_stats(args, ctx) -> int:
             return
         table = Table(title=f"leanagent database {ctx.db_url}")
         table.add_column("repository", no_wrap=True)
+        table.add_column("tracer")  # what produced the records: leandojo, repl, dataset, scan, ...
         for c in COLUMNS:
             table.add_column(c.replace("_", " "), justify="right")
         for r in rows:
             name = r["repository"] + (" (evaluation only)" if r["split"] == "test" else "")
-            table.add_row(name, *(str(r[c]) for c in COLUMNS))
+            table.add_row(name, r["tracer"], *(str(r[c]) for c in COLUMNS))
         if len(rows) > 1:
-            table.add_row("total", *(str(sum(r[c] for r in rows)) for c in COLUMNS), style="bold")
+            table.add_row("total", "", *(str(sum(r[c] for r in rows)) for c in COLUMNS), style="bold")
         console = Console()
         if not console.is_terminal:  # a pipe or a file: rich would assume 80 columns and cut the headers
             console = Console(width=max(200, len(str(table.title)) + 4))

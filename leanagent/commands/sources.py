@@ -9,14 +9,19 @@ from leanagent.curriculum import ORDERS
 
 def register(subparsers, common) -> None:
     p = subparsers.add_parser(
-        "trace", parents=[common], help="trace repos.yaml entries with LeanDojo into the database",
+        "trace", parents=[common], help="trace repos.yaml entries (LeanDojo or the Lean REPL) into the database",
         description="Bring every enabled repos.yaml entry into the database: `traced` datasets are imported, "
-                    "`url`+`commit` entries are cloned or fetched into a cache and traced with lean-dojo, `path` "
-                    "projects are traced when a Lean toolchain is installed and scanned for sorry theorems "
-                    "otherwise. Entries already stored at the same commit from the same input are skipped.")
+                    "`url`+`commit` entries are cloned or fetched into a cache and traced with lean-dojo (Lean up "
+                    "to 4.11) or the Lean REPL (later Lean; --tracer chooses), `path` projects are traced when a "
+                    "Lean toolchain is installed and scanned for sorry theorems otherwise. Entries already stored at the same commit from the same input are skipped.")
     p.add_argument("--repos", required=True, metavar="FILE", help="the repos.yaml to read")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="only the entry with this name (repeatable)")
+    p.add_argument("--tracer", choices=("auto", "leandojo", "repl"), default=None,
+                   help="how git and path entries are traced, over each entry's `tracer:`: leandojo, repl (the "
+                        "Lean REPL) or auto (LeanDojo up to Lean 4.11, the REPL from 4.12; the default)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="Lean REPL processes tracing a repository's files at once (the REPL tracer; default 1)")
     p.set_defaults(func=run_trace)
 
     p = subparsers.add_parser(
@@ -70,7 +75,7 @@ def _selected(config, only: list[str]):
     return config.model_copy(update={"repos": entries})
 
 
-def _sync_with_progress(ctx, config, events: bool = True) -> list:
+def _sync_with_progress(ctx, config, events: bool = True, tracer: str | None = None, workers: int = 1) -> list:
     """Run `sync_all`, with one progress bar per repository (JSON events with --json, if `events`)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -80,7 +85,7 @@ def _sync_with_progress(ctx, config, events: bool = True) -> list:
     db = ctx.db()
     if ctx.json:
         stage = (lambda n, s: ctx.event(event="stage", repo=n, stage=s)) if events else None
-        return sync_all(db, config, home=ctx.home, stage=stage)
+        return sync_all(db, config, home=ctx.home, stage=stage, tracer=tracer, workers=workers)
     console = Console(stderr=True)
     tasks: dict[str, int] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.fields[repo]:<28}"), BarColumn(), TextColumn("{task.description}"),
@@ -95,7 +100,7 @@ def _sync_with_progress(ctx, config, events: bool = True) -> list:
                 tasks[result.name] = progress.add_task("", total=1, repo=result.name)
             progress.update(tasks[result.name], total=1, completed=1, description=_describe(result))
 
-        return sync_all(db, config, home=ctx.home, stage=stage, on_result=done)
+        return sync_all(db, config, home=ctx.home, stage=stage, on_result=done, tracer=tracer, workers=workers)
 
 
 def _describe(result) -> str:
@@ -118,7 +123,11 @@ def run_trace(args, ctx) -> int:
         from leanagent.errors import ConfigError
 
         raise ConfigError(f"{args.repos}: no repositories listed", fix="add entries under `repos:`")
-    results = _sync_with_progress(ctx, config)
+    if args.workers < 1:
+        from leanagent.errors import UsageError
+
+        raise UsageError(f"--workers {args.workers}: at least 1", fix="give --workers 1 or more")
+    results = _sync_with_progress(ctx, config, tracer=args.tracer, workers=args.workers)
     if ctx.json:
         ctx.emit({"repos": [r.as_dict() for r in results]})
     else:

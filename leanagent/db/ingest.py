@@ -133,6 +133,7 @@ def store_repo(db: Database, record: RepoRecord) -> IngestResult:
         repo.kind, repo.url, repo.path = record.kind, record.url, record.path
         repo.commit, repo.lean_version, repo.digest = record.commit, record.lean_version, record.digest
         repo.split_policy = record.split_policy
+        repo.tracer = record.tracer
         repo.updated_at = utcnow()
         s.flush()
         result = IngestResult(record.name, action, theorems=len(record.theorems))
@@ -159,8 +160,8 @@ def _store_files(s: Session, repo_id: int, record: RepoRecord) -> None:
     if not record.files:
         return
     s.execute(delete(SourceFile).where(SourceFile.repo_id == repo_id))
-    rows = [{"repo_id": repo_id, "path": f.path, "module": f.module, "imports": f.imports, "content": f.content}
-            for f in record.files]
+    rows = [{"repo_id": repo_id, "path": f.path, "module": f.module, "imports": f.imports, "content": f.content,
+             "error": f.error} for f in record.files]
     for chunk in _chunks(rows):
         s.execute(insert(SourceFile), chunk)
 

@@ -82,6 +82,8 @@ class Repository(Base):
     curriculum_position: Mapped[int | None] = mapped_column(Integer)
     # How its theorems' splits were decided: hash | dataset | test (evaluation-only). See db/splits.py.
     split_policy: Mapped[str | None] = mapped_column(String(16), default="hash")
+    # What produced its records: leandojo | repl | repl-sorries | scan | dataset (migration 0007).
+    tracer: Mapped[str | None] = mapped_column(String(16))
 
     files: Mapped[list[SourceFile]] = relationship(back_populates="repository", cascade="all, delete-orphan",
                                                    passive_deletes=True)
@@ -100,6 +102,8 @@ class SourceFile(Base):
     imports: Mapped[list | None] = mapped_column(JSON)  # module paths, None when unknown
     # Source text when a local checkout was read (review shows context, export patches it).
     content: Mapped[str | None] = mapped_column(Text)
+    # Why the REPL tracer could not trace the file (its first error), None when it could.
+    error: Mapped[str | None] = mapped_column(Text)
 
     repository: Mapped[Repository] = relationship(back_populates="files")
 

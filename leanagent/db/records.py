@@ -77,6 +77,7 @@ class FileRecord:
     module: str | None = None
     imports: list[str] | None = None
     content: str | None = None
+    error: str | None = None  # why the file could not be traced (its other data may be partial or empty)
 
 
 @dataclass
@@ -90,6 +91,7 @@ class RepoRecord:
     commit: str | None = None
     lean_version: str | None = None
     digest: str | None = None  # fingerprint of the input; same name+commit+digest = nothing to do
+    tracer: str | None = None  # leandojo | repl | scan | dataset: what produced the records
     split_policy: str = "hash"  # hash | dataset | test (see leanagent.db.splits.SPLIT_POLICIES)
     theorems: list[TheoremRecord] = field(default_factory=list)
     files: list[FileRecord] = field(default_factory=list)

@@ -16,7 +16,7 @@ def repo_stats(db: Database) -> list[dict]:
     """One dict per repository with the counts in COLUMNS, ordered by curriculum position then name."""
     with db.session() as s:
         repos = s.execute(select(Repository.id, Repository.name, Repository.commit,
-                                 Repository.curriculum_position, Repository.split_policy)).all()
+                                 Repository.curriculum_position, Repository.split_policy, Repository.tracer)).all()
 
         def per_repo(stmt) -> dict[int, int]:
             return dict(s.execute(stmt).all())
@@ -42,9 +42,9 @@ def repo_stats(db: Database) -> list[dict]:
                           .join(other, (other.identity_id == func.coalesce(Theorem.identity_id, Theorem.id))
                                 & (other.repo_id != Theorem.repo_id)).group_by(Theorem.repo_id))
     rows = []
-    for rid, name, commit, pos, policy in repos:
+    for rid, name, commit, pos, policy, tracer in repos:
         rows.append({"repository": name, "commit": commit, "curriculum_position": pos,
-                     "split": policy or "hash", "theorems": theorems.get(rid, 0),
+                     "split": policy or "hash", "tracer": tracer or "-", "theorems": theorems.get(rid, 0),
                      **{sp: splits.get((rid, sp), 0) for sp in SPLITS}, "with_proofs": proven.get(rid, 0),
                      "sorry": sorry.get(rid, 0), "steps": steps.get(rid, 0),
                      "premises": premises.get(rid, 0), "agent_proofs": proofs.get(rid, 0),

@@ -95,10 +95,36 @@ class CommandOutput:
     env: int
     messages: list[Message] = field(default_factory=list)
     sorries: list[SorryAt] = field(default_factory=list)
+    # Filled only when the command asked for them (`CommandAsks`); see leanagent.lean.repl_answers.
+    tactics: list[Any] = field(default_factory=list)       # TacticAt
+    nodes: list[Any] = field(default_factory=list)         # TacticNode (the info tree's tactic nodes)
+    declarations: list[Any] = field(default_factory=list)  # DeclarationAt
 
     @property
     def errors(self) -> list[Message]:
         return [m for m in self.messages if m.severity == "error"]
+
+
+@dataclass(frozen=True)
+class CommandAsks:
+    """What a command asks the REPL for beyond messages and sorries (the REPL's command options)."""
+
+    all_tactics: bool = False   # every tactic with its goals before and the constants it used
+    declarations: bool = False  # every declaration with its range, kind and full name
+    root_goals: bool = False    # each theorem's goal, reported as a sorry with a proof state
+    infotree: str | None = None  # "original", "tactics", "substantive" or "full": the info tree
+
+    def options(self) -> dict:
+        out: dict = {}
+        if self.all_tactics:
+            out["all_tactics"] = True
+        if self.declarations:
+            out["declarations"] = True
+        if self.root_goals:
+            out["root_goals"] = True
+        if self.infotree:
+            out["infotree"] = self.infotree
+        return out
 
 
 @dataclass
@@ -272,14 +298,22 @@ class ReplSession:
 
     # -- requests ------------------------------------------------------------
     def command(self, text: str, env: int | None = None, timeout: float | None = None,
-                line_offset: int = 0) -> CommandOutput:
+                line_offset: int = 0, asks: CommandAsks | None = None) -> CommandOutput:
         """Elaborate `text` (in environment `env`, or a new session that may start with imports).
-        `line_offset` is added to every line Lean reports (for a piece cut out of a file)."""
+        `line_offset` is added to every line Lean reports (for a piece cut out of a file); `asks`
+        adds tactics, declarations, root goals or the info tree to the answer."""
         from lean_interact import Command
 
-        out = self._run(Command(cmd=text, env=env), timeout or self.command_timeout)
-        return CommandOutput(out.env, [_message(m, line_offset) for m in out.messages],
-                             [_sorry(s, line_offset) for s in out.sorries])
+        from leanagent.lean import repl_answers
+
+        out = self._run(Command(cmd=text, env=env, **(asks.options() if asks else {})), timeout or self.command_timeout)
+        result = CommandOutput(out.env, [_message(m, line_offset) for m in out.messages],
+                               [_sorry(s, line_offset) for s in out.sorries])
+        if asks is not None:
+            result.tactics = repl_answers.tactics(out, line_offset)
+            result.nodes = repl_answers.tactic_nodes(out, line_offset)
+            result.declarations = repl_answers.declarations(out, line_offset)
+        return result
 
     def step(self, proof_state: int, tactic: str, timeout: float | None = None) -> StepOutput:
         """Run one tactic on a proof state of this generation."""
@@ -296,7 +330,8 @@ class ReplSession:
             out = self.command(header if header.strip() else "-- no imports\n", None)
             if out.errors:
                 raise ReplError(f"the file header does not elaborate: {out.errors[0]}",
-                                fix="build the project first (`lake build`, or --repl-build-project)")
+                                fix="build the project first: `lake exe cache get` (a project on Mathlib), then `lake build` "
+                                    "(or --repl-build-project)")
             self._headers[header] = out.env
         return self._headers[header]
 
@@ -319,11 +354,11 @@ class ReplSession:
             pieces.append((offset, env))
         return env
 
-    def check_text(self, text: str, timeout: float | None = None) -> CommandOutput:
+    def check_text(self, text: str, timeout: float | None = None, asks: CommandAsks | None = None) -> CommandOutput:
         """Elaborate a whole file (header, then the rest in its environment); lines are the file's."""
         h = header_end(text)
         env = self.header_env(text[:h])
         body = text[h:]
         if not body.strip():
             return CommandOutput(env)
-        return self.command(body, env, timeout, line_offset=text.count("\n", 0, h))
+        return self.command(body, env, timeout, line_offset=text.count("\n", 0, h), asks=asks)

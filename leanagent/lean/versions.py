@@ -10,9 +10,9 @@
   (`leanagent.lean.repl`).
 
 Where both work LeanDojo is used (LeanAgent's own setup); otherwise LeanInteract. `--env` overrides
-the choice. Syncing and proving both use the rule: a repository that LeanDojo cannot run is not
-traced by LeanDojo; its `sorry` theorems are found through the REPL instead
-(`leanagent.sources.repl_sorries`). The prover's side is `leanagent.prover.backend`.
+the choice. Syncing and proving both use the rule: a repository that LeanDojo cannot run is traced
+through the REPL instead (`leanagent.sources.repl_trace`, `--tracer`). The prover's side is
+`leanagent.prover.backend`.
 
 The toolchain facts live here too: the `lean-toolchain` file and the release it names.
 """

@@ -86,7 +86,9 @@ def _prepare(run: LearnRun, config) -> list[str]:
     names = []
     for entry in config.enabled():
         names.append(entry.repo_name)
-        run.step(f"sync/{entry.repo_name}", lambda e=entry: sync_entry(run.db, e, cache=cache).as_dict())
+        run.step(f"sync/{entry.repo_name}",
+                 lambda e=entry: sync_entry(run.db, e, cache=cache, tracer=run.cfg.learn.tracer,
+                                            workers=max(1, run.cfg.learn.workers)).as_dict())
     if not names:
         raise ConfigError("repos.yaml enables no repository", fix="add an entry or set enabled: true")
 

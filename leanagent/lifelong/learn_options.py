@@ -29,6 +29,10 @@ class LearnOptions:
     """`auto` (with a Lean toolchain: each repository's backend by its Lean version, leandojo up to 4.11 and
     leaninteract from 4.12; without one: replay), `leandojo` or `leaninteract` (prove sorry theorems with Lean),
     or `replay` (prove held-out theorems against recorded traces, offline)."""
+    tracer: str = "auto"
+    """How git and path entries are traced when synced: `leandojo`, `repl` (the Lean REPL) or `auto` (LeanDojo
+    where it runs the repository's Lean version, up to 4.11; the REPL from 4.12). Overrides each entry's
+    `tracer:` unless `auto`."""
     order: str = "easy-count"
     """Curriculum order of the repositories: `easy-count` (LeanAgent: most Easy theorems first),
     `easy-fraction`, `hard-first` (the reverse of easy-count) or `random` (seeded by train.seed)."""
@@ -56,7 +60,8 @@ class LearnOptions:
     knn_encoder: str = "minilm"
     """Encoder of the kNN proposer's proof states (any name the retriever's --encoder accepts)."""
     workers: int = 0
-    """Worker processes for proving (0: in this process); `pool` says how they start."""
+    """Worker processes for proving (0: in this process); `pool` says how they start. Also the Lean REPL
+    processes tracing a repository's files at once when syncing (at least one)."""
     pool: str = "auto"
     """How proving workers start: `fork` (forked from one process that loaded the proposer once: each more
     worker adds about 40 MB; this machine, CPU), `ray` (Ray workers, each loading its own: GPUs, clusters) or

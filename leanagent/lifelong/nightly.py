@@ -55,7 +55,7 @@ def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, 
         run_dir = Path(home) / f"nightly-{runner.run_id}"
         emit(event="run", run_id=runner.run_id, resumed=runner.resumed, env=env, folder=str(run_dir))
         before = runner.step("snapshot/before", lambda: {"repos": repo_snapshot(db)})[0]["repos"]
-        changed = _sync(db, runner, config, home, emit)
+        changed = _sync(db, runner, config, home, emit, cfg.learn.tracer, max(1, cfg.learn.workers))
         if changed:
             _train(db, runner, run_dir, cfg, changed, emit, device)
         proved = runner.step("prove", lambda: _prove(db, cfg, env, deadline, emit, device))[0]
@@ -68,13 +68,14 @@ def nightly(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, 
         return path
 
 
-def _sync(db, runner, config, home, emit) -> list[str]:
+def _sync(db, runner, config, home, emit, tracer: str | None = None, workers: int = 1) -> list[str]:
     from leanagent.sources.sync import cache_dir, sync_entry
 
     cache = cache_dir(config, Path(home))
     changed = []
     for entry in config.enabled():
-        details, _ = runner.step(f"sync/{entry.repo_name}", lambda e=entry: sync_entry(db, e, cache=cache).as_dict())
+        details, _ = runner.step(f"sync/{entry.repo_name}", lambda e=entry: sync_entry(db, e, cache=cache,
+                                                                       tracer=tracer, workers=workers).as_dict())
         emit(event="synced", repo=entry.repo_name, action=details.get("action"))
         if details.get("action") in ("created", "updated"):
             changed.append(entry.repo_name)

@@ -222,7 +222,8 @@ def read_dataset(path: str | Path, name: str | None = None, include: Iterable[st
     repo_name = name or (url.rstrip("/").rsplit("/", 1)[-1] if url else root.resolve().name)
     record = RepoRecord(name=repo_name, kind="traced", url=url, path=str(root.resolve()), commit=commit,
                         split_policy=split,
-                        lean_version=meta.get("lean_version") if isinstance(meta.get("lean_version"), str) else None)
+                        lean_version=meta.get("lean_version") if isinstance(meta.get("lean_version"), str) else None,
+                        tracer="dataset")
     # The digest covers what this repository keeps (metadata, corpus, the selected records), so
     # an edit elsewhere in a shared dataset leaves the other repositories cut from it unchanged.
     # The split policy joins the digest only when it is not the default, so older digests stay valid.

@@ -97,7 +97,7 @@ def repl_records(root: str | Path, name: str, include: Iterable[str] = (), exclu
     session = session or ReplSession(root, options)
     h = hashlib.sha256(repr(("repl-sorries", name, include, exclude)).encode())
     record = RepoRecord(name=name, kind=kind, url=url, path=str(root.resolve()), commit=commit,
-                        lean_version=lean_version)
+                        lean_version=lean_version, tracer="repl-sorries")
     counts = {"files": 0, "confirmed": 0, "unconfirmed": 0, "dropped": 0, "goals": 0}
     try:
         for path, rel in lean_files(root, include, exclude):

@@ -182,7 +182,7 @@ def scan_records(root: str | Path, name: str, include: Iterable[str] = (), exclu
     include, exclude = list(include), list(exclude)
     h = hashlib.sha256(repr(("scan", name, include, exclude)).encode())
     record = RepoRecord(name=name, kind="path", url=url, path=str(root.resolve()), commit=commit,
-                        lean_version=lean_version)
+                        lean_version=lean_version, tracer="scan")
     for path, rel in lean_files(root, include, exclude):
         text = _read(path)
         h.update(rel.encode())

@@ -4,10 +4,12 @@
 - `url` + `commit`: clone/fetch into the cache, check the Lean version, trace with lean-dojo, store.
 - `path`: trace with lean-dojo when a toolchain is installed (and the folder is a git work tree);
   otherwise scan the sources for `sorry` theorems and store those only, saying so.
-- A `path` or git entry on a Lean that LeanDojo cannot run (4.12 and later, `lean_versions`) is not
-  traced: the scanner finds the files with `sorry` and the Lean REPL confirms each theorem and
-  reports its goal (`repl_sorries`), so the LeanInteract backend can prove them. Without a working
-  REPL it falls back to the scanner alone, saying why.
+- The tracer of a `path` or git entry (`tracer:` in repos.yaml, `--tracer` on the command line over
+  every entry): `leandojo`, `repl` (the Lean REPL tracer, `repl_trace`: the same records as a
+  LeanDojo trace) or `auto`, the prover backends' version rule (`choose_backend`): LeanDojo where
+  it can run the Lean version (up to 4.11), the REPL tracer from v4.8.0-rc1 on otherwise. When the
+  REPL cannot run at all (no lean-interact, no REPL build) `auto` falls back to the scanner alone,
+  saying why; unbuilt dependencies stop the sync with the fix.
 
 Everything ends in `leanagent.db.ingest.store_repo`. An entry already stored at the same
 commit from the same input is skipped before any clone, build or parse.
@@ -26,9 +28,9 @@ from leanagent.errors import DatasetError, SourceError, ToolchainError
 
 Stage = Callable[[str, str], None]  # (repository name, what is happening now)
 #: The stages `sync_entry` reports, in order (a progress bar can count them).
-READ, CLONE, TRACE, SCAN, STORE = "reading dataset", "clone/fetch", "tracing with lean-dojo", "scanning for sorry", \
-    "storing"
-STAGES = (READ, CLONE, TRACE, SCAN, STORE)
+READ, CLONE, TRACE, TRACE_REPL, SCAN, STORE = ("reading dataset", "clone/fetch", "tracing with lean-dojo",
+                                               "tracing with the Lean REPL", "scanning for sorry", "storing")
+STAGES = (READ, CLONE, TRACE, TRACE_REPL, SCAN, STORE)
 
 
 @dataclass
@@ -53,8 +55,14 @@ def _is_hash(commit: str) -> bool:
     return bool(re.fullmatch(r"[0-9a-f]{40}", commit))
 
 
-def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | None = None) -> SyncResult:
-    """Store one entry's data (see the module docstring). Raises LeanAgentError subclasses only."""
+TRACERS = ("auto", "leandojo", "repl")
+
+
+def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | None = None,
+               tracer: str | None = None, workers: int = 1) -> SyncResult:
+    """Store one entry's data (see the module docstring). `tracer` (auto | leandojo | repl) overrides the
+    entry's `tracer:`; None or `auto` keeps it. `workers`: REPL processes tracing files at once.
+    Raises LeanAgentError subclasses only."""
     from leanagent.db.ingest import holds, store_repo
 
     name = entry.repo_name
@@ -73,14 +81,20 @@ def sync_entry(db: Database, entry: RepoEntry, *, cache: Path, stage: Stage | No
         say(name, STORE)
         result = store_repo(db, record)
         return SyncResult(name, "traced", result.action, ingest=result.as_dict())
+    if tracer is not None and tracer not in TRACERS:
+        from leanagent.errors import ConfigError
+
+        raise ConfigError(f"--tracer {tracer}: not a tracer", fix="give --tracer auto, leandojo or repl")
+    if tracer not in (None, "auto") and isinstance(entry, (GitEntry, PathEntry)):
+        entry = entry.model_copy(update={"tracer": tracer})
     if isinstance(entry, GitEntry):
-        return _sync_git(db, entry, cache, say)
+        return _sync_git(db, entry, cache, say, workers)
     if isinstance(entry, PathEntry):
-        return _sync_path(db, entry, say)
+        return _sync_path(db, entry, say, cache, workers)
     raise SourceError(f"{name}: unknown entry kind {type(entry).__name__}")  # pragma: no cover
 
 
-def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncResult:
+def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage, workers: int = 1) -> SyncResult:
     from leanagent.db.ingest import holds, store_repo
     from leanagent.sources.git import checkout
     from leanagent.lean.leandojo import check_supported, find_toolchain
@@ -94,10 +108,12 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
     co = checkout(entry.url, entry.commit, cache)
     if known(name, trace_digest(entry.url, co.commit, entry.include, entry.exclude)):
         return SyncResult(name, "git", "unchanged", f"already traced at {co.commit[:12]}")
-    if _repl_instead_of_tracing(co.lean_version):
-        say(name, SCAN)
-        record, message = _repl_or_scan(co.path, name, entry.include, entry.exclude, url=entry.url,
-                                        commit=co.commit, lean_version=co.lean_version, kind="git")
+    if _use_repl(entry.tracer, co.lean_version):
+        say(name, TRACE_REPL)
+        record, message = _repl_or_scan(co.path, name, entry, url=entry.url, commit=co.commit,
+                                        lean_version=co.lean_version, kind="git", cache=cache, workers=workers)
+        if record is None:
+            return SyncResult(name, "git", "unchanged", message)
         say(name, STORE)
         result = store_repo(db, record)
         return SyncResult(name, "git", result.action, message, ingest=result.as_dict())
@@ -110,7 +126,8 @@ def _sync_git(db: Database, entry: GitEntry, cache: Path, say: Stage) -> SyncRes
     return SyncResult(name, "git", result.action, ingest=result.as_dict())
 
 
-def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
+def _sync_path(db: Database, entry: PathEntry, say: Stage, cache: Path | None = None,
+               workers: int = 1) -> SyncResult:
     from leanagent.db.ingest import holds, store_repo
     from leanagent.lean.versions import lean_version_of, read_toolchain
     from leanagent.sources.git import head_commit
@@ -127,10 +144,12 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
         toolchain_note = None
     except ToolchainError as exc:
         toolchain_note = f"no Lean toolchain ({exc.fix})"
-    if toolchain_note is None and _repl_instead_of_tracing(version):
-        say(name, SCAN)
-        record, message = _repl_or_scan(root, name, entry.include, entry.exclude, commit=commit,
-                                        lean_version=version)
+    if toolchain_note is None and _use_repl(entry.tracer, version):
+        say(name, TRACE_REPL)
+        record, message = _repl_or_scan(root, name, entry, commit=commit, lean_version=version, known=holds(db),
+                                        cache=cache, workers=workers)
+        if record is None:
+            return SyncResult(name, "path", "unchanged", message)
     elif toolchain_note is None and commit is not None:
         if holds(db)(name, trace_digest(str(root), commit, entry.include, entry.exclude)):
             return SyncResult(name, "path", "unchanged", f"already traced at {commit[:12]}")
@@ -149,32 +168,44 @@ def _sync_path(db: Database, entry: PathEntry, say: Stage) -> SyncResult:
     return SyncResult(name, "path", result.action, message, ingest=result.as_dict())
 
 
-def _repl_instead_of_tracing(version: str | None) -> bool:
-    """LeanDojo cannot run this Lean but the REPL can: no trace (see the module docstring)."""
-    from leanagent.lean.versions import leandojo_supports, leaninteract_supports
+def _use_repl(tracer: str, version: str | None) -> bool:
+    """Trace with the Lean REPL? `repl` always (a version it cannot run fails when it starts), `leandojo`
+    never, `auto` where the prover backends' rule picks LeanInteract (see the module docstring)."""
+    from leanagent.lean.versions import choose_backend
 
-    return version is not None and not leandojo_supports(version) and leaninteract_supports(version)
+    if tracer != "auto":
+        return tracer == "repl"
+    return choose_backend(version).env == "leaninteract"
 
 
-def _repl_or_scan(root: Path, name: str, include, exclude, *, url: str | None = None, commit: str | None = None,
-                  lean_version: str | None = None, kind: str = "path"):
-    """(record, message): sorry theorems confirmed by the Lean REPL, or by the scanner alone when the
-    REPL cannot run (no lean-interact, no REPL build, the project does not elaborate)."""
+def _repl_or_scan(root: Path, name: str, entry, *, url: str | None = None, commit: str | None = None,
+                  lean_version: str | None = None, kind: str = "path", known=None, cache: Path | None = None,
+                  workers: int = 1):
+    """(record, message): the REPL trace, or the scanner's sorry theorems when the REPL cannot run (no
+    lean-interact, no REPL build) and the entry did not ask for the REPL by name. (None, message) when
+    the database already holds this exact input."""
     from leanagent.errors import LeanAgentError
-    from leanagent.sources.repl_sorries import repl_records
+    from leanagent.sources.repl_trace import DependenciesNotBuilt, input_digest, repl_trace
     from leanagent.sources.scan import scan_records
 
+    include, exclude = entry.include, entry.exclude
+    if known is not None and known(name, input_digest(root, name, include, exclude, lean_version)):
+        return None, f"already traced (same files){f' at {commit[:12]}' if commit else ''}"
     try:
-        record, n = repl_records(root, name, include, exclude, url=url, commit=commit, lean_version=lean_version,
-                                 kind=kind)
+        # Files traced before with the same text and imports are read back (only edits are re-traced, and
+        # a killed sync resumes at the file it was on).
+        record, n = repl_trace(root, name, include, exclude, url=url, commit=commit, lean_version=lean_version,
+                               kind=kind, cache_dir=cache / "repl-trace" / name if cache else None, workers=workers)
+    except DependenciesNotBuilt:
+        raise
     except LeanAgentError as exc:
+        if entry.tracer == "repl":
+            raise
         record = scan_records(root, name, include, exclude, url=url, commit=commit, lean_version=lean_version)
         record.kind = kind
         return record, (f"scan only: stored {len(record.theorems)} sorry theorems; Lean {lean_version} is past "
                         f"LeanDojo and the Lean REPL did not run: {exc.one_line()}")
-    return record, (f"Lean REPL (not traced: Lean {lean_version} is past LeanDojo): stored {len(record.theorems)} "
-                    f"sorry theorems, {n['confirmed']} confirmed by Lean ({n['goals']} with their goal), "
-                    f"{n['dropped']} dropped as not sorry")
+    return record, f"traced with the Lean REPL (Lean {lean_version}): {n.line()}"
 
 
 def _check_project(name: str, root: Path) -> None:
@@ -211,12 +242,13 @@ def preflight(config: ReposConfig) -> None:
 
 
 def sync_all(db: Database, config: ReposConfig, *, home: Path, stage: Stage | None = None,
-             on_result: Callable[[SyncResult], None] | None = None) -> list[SyncResult]:
-    """`sync_entry` over every entry in file order."""
+             on_result: Callable[[SyncResult], None] | None = None, tracer: str | None = None,
+             workers: int = 1) -> list[SyncResult]:
+    """`sync_entry` over every entry in file order (`tracer` overrides every entry's)."""
     cache = cache_dir(config, home)
     results = []
     for entry in config.repos:
-        result = sync_entry(db, entry, cache=cache, stage=stage)
+        result = sync_entry(db, entry, cache=cache, stage=stage, tracer=tracer, workers=workers)
         results.append(result)
         if on_result:
             on_result(result)

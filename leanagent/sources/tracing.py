@@ -81,7 +81,7 @@ def convert_traced_repo(traced_repo: Any, name: str, *, include: Iterable[str] =
     url = url or own.url
     commit = commit or own.commit
     record = RepoRecord(name=name, kind=kind, url=url, path=path, commit=commit,
-                        lean_version=lean_version or getattr(own, "lean_version", None))
+                        lean_version=lean_version or getattr(own, "lean_version", None), tracer="leandojo")
     for tf in sorted(traced_repo.traced_files, key=lambda f: str(f.path)):
         rel = Path(tf.path).as_posix()
         if _is_dependency(rel) or not path_selected(rel, include, exclude):

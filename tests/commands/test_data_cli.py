@@ -38,7 +38,7 @@ def test_import_then_stats_json(run_cli, db_url, example_path):
     code, out, _ = run_cli("db", "stats", "--db", db_url, "--json")
     row = json.loads(out)["repositories"][0]
     assert (row["repository"], row["theorems"], row["sorry"], row["steps"], row["with_proofs"]) == \
-        ("nat-list", 150, 2, 199, 148)
+        ("nat-list", 150, 2, 200, 148)  # 200: le_add_both's `have ... := by` adds its nested step
     code, out, _ = run_cli("--db", db_url, "import", example_path)
     assert code == 0 and out.startswith("unchanged repository nat-list")
 

@@ -68,18 +68,21 @@ def test_repl_records_elaborate_only_files_with_sorry(tmp_path, monkeypatch):
     assert not any("fine" in r.get("cmd", "") for r in requests(fake.log))
 
 
-def test_sync_path_entry_past_leandojo_uses_the_repl(db, tmp_path, monkeypatch):
+def test_sync_path_entry_past_leandojo_traces_with_the_repl(db, tmp_path, monkeypatch):
     install(tmp_path, monkeypatch, SCRIPT)  # puts the stand-in lean/lake first on PATH
     root = project(tmp_path / "toy", {"Toy/Basic.lean": BASIC})
     result = sync_entry(db, PathEntry(path=root, name="toy"), cache=tmp_path / "cache")
-    assert result.action == "created" and result.message.startswith("Lean REPL (not traced: Lean v4.15.0")
-    assert "2 confirmed by Lean (1 with their goal), 1 dropped" in result.message
+    assert result.action == "created" and result.message.startswith("traced with the Lean REPL (Lean v4.15.0)")
     with db.session() as s:
         repo = s.scalar(select(Repository).where(Repository.name == "toy"))
-        assert (repo.kind, repo.lean_version, repo.path) == ("path", "v4.15.0", str(root.resolve()))
-        names = set(s.scalars(select(Theorem.full_name)))
+        assert (repo.kind, repo.lean_version, repo.path, repo.tracer) == ("path", "v4.15.0", str(root.resolve()),
+                                                                         "repl")
+        sorry = {t.full_name for t in s.scalars(select(Theorem)) if t.status.value == "sorry"}
         goals = list(s.scalars(select(TacticStep.state_before)))
-    assert names == {"Toy.add_zero'", "Toy.two", "Toy.hidden"} and goals == [GOAL]
+    # Lean elaborated `first_works` without its sorry: a theorem like any other; `hidden` has an error before
+    # its sorry: Lean cannot tell, the scanner keeps it.
+    assert sorry == {"Toy.add_zero'", "Toy.two", "Toy.hidden"} and goals == [GOAL, "⊢ True"]
+    assert sync_entry(db, PathEntry(path=root, name="toy"), cache=tmp_path / "cache").action == "unchanged"
 
 
 def test_sync_falls_back_to_the_scanner_without_a_repl(db, tmp_path, monkeypatch):
@@ -103,7 +106,7 @@ def test_sync_git_entry_past_leandojo_uses_the_repl(db, tmp_path, monkeypatch, l
     Repo(lean_project["bare"]).git.fetch(str(lean_project["work"]), "+refs/heads/*:refs/heads/*")
     entry = GitEntry(url=str(lean_project["bare"]), commit=sha, name="proj")
     result = sync_entry(db, entry, cache=tmp_path / "cache")
-    assert result.kind == "git" and result.message.startswith("Lean REPL (not traced: Lean v4.15.0")
+    assert result.kind == "git" and result.message.startswith("traced with the Lean REPL (Lean v4.15.0)")
     with db.session() as s:
         repo = s.scalar(select(Repository).where(Repository.name == "proj"))
         assert (repo.kind, repo.commit, repo.url) == ("git", sha, str(lean_project["bare"]))

@@ -172,13 +172,14 @@ theorem mul_le_mul_left'_imp (a b c : Nat) : a ≤ b → c * a ≤ c * b := by
   exact Nat.mul_le_mul_left c h
 
 theorem le_add_both (a b c : Nat) (h : a ≤ b) : a + c ≤ b + c + 1 := by
-  have h' : a + c ≤ b + c := Nat.add_le_add_right h c
+  have h' : a + c ≤ b + c := by
+    exact Nat.add_le_add_right h c
   apply Nat.le_succ_of_le
   exact h'
 
 theorem eq_and_self (p : Prop) (n : Nat) (h : p) : n = n ∧ p := by
   constructor
-  rfl
-  exact h
+  · rfl
+  · exact h
 
 end NatList.Nat
