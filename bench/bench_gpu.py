@@ -197,12 +197,13 @@ def prove_speed(args, device: str, db, ckpt: Path, rows) -> dict:
     from leanagent.generator.options import ProposerOptions
     from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
 
     where = placement(device)
-    searches = args.searches or where.searches()
+    searches = args.searches or where.defaults.searches
     config = SearchConfig(num_sampled_tactics=args.num_tactics, max_expansions=args.max_expansions,
-                          timeout=args.prove_seconds, expand_batch=where.expand_batch())
+                          timeout=args.prove_seconds, expand_batch=where.defaults.expand_batch)
     spec = WorkerSpec(env="replay", db_url=db.url, device=device, search=config, searches=searches,
                       proposer=ProposerOptions(proposer="model", checkpoint=str(ckpt), retrieval="bm25",
                                                source_split="train"))

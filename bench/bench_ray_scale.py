@@ -38,7 +38,8 @@ def main() -> int:
     from leanagent.prover.proposers import load_proposer
     from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
     from leanagent.settings import sample_path
     from leanagent.sources.leandojo_format import read_dataset
 

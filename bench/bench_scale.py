@@ -255,7 +255,8 @@ def fork_pool(url: str, repo: str, options, folder: str, count: int) -> None:
     from leanagent.db.proofs import select_theorems
     from leanagent.data import TheoremRef
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
 
     db = open_db(url, create=False)
     rows = select_theorems(db, "test", repo=repo, with_steps=True)[:count]

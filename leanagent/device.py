@@ -12,6 +12,12 @@ Inference on such a GPU runs in bf16: a model used only for inference has its
 weights cast (`put(..., inference=True)`), a model that is also trained keeps
 fp32 weights and runs its inference under `autocast_for(module)`.
 
+Every default that depends on the kind of device (the training batch's
+tokens, DataLoader workers, the encoder's batch, the search's expand batch,
+searches per prover worker, the worker pool) is one `DeviceDefaults`, read
+here: code elsewhere asks `Placement.defaults` or `defaults_for(...)` and never
+compares device names itself.
+
 Importable without torch (the CLI builds --help from `DeviceOptions`).
 """
 
@@ -25,11 +31,39 @@ from dataclasses import dataclass
 from leanagent.errors import ConfigError
 
 _SPEC = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
-#: Frontier nodes proposed for in one generator call, per device kind (see `prover.search`).
-EXPAND_BATCH = {"cuda": 8, "cpu": 1}
-#: Theorems one prover worker searches at once, per device kind: their generator calls are merged into one
-#: batch (`prover.batching`), so a GPU gets large calls even when each search has a single open node.
-SEARCHES = {"cuda": 8, "cpu": 1}
+
+
+@dataclass(frozen=True)
+class DeviceDefaults:
+    """What the code does on one kind of device where its options leave the choice open."""
+
+    batch_tokens: int
+    """Training: the token budget of one batch (`leanagent.training.buckets`)."""
+    loader_workers: int
+    """Training: DataLoader processes that collate while the GPU computes; on the CPU they would take cores
+    from training."""
+    pin_memory: bool
+    """Training: page-locked batches, copied to a GPU asynchronously."""
+    encode_batch: int
+    """`Encoder.embed`: texts per forward pass. 16 on the CPU: MiniLM on two cores embeds 80 states/s
+    against 68 with batches of 64, whose attention outgrows the caches."""
+    expand_batch: int
+    """Search: frontier nodes proposed for in one generator call (`leanagent.prover.search`)."""
+    searches: int
+    """Theorems one prover worker searches at once: their generator calls are merged into one batch
+    (`leanagent.prover.batching`), so a GPU gets large calls even when each search has a single open node."""
+    fork_pool: bool
+    """Local prover workers are forked from one process that loaded the models (`leanagent.prover.forkpool`);
+    otherwise they are Ray actors: a CUDA context does not survive `fork`."""
+
+
+#: Per device kind (`Placement.kind`).
+DEFAULTS = {
+    "cuda": DeviceDefaults(batch_tokens=32768, loader_workers=4, pin_memory=True, encode_batch=512,
+                           expand_batch=8, searches=8, fork_pool=False),
+    "cpu": DeviceDefaults(batch_tokens=16384, loader_workers=0, pin_memory=False, encode_batch=16,
+                          expand_batch=1, searches=1, fork_pool=True),
+}
 
 
 @dataclass
@@ -87,13 +121,10 @@ class Placement:
         """(accelerator, devices) for `pytorch_lightning.Trainer`."""
         return ("gpu", [self.index]) if self.is_cuda else ("cpu", 1)
 
-    def expand_batch(self) -> int:
-        """Default number of frontier nodes per generator call in the search."""
-        return EXPAND_BATCH[self.kind]
-
-    def searches(self) -> int:
-        """Default number of theorems a prover worker searches at once (see `prover.batching`)."""
-        return SEARCHES[self.kind]
+    @property
+    def defaults(self) -> DeviceDefaults:
+        """What runs here by default (`DeviceDefaults`)."""
+        return DEFAULTS[self.kind]
 
     def put(self, module, *, inference: bool = False):
         """Move `module` here (in place; returned for chaining). With `inference`, cast its floating-point
@@ -133,6 +164,33 @@ def placement(spec: "str | Placement | None" = None) -> Placement:
         raise ConfigError(f"--device {text}: only {count} CUDA device(s) are visible (cuda:0..cuda:{count - 1})",
                           fix=f"use --device cuda:0 .. cuda:{count - 1}")
     return Placement(f"cuda:{index}", bf16)
+
+
+def defaults_for(where: "str | Placement | None", gpus: "bool | None" = None) -> DeviceDefaults:
+    """The defaults of the kind of device `where` names, without resolving it (the GPUs of a Ray cluster's
+    workers need not be this machine's): `cpu`; `cuda` or `cuda:N`; `auto` (None), a GPU where this machine
+    has one (`gpus`; None: ask torch). `where` may also be a Placement, or a torch.device (a placed module's)."""
+    if isinstance(where, Placement):
+        return where.defaults
+    if getattr(where, "type", None) is not None:  # a torch.device
+        return DEFAULTS["cuda" if where.type == "cuda" else "cpu"]
+    text = device_spec(where)
+    if text == "auto":
+        cuda = (_cuda_facts()[0] > 0) if gpus is None else gpus
+    else:
+        cuda = text != "cpu"
+    return DEFAULTS["cuda" if cuda else "cpu"]
+
+
+def driver_placement(spec: "str | None") -> Placement:
+    """Where a driver runs the models that build what its workers will read (the shared proposer folder):
+    the device `spec` names when this machine has it, else auto. The driver of a Ray cluster may have fewer
+    GPUs than the workers `--device` is meant for (inside a Ray worker `cuda` is its own GPU share)."""
+    text = device_spec(spec)
+    try:
+        return placement(text)
+    except ConfigError:  # not on this machine: the cluster's workers have it
+        return placement("auto")
 
 
 def module_device(module):
@@ -176,3 +234,24 @@ def gpus_per_worker(total_gpus: float, workers: int) -> float:
     if share >= 1:
         return 1.0
     return math.floor(share * 10_000) / 10_000
+
+
+def ray_share(device: "str | None", requested: "float | None", workers: int,
+              cluster_gpus: float) -> tuple[str, float]:
+    """(the device spec each Ray prover worker gets, its `num_gpus`), pure, for `--device` (not resolved:
+    the driver may have no GPU, the cluster does) and `--gpus-per-worker` (`requested`; None: the cluster's
+    GPUs shared evenly over the `workers` by `gpus_per_worker`, none with --device cpu)."""
+    text = device_spec(device)
+    if requested is not None:
+        gpus = requested
+    else:
+        gpus = 0.0 if text == "cpu" else gpus_per_worker(cluster_gpus, workers)
+    if gpus < 0 or (gpus > 1 and gpus != int(gpus)):
+        raise ConfigError(f"--gpus-per-worker {gpus}: Ray takes a fraction up to 1 or a whole number of GPUs")
+    if gpus > 0 and text == "cpu":
+        raise ConfigError("--gpus-per-worker > 0 with --device cpu", fix="drop one of them")
+    if gpus == 0 and text.startswith("cuda"):
+        raise ConfigError(f"--device {text}: the Ray workers get no GPU ({cluster_gpus:g} in the cluster)",
+                          fix="use --device auto or cpu, or give the workers GPUs with --gpus-per-worker")
+    # Inside a worker Ray shows only its assigned GPUs, renumbered from 0; without a share it shows none.
+    return ("cuda" if gpus > 0 else "cpu"), gpus

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from leanagent import device as dev
-from leanagent.device import Placement, autocast_for, device_spec, gpus_per_worker, inputs_to, placement
+from leanagent.device import (DEFAULTS, Placement, autocast_for, defaults_for, device_spec, driver_placement,
+                              gpus_per_worker, inputs_to, placement)
 from leanagent.errors import ConfigError
 
 
@@ -49,8 +50,11 @@ def test_precision_and_per_device_choices(gpus):
     assert old_gpu.train_precision() == "16-mixed" and old_gpu.inference_dtype == "float32"
     assert gpu.train_precision("32-true") == "32-true"  # an explicit option wins
     assert cpu.lightning() == ("cpu", 1) and gpu.lightning() == ("gpu", [1])
-    assert cpu.expand_batch() == 1 and gpu.expand_batch() == 8
-    assert cpu.searches() == 1 and gpu.searches() == 8  # concurrent searches per prover worker
+    assert cpu.defaults.expand_batch == 1 and gpu.defaults.expand_batch == 8
+    assert cpu.defaults.searches == 1 and gpu.defaults.searches == 8  # concurrent searches per prover worker
+    assert cpu.defaults.encode_batch == 16 and gpu.defaults.encode_batch == 512  # texts per encoder call
+    assert cpu.defaults.fork_pool and not gpu.defaults.fork_pool  # CUDA does not survive fork: Ray on GPUs
+    assert not cpu.defaults.pin_memory and gpu.defaults.pin_memory
     from leanagent.training.loop import TrainOptions, batch_tokens, loader_workers, resolve_precision
 
     assert batch_tokens(TrainOptions(), gpu) == 32768 and batch_tokens(TrainOptions(), cpu) == 16384
@@ -58,6 +62,30 @@ def test_precision_and_per_device_choices(gpus):
     assert loader_workers(TrainOptions(), gpu) == 4 and loader_workers(TrainOptions(), cpu) == 0
     gpus(1)
     assert resolve_precision("auto") == "bf16-mixed" and resolve_precision("auto", "cpu") == "32-true"
+
+
+def test_defaults_for_a_device_that_is_named_but_not_resolved(gpus):
+    gpus(0)
+    assert defaults_for("cuda:3") == DEFAULTS["cuda"]  # a Ray cluster's workers may have what this machine lacks
+    assert defaults_for("auto") == defaults_for(None) == defaults_for("cpu") == DEFAULTS["cpu"]
+    assert defaults_for("auto", gpus=True) == DEFAULTS["cuda"]  # told: torch is not asked
+    gpus(1)
+    assert defaults_for("auto") == DEFAULTS["cuda"] and defaults_for("auto", gpus=False) == DEFAULTS["cpu"]
+    assert defaults_for(torch.device("cpu")) == DEFAULTS["cpu"]  # where a module was placed
+    assert defaults_for(torch.device("cuda", 1)) == DEFAULTS["cuda"]
+    assert defaults_for(Placement("cuda:1")) == DEFAULTS["cuda"]
+    with pytest.raises(ConfigError, match="unknown device"):
+        defaults_for("gpu")
+
+
+def test_the_driver_builds_on_the_named_device_where_this_machine_has_it(gpus):
+    gpus(2)
+    assert driver_placement("cuda:1") == Placement("cuda:1", True)
+    assert driver_placement("cpu") == Placement("cpu") and driver_placement(None) == Placement("cuda:0", True)
+    gpus(0)
+    assert driver_placement("cuda:1") == Placement("cpu")  # a Ray cluster's driver without GPUs: auto
+    with pytest.raises(ConfigError, match="unknown device"):
+        driver_placement("gpu")
 
 
 def test_gpus_per_worker_shares_the_gpus_evenly():

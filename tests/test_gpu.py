@@ -19,7 +19,7 @@ def test_auto_places_on_the_first_gpu_in_bf16_where_supported():
     from leanagent.device import placement
 
     where = placement("auto")
-    assert where.device == "cuda:0" and where.expand_batch() == 8
+    assert where.device == "cuda:0" and where.defaults.expand_batch == 8
     assert where.train_precision() == ("bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed")
     lin = where.put(torch.nn.Linear(4, 4), inference=True)
     assert lin.weight.device.type == "cuda"

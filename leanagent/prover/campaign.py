@@ -68,7 +68,8 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     from leanagent.prover.leandojo_env import LeanLimits
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.prover.search import SearchConfig
-    from leanagent.prover.workers import WorkerSpec, prove_theorems
+    from leanagent.prover.pool import prove_theorems
+    from leanagent.prover.workers import WorkerSpec
 
     search = c.search or SearchConfig()
     out = CampaignResult(model=proposer_name(c.proposer), budget=search.budget())

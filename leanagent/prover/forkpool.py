@@ -12,8 +12,9 @@ them) and forks the workers from itself. They share every page the host
 loaded, copy-on-write, and each adds only what its own searches write: 4
 workers take 1.09x the memory of one at 100k theorems (docs/scale-results.md).
 
-Used for local runs on the CPU where `fork` exists (Linux): `choose_pool`.
-GPUs and clusters use Ray: a CUDA context does not survive `fork`. The host
+Used for local runs on the CPU where `fork` exists (Linux): `choose_pool`
+(`leanagent.device.DeviceDefaults.fork_pool`). GPUs and clusters use Ray
+(`leanagent.prover.pool`): a CUDA context does not survive `fork`. The host
 never runs a model before it forks, because GNU OpenMP's thread pool does not
 survive `fork` either; the workers start their own.
 
@@ -43,10 +44,12 @@ import time
 from multiprocessing.connection import wait
 from typing import Callable, Iterable
 
+from leanagent.device import defaults_for
 from leanagent.errors import ProverError
 from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchResult
-from leanagent.prover.workers import _first_line as _message
+from leanagent.prover.workers import (IN_FLIGHT, ProverWorker, WorkerParts, WorkerSpec, _open, error_line,
+                                      share_proposer_data, worker_searches)
 
 log = logging.getLogger("leanagent.prover")
 
@@ -61,39 +64,39 @@ def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def choose_pool(pool: str, address: str | None, device: str, fork_ok: bool, cuda: bool) -> str:
-    """`fork` or `ray` for `pool` (auto|fork|ray), pure: auto is fork for a local run whose models run on
-    the CPU where fork exists, Ray otherwise (a cluster, or GPUs, whose CUDA contexts do not survive fork)."""
+def choose_pool(pool: str, address: str | None, device: str, fork_ok: bool, cuda: bool | None = None) -> str:
+    """`fork` or `ray` for `pool` (auto|fork|ray): auto is fork for a local run whose device's defaults say
+    so (the CPU) where fork exists, Ray otherwise (a cluster, or GPUs, whose CUDA contexts do not survive
+    fork). `cuda`: whether this machine has GPUs, which decides `auto` (None: ask torch); pure when given."""
     if pool not in POOLS:
         raise ProverError(f"unknown worker pool {pool!r}", fix=f"use one of {', '.join(POOLS)}")
-    cpu = device == "cpu" or (device == "auto" and not cuda)
+    forkable = defaults_for(device, cuda).fork_pool  # the models run on the CPU
     if pool == "fork":
         if address:
             raise ProverError("--pool fork runs workers on this machine only",
                               fix="drop --ray-address, or use --pool ray")
         if not fork_ok:
             raise ProverError("--pool fork needs fork(), which this platform lacks", fix="use --pool ray")
-        if not cpu:
+        if not forkable:
             raise ProverError(f"--pool fork runs the models on the CPU (device {device!r})",
                               fix="use --device cpu, or --pool ray for GPU workers")
         return "fork"
-    if pool == "ray" or address or not fork_ok or not cpu:
+    if pool == "ray" or address or not fork_ok or not forkable:
         return "ray"
     return "fork"
 
 
-def prove_with_forks(spec, theorems: Iterable[TheoremRef], on_result: Callable[[SearchResult], None],
-                     workers: int) -> dict:
+def prove_with_forks(spec: WorkerSpec, theorems: Iterable[TheoremRef],
+                     on_result: Callable[[SearchResult], None], workers: int) -> dict:
     """Prove every theorem on `workers` forked workers; `on_result` runs here as each finishes.
 
-    Returns {"startup_seconds", "prove_seconds"} as `leanagent.prover.workers.prove_theorems` does.
+    Returns {"startup_seconds", "prove_seconds"} as `leanagent.prover.pool.prove_theorems` does.
     """
     from dataclasses import replace
 
-    from leanagent.prover.workers import IN_FLIGHT, share_proposer_data, worker_searches
-
+    # The models run on the CPU (`choose_pool`): named, so that neither this build nor the host resolves `auto`.
     spec = share_proposer_data(replace(spec, device="cpu", threads=spec.threads or 1))
-    per_worker = worker_searches(spec, "cpu")
+    per_worker = worker_searches(spec)
     ctx = multiprocessing.get_context("spawn")  # the host starts clean: no threads, no open database
     tasks = [ctx.Queue() for _ in range(workers)]
     pipes = [ctx.Pipe(duplex=False) for _ in range(workers)]  # (read end, write end) per worker
@@ -260,11 +263,9 @@ def _host_main(spec, tasks, writers, out) -> None:
 
         # One thread until the fork: no OpenMP pool is started here (it would not survive the fork).
         torch.set_num_threads(1)
-        from leanagent.prover.workers import WorkerParts, _open
-
         db = _open(spec.db_url)
         try:
-            parts = WorkerParts.load(spec, db, "cpu")
+            parts = WorkerParts.load(spec, db)  # on spec.device, the CPU
         finally:
             db.dispose()
         gc.collect()
@@ -284,7 +285,7 @@ def _host_main(spec, tasks, writers, out) -> None:
             w.close()
     except Exception as exc:  # noqa: BLE001 - reported to the driver as one line
         try:
-            out.send(("fail", _message(exc)))
+            out.send(("fail", error_line(exc)))
         finally:
             stop()
     out.send(("ready",))
@@ -303,8 +304,6 @@ def _host_main(spec, tasks, writers, out) -> None:
 
 
 def _worker_main(slot: int, host: int, spec, parts, tasks, writers, host_out) -> None:
-    from leanagent.prover.workers import ProverWorker
-
     stopped = []
 
     def on_term(signum, frame):  # a clean exit: `finally` closes the Lean processes
@@ -334,7 +333,7 @@ def _worker_main(slot: int, host: int, spec, parts, tasks, writers, host_out) ->
     try:
         worker = ProverWorker(spec, parts)
     except Exception as exc:  # noqa: BLE001 - the driver reports it with the worker's theorems
-        send(("fail", _message(exc)))
+        send(("fail", error_line(exc)))
         os._exit(START_FAILED)
     try:
         loops = [threading.Thread(target=_serve, args=(worker, tasks, send), daemon=True)
@@ -359,12 +358,12 @@ def _serve(worker, tasks, send) -> None:
         try:
             result = worker.prove(thm)
         except Exception as exc:  # noqa: BLE001 - one search's failure is its own result
-            result = SearchResult(theorem=thm, outcome="error", error=f"search failed: {_message(exc)}")
+            result = SearchResult(theorem=thm, outcome="error", error=f"search failed: {error_line(exc)}")
         try:
             ok = send(("done", index, result))
         except Exception as exc:  # noqa: BLE001 - a result that cannot be pickled is still a result
             ok = send(("done", index, SearchResult(theorem=thm, outcome="error",
-                                                   error=f"result not sendable: {_message(exc)}")))
+                                                   error=f"result not sendable: {error_line(exc)}")))
         if not ok:
             return
 

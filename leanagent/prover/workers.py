@@ -1,26 +1,21 @@
-"""Proving many theorems: one worker per process, each with its own environment and proposer.
+"""One prover worker: its environments and proposer, built from a picklable `WorkerSpec`.
 
-`prove_theorems` hands theorems to workers and passes every finished
-`SearchResult` to `on_result` in the calling process: that callback is the one
-writer to the database. With `workers=0` everything runs in-process (tests,
-debugging). Otherwise, on this machine's CPU, the workers are forked from one
-host process that loaded the proposer once (`leanagent.prover.forkpool`: each
-more worker costs little memory); on GPUs or a cluster each worker is a Ray
-actor of one CPU and a share of a GPU (`gpus_per_worker`, by default the
-cluster's GPUs shared evenly, so that several workers share one GPU and a
-cluster spreads over all of them), local Ray or a cluster when an address is
-given.
+A `ProverWorker` proves theorems in the process it was built in: the calling
+process, a worker forked from a host that loaded its `WorkerParts` once
+(`leanagent.prover.forkpool`), or a Ray actor (`leanagent.prover.pool`, which
+hands out the theorems). What both pools share lives here: the spec, how many
+searches a worker runs at once (`worker_searches`), the theorems queued per
+worker (`IN_FLIGHT`) and the driver's one-off build of the shared proposer
+folder (`share_proposer_data`).
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
 
-from leanagent.device import SEARCHES, device_spec, gpus_per_worker, placement
+from leanagent.device import Placement, defaults_for, driver_placement, placement
 from leanagent.errors import ProverError
 from leanagent.prover.env import ProofEnv
 from leanagent.data import TheoremRef
@@ -61,7 +56,8 @@ class WorkerSpec:
     searches: int | None = None
     """Theorems the worker searches at once, in threads with their own environments, sharing one proposer
     whose concurrent calls are merged into one batch (`leanagent.prover.batching`). None: the device's
-    default (8 on a GPU, 1 on the CPU). Always 1 with LeanDojo (`worker_searches`)."""
+    default (`leanagent.device.DeviceDefaults`: 8 on a GPU, 1 on the CPU). Always 1 with LeanDojo
+    (`worker_searches`)."""
 
 
 def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
@@ -135,7 +131,7 @@ class ProverWorker:
             os.environ.setdefault("OMP_NUM_THREADS", str(spec.threads))
             torch.set_num_threads(spec.threads)
         where = placement(spec.device)
-        self.searches = worker_searches(spec, where.kind)
+        self.searches = worker_searches(spec, where)
         db = _open(spec.db_url)
         try:
             if parts is None:
@@ -146,7 +142,7 @@ class ProverWorker:
             db.dispose()
         search = spec.search
         if search.expand_batch is None:  # the device decides how many states one generator call takes
-            search = replace(search, expand_batch=where.expand_batch())
+            search = replace(search, expand_batch=where.defaults.expand_batch)
         self.generator = generator
         if self.searches > 1:
             self.generator = BatchingGenerator(generator, max_states=self.searches * search.expand_batch)
@@ -199,149 +195,13 @@ def _rechecker(spec: WorkerSpec, env: ProofEnv):
     return Rechecker(env, sources, lake=lake, timeout=spec.limits.init_timeout)
 
 
-def prove_theorems(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result: Callable[[SearchResult], None],
-                   workers: int = 1, address: str | None = None, pool: str = "auto") -> dict:
-    """Prove every theorem; `on_result` runs in this process as each one finishes.
-
-    `workers` 0: in this process. Otherwise `pool` (`leanagent.prover.forkpool.choose_pool`): `fork`,
-    workers forked from one loaded host process (local, CPU; the auto choice there), or `ray`.
-    Returns {"startup_seconds", "prove_seconds"}: building the workers vs proving.
-    """
-    t0 = time.perf_counter()
-    if workers <= 0:
-        worker = ProverWorker(spec)
-        t1 = time.perf_counter()
-        try:
-            if worker.searches == 1:
-                for thm in theorems:
-                    on_result(worker.prove(thm))
-            else:
-                _prove_in_threads(worker, theorems, on_result)
-        finally:
-            worker.close()
-        return {"startup_seconds": t1 - t0, "prove_seconds": time.perf_counter() - t1}
-    from leanagent.prover.forkpool import choose_pool, fork_available, prove_with_forks
-
-    device = device_spec(spec.device)
-    cuda = device == "auto" and placement("auto").is_cuda  # a local run: this machine's GPUs are the workers'
-    if choose_pool(pool, address, device, fork_available(), cuda) == "fork":
-        return prove_with_forks(spec, theorems, on_result, workers)
-    return _prove_with_ray(spec, theorems, on_result, workers, address)
-
-
-def _prove_in_threads(worker: ProverWorker, theorems: Iterable[TheoremRef], on_result) -> None:
-    """`worker.searches` theorems at a time in threads; `on_result` runs in this thread, as each finishes.
-
-    A search that raises is reported as an `error` result, as the Ray path does, so that one failure
-    (say, a batched generator call that ran out of GPU memory, which every search in that call sees)
-    loses no other theorem's result. On Ctrl-C the queued searches are cancelled.
-    """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    todo = iter(theorems)  # consumed lazily, as in the Ray path
-    pool = ThreadPoolExecutor(worker.searches, thread_name_prefix="search")
-    pending: dict = {}
-    try:
-        for thm in todo:
-            pending[pool.submit(worker.prove, thm)] = thm
-            if len(pending) >= worker.searches:
-                break
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in done:
-                thm = pending.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as exc:  # noqa: BLE001 - one search's failure is its own result
-                    result = SearchResult(theorem=thm, outcome="error", error=f"search failed: {_first_line(exc)}")
-                on_result(result)
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending[pool.submit(worker.prove, nxt)] = nxt
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def worker_searches(spec: WorkerSpec, kind: str) -> int:
-    """How many theorems one worker searches at once (pure): `spec.searches`, else the device kind's
-    default; always 1 with LeanDojo, whose Dojo changes the process's working directory while it opens
-    a theorem (`os.chdir`), which threads would race on."""
+def worker_searches(spec: WorkerSpec, device: "str | Placement | None" = None) -> int:
+    """How many theorems one worker searches at once: `spec.searches`, else the default of `device`
+    (None: `spec.device`; see `leanagent.device.defaults_for`); always 1 with LeanDojo, whose Dojo changes
+    the process's working directory while it opens a theorem (`os.chdir`), which threads would race on."""
     if spec.env == "leandojo":
         return 1
-    return max(1, spec.searches or SEARCHES[kind])
-
-
-def init_ray(workers: int, address: str | None, threads: int = 1) -> None:
-    import ray
-
-    if ray.is_initialized():
-        return
-    env_vars = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-    # Ray announces its default token authentication on every local start, in the middle of the progress
-    # bar; the secure default is not news. Warnings that matter still come from the other Ray loggers.
-    import logging
-
-    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
-    try:
-        if address:
-            ray.init(address=address, runtime_env={"env_vars": env_vars}, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": env_vars}, configure_logging=False)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        # Ray's own message is only "Failed to connect" when the cluster refuses the driver's token.
-        raise ProverError(f"cannot start or join Ray{' at ' + address if address else ''}: {exc}",
-                          fix="check --ray-address (HOST:PORT as `ray start --head` prints it, auto, or "
-                              "ray://HOST:10001), or leave it out for local Ray; a cluster with token "
-                              "authentication needs its token here too (RAY_AUTH_TOKEN, or ~/.ray/auth_token)")
-
-
-def _prove_with_ray(spec: WorkerSpec, theorems: Iterable[TheoremRef], on_result, workers: int,
-                    address: str | None) -> dict:
-    import ray
-
-    if spec.threads is None:
-        spec = replace(spec, threads=1)  # one CPU per actor: one thread, no oversubscription
-    init_ray(workers, address, spec.threads)
-    spec = share_proposer_data(spec)
-    spec, gpus = _gpu_share(spec, workers, ray.cluster_resources().get("GPU", 0.0))
-    # A worker searching several theorems at once takes that many calls at a time (a threaded actor).
-    searches = worker_searches(spec, "cuda" if gpus > 0 else "cpu")
-    actor_cls = ray.remote(num_cpus=1, num_gpus=gpus, max_concurrency=searches)(ProverWorker)
-    t0 = time.perf_counter()
-    actors = [actor_cls.remote(spec) for _ in range(workers)]
-    try:
-        ray.get([a.ready.remote() for a in actors])  # each worker has built its env and proposer
-    except ray.exceptions.RayError as exc:
-        for actor in actors:
-            ray.kill(actor)
-        raise ProverError(f"a prover worker failed to start: {_first_line(exc)}") from None
-    t1 = time.perf_counter()
-    todo = iter(theorems)  # consumed lazily: a caller's generator may stop handing out theorems
-    pending: dict = {}
-    try:
-        for actor in actors:
-            for _ in range(searches + IN_FLIGHT - 1):
-                thm = next(todo, None)
-                if thm is not None:
-                    pending[actor.prove.remote(thm)] = (actor, thm)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            ref = done[0]
-            actor, thm = pending.pop(ref)
-            try:
-                result = ray.get(ref)
-            except ray.exceptions.RayError as exc:
-                result = SearchResult(theorem=thm, outcome="error", error=f"worker failed: {exc}")
-            on_result(result)
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending[actor.prove.remote(nxt)] = (actor, nxt)
-    finally:
-        for actor in actors:
-            ray.kill(actor)
-    return {"startup_seconds": t1 - t0, "prove_seconds": time.perf_counter() - t1}
+    return max(1, spec.searches or defaults_for(spec.device if device is None else device).searches)
 
 
 def share_proposer_data(spec: WorkerSpec) -> WorkerSpec:
@@ -353,34 +213,16 @@ def share_proposer_data(spec: WorkerSpec) -> WorkerSpec:
         return spec
     db = _open(spec.db_url)
     try:
-        # The driver embeds the recorded states once, on its own device under the policy (auto unless cpu).
-        where = "cpu" if device_spec(spec.device) == "cpu" else None
-        options, folder = prepare_shared(spec.proposer, db, device=where)
+        # The driver embeds the recorded states once, on the device --device names (auto where this machine
+        # lacks it: a Ray cluster's driver).
+        options, folder = prepare_shared(spec.proposer, db, device=driver_placement(spec.device))
     finally:
         db.dispose()
     return replace(spec, proposer=options, shared=folder)
 
 
-def _gpu_share(spec: WorkerSpec, workers: int, cluster_gpus: float) -> tuple[WorkerSpec, float]:
-    """(the spec each Ray worker gets, its num_gpus): the device policy applied to Ray's GPU shares."""
-    from leanagent.errors import ConfigError
-
-    device = device_spec(spec.device)  # not resolved here: the driver may have no GPU, the cluster does
-    if spec.gpus_per_worker is not None:
-        gpus = spec.gpus_per_worker
-    else:
-        gpus = 0.0 if device == "cpu" else gpus_per_worker(cluster_gpus, workers)
-    if gpus < 0 or (gpus > 1 and gpus != int(gpus)):
-        raise ConfigError(f"--gpus-per-worker {gpus}: Ray takes a fraction up to 1 or a whole number of GPUs")
-    if gpus > 0 and device == "cpu":
-        raise ConfigError("--gpus-per-worker > 0 with --device cpu", fix="drop one of them")
-    if gpus == 0 and device.startswith("cuda"):
-        raise ConfigError(f"--device {device}: the Ray workers get no GPU ({cluster_gpus:g} in the cluster)",
-                          fix="use --device auto or cpu, or give the workers GPUs with --gpus-per-worker")
-    # Inside a worker Ray shows only its assigned GPUs, renumbered from 0; without a share it shows none.
-    return replace(spec, device="cuda" if gpus > 0 else "cpu"), gpus
-
-
-def _first_line(exc: Exception) -> str:
+def error_line(exc: Exception) -> str:
+    """The last non-empty line of `exc`'s message (a Ray or torch error ends with what failed), else its
+    type's name."""
     lines = [ln for ln in str(exc).splitlines() if ln.strip()]
     return lines[-1] if lines else type(exc).__name__

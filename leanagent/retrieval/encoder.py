@@ -29,7 +29,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from leanagent.device import Placement, autocast_for, placement
+from leanagent.device import Placement, autocast_for, defaults_for, placement
 from leanagent.errors import ModelError
 from leanagent.retrieval.options import EncoderSpec  # noqa: F401  (re-exported)
 
@@ -186,8 +186,8 @@ class Encoder(torch.nn.Module):
     def embed(self, texts: Sequence[str], max_len: int, batch_size: int | None = None):
         """Embeddings (N, d) as a float32 numpy array, without gradients (indexing, queries).
 
-        Runs where the encoder was placed, in bf16 on a bf16 GPU; batches of 16 on the CPU (MiniLM on two
-        cores: 80 states/s against 68 with batches of 64, whose attention outgrows the caches), 512 on a GPU.
+        Runs where the encoder was placed, in bf16 on a bf16 GPU, in batches of that device's `encode_batch`
+        (`leanagent.device.DeviceDefaults`: 16 on the CPU, 512 on a GPU) unless `batch_size` says otherwise.
         A long call (PROGRESS_FROM texts or more) shows a progress bar on a terminal's stderr: the first
         build of a kNN index over 100k recorded states takes about half an hour on two CPU cores.
         """
@@ -196,7 +196,7 @@ class Encoder(torch.nn.Module):
         import numpy as np
         from tqdm import tqdm
 
-        batch_size = batch_size or (512 if self.device.type == "cuda" else 16)
+        batch_size = batch_size or defaults_for(self.device).encode_batch
         was_training = self.training
         self.eval()
         out = []

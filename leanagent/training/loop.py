@@ -75,25 +75,19 @@ class Trainable(Protocol):
     def save(self, folder: Path) -> None: ...
 
 
-
-
-#: Per device kind: the token budget per batch and the DataLoader workers when the options say None.
-BATCH_TOKENS = {"cuda": 32768, "cpu": 16384}
-LOADER_WORKERS = {"cuda": 4, "cpu": 0}
-
-
 def resolve_precision(option: str, device: "str | Placement | None" = None) -> str:
     """bf16 on GPU (where it is fast and safe), full fp32 on CPU (where bf16 is slow and lossy)."""
     return resolve_device(device).train_precision(option)
 
 
 def batch_tokens(options: TrainOptions, where: Placement) -> int:
-    """The token budget per batch (0: fixed batch_size batches)."""
-    return BATCH_TOKENS[where.kind] if options.batch_tokens is None else options.batch_tokens
+    """The token budget per batch (0: fixed batch_size batches); None in the options: the device's."""
+    return where.defaults.batch_tokens if options.batch_tokens is None else options.batch_tokens
 
 
 def loader_workers(options: TrainOptions, where: Placement) -> int:
-    return LOADER_WORKERS[where.kind] if options.loader_workers is None else options.loader_workers
+    """DataLoader worker processes; None in the options: the device's."""
+    return where.defaults.loader_workers if options.loader_workers is None else options.loader_workers
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
@@ -245,7 +239,7 @@ def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, re
     collator = model.collator() if hasattr(model, "collator") else model.collate
     workers = loader_workers(options, where) if hasattr(model, "collator") else 0
     loader = DataLoader(data, batch_sampler=sampler, collate_fn=collator, num_workers=workers,
-                        pin_memory=where.is_cuda, persistent_workers=workers > 0)
+                        pin_memory=where.defaults.pin_memory, persistent_workers=workers > 0)
     # from_pretrained returns modules in eval mode and Lightning keeps each module's mode as it
     # finds it, so switch to training mode here (dropout on) for every model that plugs in.
     model.train(True)

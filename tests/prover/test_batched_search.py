@@ -96,9 +96,10 @@ def test_prefetch_never_asks_for_more_states_than_expansions_left():
 
 def test_search_config_resolves_expand_batch_per_device(tmp_path, monkeypatch):
     from leanagent.device import Placement
-    from leanagent.prover.workers import WorkerSpec, _gpu_share
+    from leanagent.prover.pool import _gpu_share
+    from leanagent.prover.workers import WorkerSpec
 
-    assert SearchConfig().expand_batch is None and Placement("cpu").expand_batch() == 1
+    assert SearchConfig().expand_batch is None and Placement("cpu").defaults.expand_batch == 1
     spec = WorkerSpec(env="replay", db_url="sqlite://", proposer=None)
     assert _gpu_share(spec, 4, 2.0) == (spec.__class__(**{**spec.__dict__, "device": "cuda"}), 0.5)
     assert _gpu_share(spec, 4, 0.0)[1] == 0.0 and _gpu_share(spec, 4, 0.0)[0].device == "cpu"

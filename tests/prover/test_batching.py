@@ -12,7 +12,8 @@ from leanagent.prover.batching import BatchingGenerator
 from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
 from leanagent.prover.search import SearchResult
-from leanagent.prover.workers import ProverWorker, WorkerSpec, _prove_in_threads, prove_theorems, worker_searches
+from leanagent.prover.pool import _prove_in_threads, prove_theorems
+from leanagent.prover.workers import ProverWorker, WorkerSpec, worker_searches
 
 
 class SlowDeterministic:

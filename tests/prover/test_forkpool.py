@@ -13,7 +13,8 @@ from leanagent.generator.options import ProposerOptions
 from leanagent.data import TheoremRef
 from leanagent.prover.forkpool import choose_pool, fork_available
 from leanagent.prover.search import SearchConfig
-from leanagent.prover.workers import WorkerSpec, prove_theorems
+from leanagent.prover.pool import prove_theorems
+from leanagent.prover.workers import WorkerSpec
 
 pytestmark = pytest.mark.skipif(not fork_available(), reason="no fork() on this platform")
 
@@ -147,7 +148,8 @@ import psutil
 from leanagent.generator.options import ProposerOptions
 from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
-from leanagent.prover.workers import WorkerSpec, prove_theorems
+from leanagent.prover.pool import prove_theorems
+from leanagent.prover.workers import WorkerSpec
 args = json.loads(sys.argv[1])
 spec = WorkerSpec(env="replay", db_url=args["url"], device="cpu", search=SearchConfig(num_sampled_tactics=4, max_expansions=3),
                   proposer=ProposerOptions(proposer="frequency", source_split="all"))

@@ -140,10 +140,10 @@ def test_ray_start_does_not_announce_token_authentication(monkeypatch):
 
     import ray
 
-    from leanagent.prover import workers
+    from leanagent.prover import pool
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "init", lambda **kw: None)
-    workers.init_ray(1, None)
+    pool.init_ray(1, None)
     logger = logging.getLogger("ray._private.authentication.authentication_token_setup")
     assert not logger.isEnabledFor(logging.WARNING)

@@ -6,7 +6,8 @@ from leanagent.errors import ProverError
 from leanagent.generator.options import ProposerOptions
 from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchConfig
-from leanagent.prover.workers import WorkerSpec, make_env, prove_theorems
+from leanagent.prover.pool import prove_theorems
+from leanagent.prover.workers import WorkerSpec, make_env
 
 
 def test_in_process_workers_report_every_theorem(toy_db, db_url):
