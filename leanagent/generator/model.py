@@ -185,8 +185,12 @@ class TacticModel(torch.nn.Module):
         self.model.save_pretrained(folder / WEIGHTS_DIR)
         self.tokenizer.save_pretrained(folder / WEIGHTS_DIR)
         (folder / OPTIONS_FILE).write_text(json.dumps(asdict(self.options), indent=2, sort_keys=True))
+        self.save_decoding(folder)
+
+    def save_decoding(self, folder: Path) -> None:
+        """The decoding facts stored with a checkpoint (DECODING_FILE), when known."""
         if self.tactic_bytes_p99 is not None:
-            (folder / DECODING_FILE).write_text(json.dumps({"tactic_bytes_p99": self.tactic_bytes_p99}))
+            (Path(folder) / DECODING_FILE).write_text(json.dumps({"tactic_bytes_p99": self.tactic_bytes_p99}))
 
     # -- decoding ---------------------------------------------------------------
     @torch.no_grad()

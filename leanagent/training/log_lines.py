@@ -14,33 +14,38 @@ from typing import Callable, TextIO
 from leanagent.progress import EVERY, duration_text
 
 
-def step_line(step: int, total: int | None, loss: float | None, elapsed: float) -> str:
-    """`  training: step 40/200, loss 1.2345, 0.50 steps/s, about 5m 20s left` (pure)."""
+def step_line(step: int, total: int | None, loss: float | None, elapsed: float, examples: int | None = None) -> str:
+    """`  training: step 40/200, loss 1.2345, 0.50 steps/s, 4.0 examples/s, about 5m 20s left` (pure);
+    the examples/s part when `examples` (seen so far) is known."""
     rate = step / elapsed if elapsed > 0 else 0.0
     left = f", about {duration_text((total - step) / rate)} left" if total and rate > 0 and step < total else ""
     of = f"/{total}" if total else ""
     loss_text = f", loss {loss:.4f}" if loss is not None else ""
-    return f"  training: step {step}{of}{loss_text}, {rate:.2f} steps/s{left}"
+    ex = f", {examples / elapsed if elapsed > 0 else 0.0:.1f} examples/s" if examples is not None else ""
+    return f"  training: step {step}{of}{loss_text}, {rate:.2f} steps/s{ex}{left}"
 
 
 def log_lines(total: int | None, *, every: float = EVERY, stream: TextIO | None = None,
               clock: Callable[[], float] = time.monotonic):
     """A Lightning callback writing `step_line` every `every` seconds (Lightning imported here)."""
-    from leanagent.training.loop import _lightning
+    from leanagent.training.loop import _batch_size, _lightning
 
     pl = _lightning()
 
     class LogLines(pl.Callback):
         def on_train_start(self, trainer, module) -> None:
             self.start = self.last = clock()
+            self.examples = 0
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+            self.examples += _batch_size(batch, 0)
             now = clock()
             if now - self.last < every:
                 return
             self.last = now
             loss = trainer.callback_metrics.get("loss")
             print(step_line(int(trainer.global_step), total, float(loss) if loss is not None else None,
-                            now - self.start), file=stream or sys.stderr, flush=True)
+                            now - self.start, self.examples if self.examples else None),
+                  file=stream or sys.stderr, flush=True)
 
     return LogLines()
