@@ -11,6 +11,13 @@ at most a boolean padding mask: memory linear in the sequence length (the
 memory-efficient kernel on a GPU, the fused CPU kernel here), and no mask at
 all in the decoder's causal self-attention (flash).
 
+Each self-attention is a `RotarySelfAttention` (the same weights and names):
+it rotates a key once, at its own position, before the key enters the decoder's
+cache, and the query at its own position, with cos/sin read from one table per
+device and dtype (`RopeTable`, grown on demand). A decoding step therefore
+rotates one query and one key per layer, not the whole cached prefix again
+(issue 29; litgpt's design). Cross-attention is not rotated.
+
 Attention-probability dropout is off in a rotary model (residual and
 feed-forward dropout stay): SDPA's fused CPU kernel has no dropout and would
 fall back to the quadratic math kernel.
