@@ -26,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 from leanagent.errors import ConfigError
 
@@ -55,6 +57,18 @@ class DeviceDefaults:
     fork_pool: bool
     """Local prover workers are forked from one process that loaded the models (`leanagent.prover.forkpool`);
     otherwise they are Ray actors: a CUDA context does not survive `fork`."""
+    generator: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    """Training a tactic generator (`learn`, `train generator`): `GeneratorOptions` values where the command
+    line and the config leave them open. CPU: learn's small model, which reads the proof state alone (512
+    bytes, no premises): a scratch model this small does not learn to copy premise names in minutes, and
+    premises make every step several times slower. GPU: the options' own defaults."""
+    generator_train: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    """Training a tactic generator alone (`train generator`): `TrainOptions` values where the command line
+    leaves them open. CPU: learn's generator budget (batches of 8, learn.generator_lr, generator_epochs and
+    generator_max_steps), counted in steps so the same seed gives the same model on a busy machine."""
+    merged_model_beams: int | None = None
+    """The merged proposer: beams asked of the tactic model per expansion, where the search asks for more
+    (kNN supplies the rest); None: as many as the search asks. CPU: 4, a fraction of a 16-beam call's time."""
 
 
 #: Per device kind (`Placement.kind`).
@@ -62,7 +76,13 @@ DEFAULTS = {
     "cuda": DeviceDefaults(batch_tokens=32768, loader_workers=4, pin_memory=True, encode_batch=512,
                            expand_batch=8, searches=8, fork_pool=False),
     "cpu": DeviceDefaults(batch_tokens=16384, loader_workers=0, pin_memory=False, encode_batch=16,
-                          expand_batch=1, searches=1, fork_pool=True),
+                          expand_batch=1, searches=1, fork_pool=True,
+                          generator=MappingProxyType(dict(d_model=128, num_layers=2, num_heads=4, d_ff=512,
+                                                          max_input_bytes=512, max_output_bytes=96,
+                                                          num_premises=0)),
+                          generator_train=MappingProxyType(dict(batch_size=8, batch_tokens=0, warmup_steps=10,
+                                                                lr=1e-3, epochs=40, max_steps=600)),
+                          merged_model_beams=4),
 }
 
 

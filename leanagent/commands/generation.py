@@ -28,7 +28,9 @@ def add_train_generator(train_subparsers, common) -> None:
                     "a .gguf file or a Hugging Face folder) on each repository's train split in "
                     "order, each from the previous checkpoint (replay mixture and EWC as for the retriever). "
                     "After each repository, tactic accuracy on the test split of every repository so far is "
-                    "stored (lifelong matrix) and the checkpoint is recorded for `prove`.")
+                    "stored (lifelong matrix) and the checkpoint is recorded for `prove`. Options left open "
+                    "take the device's defaults (leanagent.device): on the CPU, learn's small model over the "
+                    "proof state alone (no premises), small batches and a step budget per repository.")
     p.add_argument("--repo", dest="repos", action="append", metavar="NAME",
                    help="repository to train on (repeatable, in this order; default: all, curriculum order)")
     p.add_argument("--from", dest="from_", metavar="CKPT", help="start from this generator checkpoint folder")
@@ -70,22 +72,29 @@ def add_eval_generator(eval_subparsers, common) -> None:
     p.set_defaults(func=run_eval)
 
 
+def train_options(args, where) -> tuple:
+    """(TrainOptions, GeneratorOptions) of `train generator`, checked: the command line over the defaults of
+    the device `where` (a Placement; on the CPU learn's small model over the proof state alone, small batches
+    and a step budget: leanagent.device)."""
+    from leanagent.generator.options import GeneratorOptions
+    from leanagent.training.options import TrainOptions, from_args
+
+    train = from_args(TrainOptions, args, base=TrainOptions(**where.defaults.generator_train))
+    options = from_args(GeneratorOptions, args, base=GeneratorOptions(**where.defaults.generator))
+    train.check()
+    options.check()
+    return train, options
+
+
 def run_train(args, ctx) -> int:
     from leanagent.db.training_data import resolve_repos
     from leanagent.errors import ModelError
-    from leanagent.generator.options import GeneratorOptions
+    from leanagent.training.budget import TimeBudget
     from leanagent.training.evaluation import stage_evaluator
     from leanagent.training.generator import train_generator
-    from leanagent.training.options import TrainOptions
-    from leanagent.training.options import from_args
 
-    from leanagent.training.budget import TimeBudget
-
-    train = from_args(TrainOptions, args)
-    options = from_args(GeneratorOptions, args)
-    train.check()
-    options.check()
     where = _device(args)
+    train, options = train_options(args, where)
     budget = TimeBudget(train.max_minutes)  # --max-minutes bounds the whole command, evaluation included
     db = ctx.db(create=False)  # nothing to train on or evaluate without one: say so, create nothing
     repos = resolve_repos(db, args.repos)

@@ -12,7 +12,7 @@ names (`leanagent.device`), in the inference precision.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,6 +58,8 @@ def build_model_generator(options: ProposerOptions, data: ProposerData, device: 
     model = where.put(load_model(options.checkpoint, device=where), inference=True)  # ByT5 or causal LM
     if options.num_premises is not None:
         model.options.num_premises = options.num_premises
+    if hasattr(model, "max_tactic_bytes"):  # the T5 generator's cut (a causal LM keeps max_output_bytes)
+        model.max_tactic_bytes = options.max_tactic_bytes
     retriever, texts = _retriever(options.retrieval if model.options.num_premises > 0 else "none", data, where)
     return RetrievalAugmentedGenerator(model, retriever, texts)
 
@@ -136,8 +138,28 @@ def build_proposer(options: ProposerOptions, data: ProposerData, device: "str | 
     elif options.checkpoint is None:
         log.warning("no generator checkpoint: the merged proposer is kNN alone")
         gen = MergedProposer([build_knn(options, data, where)])
+    elif (why := _not_worth_it(options.checkpoint)) is not None:
+        log.warning("merged proposer: the generator %s is left out, %s; kNN alone (--proposer model uses it)",
+                    options.checkpoint, why)
+        gen = MergedProposer([build_knn(options, data, where)])
+        options = replace(options, checkpoint=None)  # the name written to proofs says what proposed
     else:
         gen = MergedProposer([build_model_generator(options, data, where), build_knn(options, data, where)],
-                             [1.0 - options.knn_weight, options.knn_weight])
+                             [1.0 - options.knn_weight, options.knn_weight],
+                             asks=[where.defaults.merged_model_beams, None])
     gen.name = proposer_name(options)
     return gen
+
+
+def _not_worth_it(checkpoint: str) -> str | None:
+    """Why the merged proposer leaves a generator checkpoint out (`merged.learned_nothing` over the
+    metrics.json stored with it at training time); None: it stays."""
+    import json
+
+    from leanagent.generator.merged import learned_nothing
+
+    metrics = Path(checkpoint) / "metrics.json"
+    try:
+        return learned_nothing(json.loads(metrics.read_text())) if metrics.is_file() else None
+    except (OSError, ValueError):  # unreadable metrics say nothing against the model
+        return None

@@ -121,8 +121,9 @@ def beam_search(model, ids: torch.Tensor, mask: torch.Tensor, num: int, max_new:
     """Beam search with `num` beams per prompt, ranked by summed log-probability as it runs.
 
     A beam that emits eos within the top `num` candidates of its prompt becomes a finished hypothesis
-    (as in Hugging Face's beam search); a prompt stops once it has `num` of them. Beams still open at
-    `max_new` tokens come back unfinished when a prompt has fewer than `num` finished ones.
+    (as in Hugging Face's beam search); a prompt stops once it has `num` of them, and its rows leave the
+    batch. Beams still open at `max_new` tokens come back unfinished when a prompt has fewer than `num`
+    finished ones.
     """
     batch, k = ids.shape[0], num
     cache, logits = prefill(model, ids, mask, spec)
@@ -133,41 +134,43 @@ def beam_search(model, ids: torch.Tensor, mask: torch.Tensor, num: int, max_new:
     scores[:, 0] = 0.0
     seqs = torch.zeros(batch * k, 0, dtype=torch.long, device=logits.device)
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
+    active = list(range(batch))  # prompts still searching: row block i of the batch is prompt active[i]'s
     for t in range(max_new):
-        cand = (scores[..., None] + torch.log_softmax(logits, dim=-1).view(batch, k, vocab)).view(batch, -1)
-        top, idx = cand.topk(min(2 * k, cand.shape[1]), dim=-1)  # (B, 2k)
+        n = len(active)
+        cand = (scores[..., None] + torch.log_softmax(logits, dim=-1).view(n, k, vocab)).view(n, -1)
+        top, idx = cand.topk(min(2 * k, cand.shape[1]), dim=-1)  # (n, 2k)
         top_l, beam_l, tok_l = top.tolist(), (idx // vocab).tolist(), (idx % vocab).tolist()
         seq_l = seqs.tolist()
-        new_beam = [[0] * k for _ in range(batch)]
-        new_tok = [[eos] * k for _ in range(batch)]
-        new_score = [[NEG_INF] * k for _ in range(batch)]
-        for b in range(batch):
-            if len(finished[b]) >= k:
-                continue  # this prompt is done: its rows run on, dead (-inf), until the whole batch is
+        new_beam, new_tok, new_score = [[0] * k for _ in range(n)], [[eos] * k for _ in range(n)], \
+            [[NEG_INF] * k for _ in range(n)]
+        for i, b in enumerate(active):
             live = 0
-            for rank, (s, bi, tok) in enumerate(zip(top_l[b], beam_l[b], tok_l[b])):
+            for rank, (s, bi, tok) in enumerate(zip(top_l[i], beam_l[i], tok_l[i])):
                 if s == NEG_INF or live == k:
                     break
                 if tok == eos:
                     if rank < k:
-                        finished[b].append(Hypothesis(seq_l[b * k + bi], s, True))
+                        finished[b].append(Hypothesis(seq_l[i * k + bi], s, True))
                     continue
-                new_beam[b][live], new_tok[b][live], new_score[b][live] = bi, tok, s
+                new_beam[i][live], new_tok[i][live], new_score[i][live] = bi, tok, s
                 live += 1
-        if all(len(f) >= k for f in finished):
+        # A prompt with k finished hypotheses leaves the batch: its rows cost no more decoder work.
+        still = [i for i, b in enumerate(active) if len(finished[b]) < k]
+        if not still:
             break
-        flat = (torch.arange(batch, device=seqs.device)[:, None] * k
-                + torch.tensor(new_beam, device=seqs.device)).view(-1)  # (B*k,): the row each new beam extends
+        dev = seqs.device
+        flat = (torch.tensor(still, device=dev)[:, None] * k
+                + torch.tensor([new_beam[i] for i in still], device=dev)).view(-1)  # (n'*k,): rows extended
         cache.reorder_cache(flat)
         mask = mask[flat]
-        step_tok = torch.tensor(new_tok, device=seqs.device).view(-1)  # (B*k,)
+        step_tok = torch.tensor([new_tok[i] for i in still], device=dev).view(-1)  # (n'*k,)
         seqs = torch.cat([seqs[flat], step_tok[:, None]], dim=1)
-        scores = torch.tensor(new_score, device=scores.device)
+        scores = torch.tensor([new_score[i] for i in still], device=scores.device)
+        active = [active[i] for i in still]
         if t == max_new - 1:
-            for b in range(batch):
-                if len(finished[b]) < k:
-                    finished[b] += [Hypothesis(seqs[b * k + j].tolist(), s, False)
-                                    for j, s in enumerate(new_score[b]) if s != NEG_INF]
+            for j, (b, i) in enumerate(zip(active, still)):
+                finished[b] += [Hypothesis(seqs[j * k + r].tolist(), s, False)
+                                for r, s in enumerate(new_score[i]) if s != NEG_INF]
             break
         logits, mask = advance(model, cache, step_tok, mask, spec)
     return finished

@@ -22,6 +22,7 @@ inputs follow the model's device.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -39,6 +40,9 @@ REPROVER_TACGEN = "kaiyuy/leandojo-lean4-tacgen-byt5-small"
 OPTIONS_FILE = "generator.json"
 #: Weights live in a subfolder: the checkpoint folder's own config.json belongs to the training loop.
 WEIGHTS_DIR = "model"
+#: Facts about decoding stored with a checkpoint: {"tactic_bytes_p99": the 99th percentile of the training
+#: tactics' lengths in bytes}, the default cut of a decoded tactic.
+DECODING_FILE = "decoding.json"
 
 
 def augment_state(state: str, premises: Sequence[tuple[str, str]], max_bytes: int) -> str:
@@ -83,6 +87,8 @@ class TacticModel(torch.nn.Module):
         self.tokenizer = _tokenizer()  # saved with the weights, so the folder is a complete HF checkpoint
         self.options = options
         self.name = name
+        self.tactic_bytes_p99: int | None = None  # of the training tactics; saved in decoding.json
+        self.max_tactic_bytes: int | None = None  # the proposer's --max-tactic-bytes (None: tactic_bytes_p99)
 
     @classmethod
     def create(cls, options: GeneratorOptions, seed: int = 0) -> "TacticModel":
@@ -140,7 +146,10 @@ class TacticModel(torch.nn.Module):
                                  f"{REPROVER_TACGEN} in the Hugging Face cache") from None
         finally:
             hf_logging.set_verbosity(verbosity)
-        return cls(_prepare(model, options), options, str(source))
+        out = cls(_prepare(model, options), options, str(source))
+        if saved_folder and (folder.parent / DECODING_FILE).is_file():
+            out.tactic_bytes_p99 = json.loads((folder.parent / DECODING_FILE).read_text()).get("tactic_bytes_p99")
+        return out
 
     # -- the shared training loop's interface ---------------------------------
     def collator(self) -> byte_codec.ByteCollator:
@@ -176,6 +185,12 @@ class TacticModel(torch.nn.Module):
         self.model.save_pretrained(folder / WEIGHTS_DIR)
         self.tokenizer.save_pretrained(folder / WEIGHTS_DIR)
         (folder / OPTIONS_FILE).write_text(json.dumps(asdict(self.options), indent=2, sort_keys=True))
+        self.save_decoding(folder)
+
+    def save_decoding(self, folder: Path) -> None:
+        """The decoding facts stored with a checkpoint (DECODING_FILE), when known."""
+        if self.tactic_bytes_p99 is not None:
+            (Path(folder) / DECODING_FILE).write_text(json.dumps({"tactic_bytes_p99": self.tactic_bytes_p99}))
 
     # -- decoding ---------------------------------------------------------------
     @torch.no_grad()
@@ -190,16 +205,42 @@ class TacticModel(torch.nn.Module):
         tok = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (N, T)
         return (tok * mask).sum(dim=-1)
 
+    @property
+    def tactic_limit(self) -> int:
+        """Longest tactic decoded, in tokens (bytes): `max_tactic_bytes` when set, else the 99th percentile of
+        the training tactics stored with the checkpoint, never over `max_output_bytes`."""
+        cap = self.max_tactic_bytes or self.tactic_bytes_p99 or self.options.max_output_bytes
+        return max(1, min(cap, self.options.max_output_bytes))
+
     @torch.no_grad()
-    def propose(self, sources: Sequence[str], num: int) -> list[list[Candidate]]:
-        """Up to `num` distinct tactics per source, best first, with exact log-probabilities."""
+    def propose(self, sources: Sequence[str], num: int, timing=None) -> list[list[Candidate]]:
+        """Up to `num` distinct tactics per source, best first, with exact log-probabilities.
+
+        Beam search on a rotary model runs `leanagent.generator.seq2seq` (no work done twice; `timing`, a
+        `seq2seq.Timing`, collects where the time went); sampling and relative-position models run `generate`.
+        """
         if not sources:
             return []
         was = self.model.training
         self.model.eval()
         inp = self._encode(sources, self.options.max_input_bytes)
-        kw = dict(max_new_tokens=self.options.max_output_bytes, num_return_sequences=num,
-                  return_dict_in_generate=True)
+        try:
+            if self.options.decoding == "beam" and self.options.position == "rotary":
+                from leanagent.generator import seq2seq
+
+                with autocast_for(self.model):
+                    beams = seq2seq.beam_search(self.model, inp["input_ids"], inp["attention_mask"], num,
+                                                self.tactic_limit, byte_codec.EOS, timing)
+                rows = [[(byte_codec.decode(b.tokens), b.score) for b in bs] for bs in beams]
+            else:
+                rows = self._generate(inp, num)
+        finally:
+            self.model.train(was)
+        return [dedupe_top([(t.strip(), lp) for t, lp in row if t.strip()], num) for row in rows]
+
+    def _generate(self, inp: dict, num: int) -> list[list[tuple[str, float]]]:
+        """Hugging Face's `generate`: (text, score) rows per source, `num` each."""
+        kw = dict(max_new_tokens=self.tactic_limit, num_return_sequences=num, return_dict_in_generate=True)
         beam = self.options.decoding == "beam" and num > 1
         if beam:
             # length_penalty 0: `sequences_scores` is then the plain sum of the log-probabilities of each
@@ -213,14 +254,9 @@ class TacticModel(torch.nn.Module):
             out = self.model.generate(**inp, **kw)
         seqs = out.sequences[:, 1:]  # (B * num, T): the decoder start token dropped
         scores = out.sequences_scores.float() if beam else _token_logprob_sums(seqs, out.logits)  # (B * num,)
-        texts = [byte_codec.decode(row) for row in seqs.tolist()]
-        lps = scores.tolist()
-        self.model.train(was)
-        out_lists: list[list[Candidate]] = []
-        for b in range(len(sources)):
-            cands = [(texts[i].strip(), lps[i]) for i in range(b * num, (b + 1) * num)]
-            out_lists.append(dedupe_top([(c, lp) for c, lp in cands if c], num))
-        return out_lists
+        texts, lps = [byte_codec.decode(row) for row in seqs.tolist()], scores.tolist()
+        return [list(zip(texts[b * num:(b + 1) * num], lps[b * num:(b + 1) * num]))
+                for b in range(len(texts) // num)]
 
 
 def _token_logprob_sums(seqs: torch.Tensor, logits: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -231,6 +267,14 @@ def _token_logprob_sums(seqs: torch.Tensor, logits: Sequence[torch.Tensor]) -> t
     ended = (seqs[:, :steps.shape[1]] == byte_codec.EOS).int().cumsum(dim=1)  # (N, T): eos seen so far
     keep = (ended == 0) | ((ended == 1) & (seqs[:, :steps.shape[1]] == byte_codec.EOS))  # up to the first eos
     return (tok * keep).sum(dim=1)
+
+
+def tactic_percentile(tactics: Sequence[str], q: float = 99.0) -> int | None:
+    """The q-th percentile of the tactics' lengths in bytes, eos included (pure); None without tactics."""
+    sizes = sorted(len(t.encode("utf-8")) + 1 for t in tactics)
+    if not sizes:
+        return None
+    return sizes[min(len(sizes) - 1, int(math.ceil(q / 100.0 * len(sizes))) - 1)]
 
 
 def _position(position: str, pretrained: bool) -> str:

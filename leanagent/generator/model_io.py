@@ -12,7 +12,7 @@ Placement stays the caller's (`Placement.put`); what the kind needs to know of
 the device is decided here: a causal LM on a bf16 GPU is loaded in bf16 when
 its weights will not be trained in full (inference, or frozen LoRA bases;
 Lightning's bf16-mixed wants fp32 master weights otherwise), and on the CPU
-its thread count is set (`causal_io.set_cpu_threads`).
+either kind's thread count is set (`causal_io.set_cpu_threads`).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _dtype(where: Placement, train: bool, options: GeneratorOptions):
     return torch.bfloat16 if low else torch.float32
 
 
-def _causal_setup(where: Placement, options: GeneratorOptions) -> None:
+def _thread_setup(where: Placement, options: GeneratorOptions) -> None:
     if not where.is_cuda:
         from leanagent.generator.causal_io import set_cpu_threads
 
@@ -80,10 +80,11 @@ def new_model(options: GeneratorOptions, seed: int = 0, *, train: bool = False, 
         from leanagent.generator.causal import CausalTacticModel
 
         where = placement(device)
-        _causal_setup(where, options)
+        _thread_setup(where, options)
         return CausalTacticModel.create(options, seed, train=train, dtype=_dtype(where, train, options))
     from leanagent.generator.model import TacticModel
 
+    _thread_setup(placement(device), options)  # the same thread policy as a causal LM's
     return TacticModel.create(options, seed=seed)
 
 
@@ -96,8 +97,10 @@ def load_model(source: str | Path, options: GeneratorOptions | None = None, *, t
 
         where = placement(device)
         opts = options or GeneratorOptions()
-        _causal_setup(where, opts)
+        _thread_setup(where, opts)
         return CausalTacticModel.load(source, options, train=train, dtype=_dtype(where, train, opts))
     from leanagent.generator.model import TacticModel
 
-    return TacticModel.load(source, options) if options is not None else TacticModel.load(source)
+    model = TacticModel.load(source, options) if options is not None else TacticModel.load(source)
+    _thread_setup(placement(device), model.options)  # the same thread policy as a causal LM's
+    return model

@@ -60,8 +60,9 @@ class GeneratorOptions:
     """Fine-tune a causal LM with LoRA adapters of this rank on every linear layer (needs peft; checkpoints
     hold the merged weights); 0 fine-tunes all weights."""
     threads: int = 0
-    """CPU threads for a causal LM on the CPU (0: torch's setting, lowered to the cores the machine's load
-    leaves free: more threads than free cores make every step several times slower)."""
+    """CPU threads of the generator (either kind) on the CPU, training and decoding (0: torch's setting,
+    lowered to the cores the machine's load leaves free: more threads than free cores make every step several
+    times slower)."""
 
     def check(self) -> None:
         if self.decoding not in ("beam", "sampling"):
@@ -113,8 +114,13 @@ class ProposerOptions:
     sets the repositories learned so far)."""
     num_premises: int | None = None
     """Override the model's number of retrieved premises (None: the checkpoint's setting)."""
+    max_tactic_bytes: int | None = None
+    """Longest tactic the model decodes, in bytes: longer ones are cut (None: the 99th percentile of the
+    checkpoint's training tactics, stored with it, within its max_output_bytes)."""
 
     def check(self) -> None:
+        if self.max_tactic_bytes is not None and self.max_tactic_bytes < 1:
+            raise ConfigError("max_tactic_bytes must be >= 1", fix="give a positive byte count, or none")
         if self.proposer not in PROPOSERS:
             raise ConfigError(f"unknown proposer {self.proposer!r}", fix=f"use one of {', '.join(PROPOSERS)}")
         if self.retrieval not in RETRIEVALS:
@@ -133,7 +139,8 @@ class ProposerOptions:
 def proposer_name(options: ProposerOptions) -> str:
     """The model string written to proofs and attempts (same options -> same string)."""
     o = options
-    model = f"model[{o.checkpoint},{o.retrieval}{'' if o.num_premises is None else ',' + str(o.num_premises)}]"
+    cut = "" if o.max_tactic_bytes is None else f",cut={o.max_tactic_bytes}"
+    model = f"model[{o.checkpoint},{o.retrieval}{'' if o.num_premises is None else ',' + str(o.num_premises)}{cut}]"
     src = o.source_split if not o.source_repos else f"{o.source_split}@{_short_hash(o.source_repos)}"
     knn = f"knn[{o.knn_encoder},k={o.knn_neighbours},{src},{o.retrieval}]"
     if o.proposer == "frequency":

@@ -164,9 +164,13 @@ def cpu_defaults() -> tuple:
     # premises (--gen-num-premises) and ReProver's weights (--gen-model byt5-small).
     # batch_tokens=0: fixed batches of 8. A token budget puts a whole small repository of short states into
     # one batch, so 40 epochs are 40 updates; a scratch model on the CPU learns from many small steps.
-    return (TrainOptions(batch_size=8, batch_tokens=0, warmup_steps=10, max_steps=100), RetrieverOptions(),
-            GeneratorOptions(d_model=128, num_layers=2, num_heads=4, d_ff=512, max_input_bytes=512,
-                             max_output_bytes=96, num_premises=0))
+    # The generator's sizes and batches are the device policy's CPU defaults (leanagent.device), which
+    # `train generator` run alone on a CPU takes too.
+    from leanagent.device import defaults_for
+
+    cpu = defaults_for("cpu")
+    batches = {k: cpu.generator_train[k] for k in ("batch_size", "batch_tokens", "warmup_steps")}
+    return (TrainOptions(**batches, max_steps=100), RetrieverOptions(), GeneratorOptions(**cpu.generator))
 
 
 def check_pool(pool: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
-from leanagent.generator.model import GeneratorOptions, GenExample, augment_state
+from leanagent.generator.model import GeneratorOptions, GenExample, augment_state, tactic_percentile
 from leanagent.text import mentions_sorry
 
 #: Called after each stage with (run id, stage index, repository, the model as a TacticProposer);
@@ -124,6 +124,9 @@ def train_generator(db, repos: Sequence[str], options: GeneratorOptions, train, 
             new_model(options, seed=train.seed, train=True, device=device)
 
     def on_stage_end(model, k, stage, folder) -> dict:
+        if hasattr(model, "save_decoding"):  # the T5 generator: its default tactic cut, from what it trained on
+            model.tactic_bytes_p99 = tactic_percentile([e.tactic for st in stages[:k + 1] for e in st.examples])
+            model.save_decoding(folder)
         if evaluate is None:
             return None
         return evaluate(run_id, k, stage.name, RetrievalAugmentedGenerator(model, retriever, texts))

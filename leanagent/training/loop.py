@@ -58,6 +58,7 @@ import torch
 from leanagent.device import Placement, placement as resolve_device
 from leanagent.training.budget import TimeBudget
 from leanagent.training.ewc import EwcState, compute_fisher
+from leanagent.training.log_lines import batch_size_of
 from leanagent.training.options import TrainOptions, to_dict  # TrainOptions is re-exported
 from leanagent.training.rehearsal import RehearsalBatchSampler
 
@@ -114,7 +115,7 @@ class _LitWrapper(_lightning().LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = self.model.loss(batch)
-        size = _batch_size(batch, self.options.batch_size)
+        size = batch_size_of(batch, self.options.batch_size)
         self.log("loss", loss.detach(), prog_bar=True, batch_size=size)
         if self.ewc is not None and self.options.ewc_lambda > 0:
             penalty = self.ewc.penalty(self.model)
@@ -134,12 +135,6 @@ class _LitWrapper(_lightning().LightningModule):
         warm = self.options.warmup_steps
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_factor(step, warm))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-
-def _batch_size(batch, default: int) -> int:
-    """Examples in a batch (for Lightning's averaging): the rows of its first tensor, when it has one."""
-    first = next(iter(batch.values()), None) if isinstance(batch, dict) else None
-    return int(first.shape[0]) if isinstance(first, torch.Tensor) and first.dim() else default
 
 
 def make_trainer(options: TrainOptions, where: Placement | None = None, max_seconds: float | None = None,

@@ -112,6 +112,18 @@ def test_greedy_and_one_candidate(trained):
     assert trained.propose([], 4) == []
 
 
+def test_a_prompt_whose_search_is_done_leaves_the_batch(trained, monkeypatch):
+    """Issue 29: once a prompt has its candidates, its rows cost no more decoder steps."""
+    from leanagent.generator import decoding
+
+    rows, advance = [], decoding.advance
+    monkeypatch.setattr(decoding, "advance", lambda model, cache, tokens, mask, spec: (
+        rows.append(tokens.shape[0]), advance(model, cache, tokens, mask, spec))[1])
+    out = trained.propose([e.source for e in EXAMPLES], 1)
+    assert [c[0][0] for c in out] == [e.tactic for e in EXAMPLES]
+    assert rows == sorted(rows, reverse=True) and rows[-1] < len(EXAMPLES)  # short tactics left first
+
+
 def test_save_and_load_round_trip(trained, tmp_path):
     trained.save(tmp_path / "ckpt")
     saved = json.loads((tmp_path / "ckpt" / "generator.json").read_text())

@@ -38,7 +38,7 @@ def test_an_example_over_the_budget_is_a_batch_of_its_own():
     assert padded_tokens([[3, 4], [5, 1]]) == 2 * 9 and padded_tokens([]) == 0
 
 
-def test_sampler_knows_its_length_and_mixes_the_replay_fraction_over_an_epoch():
+def test_sampler_knows_its_length_and_mixes_the_rehearsal_fraction_over_an_epoch():
     new, old = _sizes(300, 1), _sizes(100, 2)
     sampler = BucketBatchSampler(new, old, 6000, fraction=0.25, seed=3)
     n = len(sampler)
