@@ -175,7 +175,7 @@ def test_train_generator_takes_the_devices_defaults_as_learn_does():
 
     from leanagent.commands.generation import add_train_generator, train_options
     from leanagent.device import Placement
-    from leanagent.lifelong.learn import cpu_defaults
+    from leanagent.lifelong.learn_options import cpu_defaults
 
     parser = argparse.ArgumentParser()
     add_train_generator(parser.add_subparsers(), argparse.ArgumentParser(add_help=False))
