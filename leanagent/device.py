@@ -69,12 +69,18 @@ class DeviceDefaults:
     merged_model_beams: int | None = None
     """The merged proposer: beams asked of the tactic model per expansion, where the search asks for more
     (kNN supplies the rest); None: as many as the search asks. CPU: 4, a fraction of a 16-beam call's time."""
+    retriever_encoder: str = "minilm"
+    """The retriever's encoder where `--encoder` is left open (`auto`): `byt5` (ReProver's retriever) on a GPU,
+    the packaged MiniLM on the CPU, where a ByT5 encoder over premises is too slow."""
+    cap_threads: bool = False
+    """Inference caps torch's CPU threads at the generator's `threads` option (free cores, not all of them):
+    on the CPU only, where the model shares the cores with Lean and the other workers."""
 
 
 #: Per device kind (`Placement.kind`).
 DEFAULTS = {
     "cuda": DeviceDefaults(batch_tokens=32768, loader_workers=4, pin_memory=True, encode_batch=512,
-                           expand_batch=8, searches=8, fork_pool=False),
+                           expand_batch=8, searches=8, fork_pool=False, retriever_encoder="byt5"),
     "cpu": DeviceDefaults(batch_tokens=16384, loader_workers=0, pin_memory=False, encode_batch=16,
                           expand_batch=1, searches=1, fork_pool=True,
                           generator=MappingProxyType(dict(d_model=128, num_layers=2, num_heads=4, d_ff=512,
@@ -82,7 +88,7 @@ DEFAULTS = {
                                                           num_premises=0)),
                           generator_train=MappingProxyType(dict(batch_size=8, batch_tokens=0, warmup_steps=10,
                                                                 lr=1e-3, epochs=40, max_steps=600)),
-                          merged_model_beams=4),
+                          merged_model_beams=4, retriever_encoder="minilm", cap_threads=True),
 }
 
 

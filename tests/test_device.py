@@ -101,3 +101,18 @@ def test_put_moves_and_casts_only_for_inference_on_a_bf16_gpu():
     assert inputs_to(lin, x)["a"].device.type == "cpu" and inputs_to(lin, x)["n"] == 3
     with autocast_for(lin):  # a no-op on the CPU: fp32 stays fp32
         assert lin(torch.ones(1, 2)).dtype == torch.float32
+
+
+def test_nothing_but_the_device_policy_branches_on_the_device_kind():
+    """Issue 25: per-device defaults live in leanagent/device.py (DeviceDefaults) and nowhere else."""
+    import re
+    from pathlib import Path
+
+    import leanagent
+
+    root = Path(leanagent.__file__).parent
+    branch = re.compile(r"\.is_cuda\b|[=!]= *[\"'](cuda|cpu)[\"']|[\"'](cuda|cpu)[\"'] *(if|==)|startswith\([\"']cuda"
+                        r"|\.type *== |\.kind *== *[\"']")
+    found = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py") if p.name != "device.py"
+             for i, line in enumerate(p.read_text().splitlines(), 1) if branch.search(line)]
+    assert found == []

