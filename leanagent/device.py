@@ -65,7 +65,9 @@ class DeviceDefaults:
     generator_train: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     """Training a tactic generator alone (`train generator`): `TrainOptions` values where the command line
     leaves them open. CPU: learn's generator budget (batches of 8, learn.generator_lr, generator_epochs and
-    generator_max_steps), counted in steps so the same seed gives the same model on a busy machine."""
+    generator_max_steps), counted in steps so the same seed gives the same model on a busy machine. Fixed
+    batches (batch_tokens 0): a token budget puts a whole small repository of short states into one batch, so
+    40 epochs would be 40 updates; a scratch model on the CPU learns from many small steps."""
     merged_model_beams: int | None = None
     """The merged proposer: beams asked of the tactic model per expansion, where the search asks for more
     (kNN supplies the rest); None: as many as the search asks. CPU: 4, a fraction of a 16-beam call's time."""
@@ -77,6 +79,10 @@ class DeviceDefaults:
     on the CPU only, where the model shares the cores with Lean and the other workers."""
 
 
+#: The tactic generator's training budget per repository: `learn`'s defaults (`LearnOptions.generator_lr`,
+#: `generator_epochs`, `generator_max_steps`), which `train generator` run alone on a CPU takes too.
+GENERATOR_BUDGET = MappingProxyType(dict(lr=1e-3, epochs=40, max_steps=600))
+
 #: Per device kind (`Placement.kind`).
 DEFAULTS = {
     "cuda": DeviceDefaults(batch_tokens=32768, loader_workers=4, pin_memory=True, encode_batch=512,
@@ -87,7 +93,7 @@ DEFAULTS = {
                                                           max_input_bytes=512, max_output_bytes=96,
                                                           num_premises=0)),
                           generator_train=MappingProxyType(dict(batch_size=8, batch_tokens=0, warmup_steps=10,
-                                                                lr=1e-3, epochs=40, max_steps=600)),
+                                                                **GENERATOR_BUDGET)),
                           merged_model_beams=4, retriever_encoder="minilm", cap_threads=True),
 }
 

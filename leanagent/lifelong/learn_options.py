@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from leanagent.device import GENERATOR_BUDGET
 from leanagent.errors import ConfigError
 
 #: The event callback of `learn` and `nightly`: emit(event="step", key=..., ...).
@@ -36,14 +37,14 @@ class LearnOptions:
     order: str = "easy-count"
     """Curriculum order of the repositories: `easy-count` (LeanAgent: most Easy theorems first),
     `easy-fraction`, `hard-first` (the reverse of easy-count) or `random` (seeded by train.seed)."""
-    generator_lr: float | None = 1e-3
+    generator_lr: float | None = GENERATOR_BUDGET["lr"]
     """Learning rate of the generator, overriding train.lr (None: use train.lr). A generator trained from
     scratch wants a much larger rate than fine-tuning the pretrained retriever encoder does."""
-    generator_epochs: int | None = 40
+    generator_epochs: int | None = GENERATOR_BUDGET["epochs"]
     """Epochs of the generator per repository, overriding train.epochs (None: use train.epochs). A generator
     trained from scratch needs many passes over a repository before it writes whole tactics;
     generator_max_steps bounds them."""
-    generator_max_steps: int | None = 600
+    generator_max_steps: int | None = GENERATOR_BUDGET["max_steps"]
     """Optimizer steps of the generator per repository at most, overriding train.max_steps (None: use
     train.max_steps). Budgets count steps, so the same seed on the same data gives the same figures whatever
     the machine's load; train.max_minutes is only an optional cap, and the report says when it cut training."""
@@ -158,14 +159,9 @@ def cpu_defaults() -> tuple:
     # Budgets count optimizer steps, never minutes, so that the same seed gives the same figures on a busy
     # machine (issue 27): 100 retriever steps per repository (one epoch of MiniLM over a mathlib area takes
     # minutes on a laptop; the example's repositories need fewer), and learn.generator_max_steps.
-    # The CPU generator reads the proof state alone (num_premises=0): a scratch model this small does not
-    # learn to copy premise names in minutes, and premises make every step several times slower (a byte
-    # model over 1 KB inputs); in that time it learns which tactics close which goals. On a GPU, give it
-    # premises (--gen-num-premises) and ReProver's weights (--gen-model byt5-small).
-    # batch_tokens=0: fixed batches of 8. A token budget puts a whole small repository of short states into
-    # one batch, so 40 epochs are 40 updates; a scratch model on the CPU learns from many small steps.
-    # The generator's sizes and batches are the device policy's CPU defaults (leanagent.device), which
-    # `train generator` run alone on a CPU takes too.
+    # The generator's sizes and batches are the device policy's CPU defaults (`DeviceDefaults.generator` and
+    # `generator_train` in leanagent.device, which say why), which `train generator` run alone takes too.
+    # On a GPU, give it premises (--gen-num-premises) and ReProver's weights (--gen-model byt5-small).
     from leanagent.device import defaults_for
 
     cpu = defaults_for("cpu")
