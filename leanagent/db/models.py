@@ -291,10 +291,39 @@ class Proof(Base):
     # theorem (leanagent/sources/upstream.py: still sorry? how many commits behind?), for review flags.
     found_commit: Mapped[str | None] = mapped_column(String(64))
     upstream: Mapped[dict | None] = mapped_column(JSON)
+    # Polishing (leanagent/prover/polish.py, issue 28): the shorter variant it kept (NULL: none kept or not
+    # run), what it did ({tried, kept, seconds, budget_hit, skipped}), what the re-check measured per variant
+    # ({"found": M, "polished": M}, M = {seconds, file_median_seconds, heartbeats, lines, warnings,
+    # max_heartbeats}) and the reviewer's pick (found | polished; NULL: polished when there is one).
+    polished_tactics: Mapped[list | None] = mapped_column(JSON)
+    polish: Mapped[dict | None] = mapped_column(JSON)
+    measures: Mapped[dict | None] = mapped_column(JSON)
+    variant: Mapped[str | None] = mapped_column(String(16))
 
     theorem: Mapped[Theorem] = relationship(back_populates="proofs")
     reviews: Mapped[list[Review]] = relationship(back_populates="proof", cascade="all, delete-orphan",
                                                  passive_deletes=True, order_by="Review.id")
+
+    @property
+    def chosen(self) -> str:
+        """`found` or `polished`: the variant the patch, the branch and the flags use."""
+        return chosen_variant(self.polished_tactics, self.variant)
+
+    @property
+    def chosen_tactics(self) -> list:
+        return list((self.polished_tactics if self.chosen == "polished" else self.tactics) or [])
+
+    @property
+    def chosen_measures(self) -> dict:
+        """What the re-check measured for the chosen variant ({} when nothing was measured)."""
+        return dict((self.measures or {}).get(self.chosen) or {})
+
+
+def chosen_variant(polished: list | None, variant: str | None) -> str:
+    """The variant export uses: the reviewer's pick, else the polished one when polishing kept one."""
+    if variant == "found" or not polished:
+        return "found"
+    return "polished"
 
 
 class ProofAttempt(Base):

@@ -76,6 +76,9 @@ class AttemptRecord:
     statement_digest: str | None = None  # of the statement the proof was checked under
     source_splits: list[str] | None = None  # the splits whose recorded steps the proposers could read
     commit: str | None = None        # the repository commit the search ran on
+    measures: dict | None = None     # the re-check's measurements per variant (Proof.measures)
+    polished: list[str] | None = None  # the polished variant (Proof.polished_tactics)
+    polish: dict | None = None       # what polishing did (Proof.polish)
 
 
 def select_theorems(db: Database, which: str = "sorry", repo: str | None = None,
@@ -184,7 +187,8 @@ def record_attempt(db: Database, rec: AttemptRecord) -> int | None:
                               file_digest=rec.file_digest, check_status=rec.check_status,
                               checked_by=rec.checked_by, check_message=rec.check_message,
                               axioms=rec.axioms, statement_digest=rec.statement_digest, found_commit=rec.commit,
-                              source_splits=rec.source_splits)
+                              source_splits=rec.source_splits, measures=rec.measures,
+                              polished_tactics=rec.polished, polish=rec.polish)
                 s.add(proof)
                 s.flush()
             else:
@@ -233,6 +237,8 @@ def _found_again(proof: Proof, rec: AttemptRecord) -> None:
     if rec.check_status not in (None, "unchecked") or (rec.check_status and proof.check_status is None):
         proof.check_status, proof.checked_by, proof.check_message = rec.check_status, rec.checked_by, rec.check_message
         proof.axioms, proof.statement_digest = rec.axioms, rec.statement_digest
+        if rec.measures is not None:  # the newest check's measurements and polish go with its verdict
+            proof.measures, proof.polished_tactics, proof.polish = rec.measures, rec.polished, rec.polish
 
 
 def train_only(source_splits: list[str] | None) -> bool:

@@ -134,7 +134,8 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
             # The file the re-check placed the proof into is the one the patch must find again.
             file_digest=res.checked_file_digest or digests.get(res.theorem.id), check_status=res.check_status,
             checked_by=res.checked_by, check_message=res.check_message, axioms=res.axioms,
-            statement_digest=res.statement_digest, commit=res.theorem.commit, source_splits=source_splits))
+            statement_digest=res.statement_digest, commit=res.theorem.commit, source_splits=source_splits,
+            measures=res.measures, polished=res.polished, polish=res.polish))
         out.attempted += 1
         done.add(res.theorem.id)
         out.proved += res.outcome == "proved"

@@ -80,6 +80,9 @@ class SearchResult:
     axioms: list[str] | None = None   # what `#print axioms` answered for the theorem, when it did
     statement_digest: str | None = None     # of the statement the re-check placed the proof under
     checked_file_digest: str | None = None  # of the file text the re-check placed the proof into
+    measures: dict | None = None      # what the re-check measured: {"found": M, "polished": M} (db Proof.measures)
+    polished: list[str] | None = None  # the shorter proof polishing kept (prover/polish.py), if any
+    polish: dict | None = None        # what polishing did: {tried, kept, seconds, budget_hit, skipped}
 
     def as_dict(self) -> dict:
         d = asdict(self)
