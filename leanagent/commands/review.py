@@ -39,14 +39,26 @@ def register(subparsers, common) -> None:
                                           "repository with the agent's proof. Refuses files that changed "
                                           "since the proofs were found, and proofs the review app flags "
                                           "(see --force) unless forced. Says which whole-file re-check each "
-                                          "exported proof passed.")
+                                          "exported proof passed, and writes PR.md: a pull-request "
+                                          "description that discloses the AI use.")
     e.add_argument("--repo", required=True, metavar="NAME", help="repository name")
     e.add_argument("--status", default=ReviewStatus.ACCEPTED.value, choices=[s.value for s in ReviewStatus],
                    help="review status of the proofs to export (default accepted)")
     e.add_argument("--out", required=True, type=Path, metavar="FILE.patch", help="the patch file to write")
     e.add_argument("--force", action="store_true",
-                   help="export flagged proofs too (placeholder definition, exercise file, already proven "
-                        "upstream, a single exact/apply, a stale commit, a failed whole-file re-check)")
+                   help="export flagged proofs too (the flags and the threads behind them: "
+                        "leanagent/review/flags.py); PR.md, the patch header and the commits name each flag waived")
+    e.add_argument("--force-reason", metavar="TEXT",
+                   help="why the flags waived with --force do not apply; written beside them in PR.md and the commits")
+    e.add_argument("--branch", metavar="NAME",
+                   help="also make branch NAME in the repository's clone: the commit the proofs were checked "
+                        "against plus one commit per file, with the disclosure and Co-authored-by trailers "
+                        "(the checkout itself is not touched)")
+    e.add_argument("--coauthor", action="append", default=[], metavar='"NAME <EMAIL>"',
+                   help="the email for the Co-authored-by trailer of reviewer NAME (repeat per reviewer); "
+                        "not needed for a reviewer who signed as `Name <email>`")
+    e.add_argument("--pr", type=Path, metavar="FILE.md",
+                   help="where to write the pull-request description (default: PR.md beside --out)")
     e.add_argument("--no-upstream", action="store_true",
                    help="do not fetch the remote to check the upstream head first")
     e.set_defaults(func=run_export)
@@ -97,30 +109,45 @@ def _interruptible_server(config):
 
 
 def run_export(args, ctx) -> int:
-    from leanagent.review.export import export_patch, write_patch
-    from leanagent.review.flags import check_counts, check_export
+    from leanagent.review.disclosure import check_counts, patch_header, pr_description
+    from leanagent.review.export import check_out_path, export_branch, export_disclosure, export_patch, write_patch
+    from leanagent.review.flags import check_export
 
     db = ctx.db(create=False)
+    out = check_out_path(args.out)
+    pr = check_out_path(args.pr or out.parent / "PR.md", "--pr")
     if not args.no_upstream:
         from leanagent.sources.upstream import refresh_upstream
 
         refresh_upstream(db, [args.repo])
     flags = check_export(db, args.repo, args.status, force=args.force)  # refuses flagged proofs unless --force
     result = export_patch(db, args.repo, args.status)
-    write_patch(result, args.out)
+    disclosure = export_disclosure(db, args.repo, result, flags, args.force_reason, args.coauthor,
+                                   strict=bool(args.branch))
+    commits = export_branch(result, disclosure, args.branch) if args.branch else []
+    write_patch(result, out, patch_header(disclosure))
+    pr.write_text(pr_description(disclosure, args.branch), encoding="utf-8")
     checks = check_counts(db, result.proofs)
-    forced = {pid: [f.code for f in fl] for pid, fl in flags.items() if fl and pid in result.proofs}
+    forced = {pid: [f.code for f in fl] for pid, fl in disclosure.waived.items()}
+    unmeasured = [f.full_name for f in disclosure.facts if f.measures.get("seconds") is None]
 
     def human() -> None:
-        print(f"wrote {len(result.proofs)} proof(s) in {len(result.files)} file(s) to {args.out}")
+        print(f"wrote {len(result.proofs)} proof(s) in {len(result.files)} file(s) to {out}, "
+              f"the pull-request description to {pr}")
         if result.unchanged:  # accepted, but the same as the file's own proof: nothing to change
             print(f"left out {len(result.unchanged)} accepted proof(s) already in the files: "
                   + ", ".join(result.unchanged))
         print("whole-file re-check: " + ", ".join(f"{n} {what}" for what, n in checks.items()))
+        if unmeasured:  # slow and lint cannot be judged for these: say so, never let it read as a pass
+            print(f"not measured (time, warnings): {len(unmeasured)} proof(s)")
         if forced:
             print(f"exported {len(forced)} flagged proof(s) because of --force: "
                   + "; ".join(f"{pid} ({', '.join(codes)})" for pid, codes in sorted(forced.items())))
+        if commits:
+            print(f"made branch {args.branch} in {result.repo_path}: {len(commits)} commit(s) on "
+                  f"{disclosure.commit[:12]}")
 
-    ctx.emit({"out": str(args.out), "proofs": len(result.proofs), "files": result.files, "checks": checks,
-              "flagged": forced, "unchanged": result.unchanged}, human)
+    ctx.emit({"out": str(out), "pr": str(pr), "proofs": len(result.proofs), "files": result.files,
+              "checks": checks, "flagged": forced, "unchanged": result.unchanged, "unmeasured": unmeasured,
+              "branch": args.branch, "commits": commits}, human)
     return 0

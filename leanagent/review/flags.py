@@ -12,6 +12,17 @@
 | `native`           | the theorem depends on native evaluation (`Lean.ofReduceBool`) | prove2me/prove2me_workspace#2 |
 | `axiom`            | the theorem depends on an axiom beyond the standard three      | lean4 `#print axioms`        |
 | `statement-changed`| the file's theorem is not the statement the proof was checked under (or is gone) | issue 23 |
+| `native-decide`    | the proof asks for native evaluation: `native_decide`, `decide +native`, `native := true` | prove2me/prove2me_workspace#2, leanprover/lean-eval#248 |
+| `slow`             | the re-check measured over 1 s, or over 3 x the median of the file's proofs | leanprover-community/mathlib4#37891, dwrensha/compfiles#25 |
+| `long`             | the proof has over 20 lines (measured, else counted in its text) | google-deepmind/formal-conjectures#3562 |
+| `lint`             | the re-check saw a warning on the proof's lines                | FormalizedFormalLogic/Foundation#860 |
+| `max-heartbeats`   | the proof sets `maxHeartbeats` above the value in force at the theorem (0: no limit) | dwrensha/compfiles#25 |
+| `unmeasured`       | Lean checked it, but measured no time or warnings: `slow` and `lint` cannot be judged | issue 28 |
+
+Flags are judged on the variant export uses (`Proof.chosen`: the polished proof unless the reviewer
+picked the one found). `slow` and `lint` need the re-check's measures (`Proof.measures`); a proof a
+Lean backend checked without them is `unmeasured`, never a silent pass (replay and proofs found before
+re-checks have no measures and no verdict: the export's summary and PR.md say "not measured").
 
 The review app shows them on the list and the proof page; `export-proofs` (and the download
 button) refuse a flagged proof unless forced. This package reads the database only: the upstream
@@ -28,6 +39,8 @@ from leanagent.db.engine import Database
 from leanagent.db.models import ReviewStatus
 from leanagent.lean.proof_text import PatchError
 from leanagent.lean.axioms import beyond_standard
+from leanagent.lean.options import (DEFAULT_MAX_HEARTBEATS, heartbeats_in_force, heartbeats_set, native_uses,
+                                    raises_heartbeats)
 from leanagent.text import identifiers
 
 #: Commits between the proof's commit and the upstream head from which the proof counts as stale.
@@ -44,7 +57,20 @@ FLAGS = {  # code -> (short label, the maintainers' discussion)
     "native": ("native evaluation", "prove2me/prove2me_workspace#2"),
     "axiom": ("extra axiom", "lean4 #print axioms"),
     "statement-changed": ("statement changed", "the theorem in the file is not the one proved"),
+    "native-decide": ("native_decide", "prove2me/prove2me_workspace#2, leanprover/lean-eval#248"),
+    "slow": ("slow proof", "leanprover-community/mathlib4#37891, dwrensha/compfiles#25"),
+    "long": ("over 20 lines", "google-deepmind/formal-conjectures#3562"),
+    "lint": ("linter warning", "FormalizedFormalLogic/Foundation#860"),
+    "max-heartbeats": ("raises maxHeartbeats", "dwrensha/compfiles#25"),
+    "unmeasured": ("not measured", "issue 28: slow and lint need the re-check's measures"),
 }
+
+#: A proof is slow above this many seconds, or above SLOW_FACTOR times the median proof of its file:
+#: agent golf measured 72-481% slower than the proofs it replaced (mathlib4#37891).
+SLOW_SECONDS = 1.0
+SLOW_FACTOR = 3.0
+#: Proofs longer than this need a discussion first (formal-conjectures#3562).
+LONG_LINES = 20
 
 _DEF = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)*(?:(?:private|protected|noncomputable|partial|unsafe|scoped)\s+)*"
                   r"(def|abbrev|instance|opaque)\b")
@@ -159,6 +185,86 @@ def statement_flag(text: str | None, full_name: str, line: int, file_path: str, 
     return None
 
 
+def native_flag(tactics: list[str]) -> Flag | None:
+    """`native-decide` when the proof text asks for native evaluation (comments and names do not count)."""
+    uses = native_uses("\n".join(tactics))
+    if not uses:
+        return None
+    return Flag("native-decide", "the proof uses " + ", ".join(uses)
+                + ": it trusts the compiler; maintainers replaced it with `decide`")
+
+
+def proof_lines(tactics: list[str], measures: dict) -> int:
+    """The proof's lines: as the re-check measured them, else the non-blank lines of its tactics."""
+    if measures.get("lines") is not None:
+        return int(measures["lines"])
+    return sum(1 for t in tactics for line in t.split("\n") if line.strip())
+
+
+def slow_reason(measures: dict) -> str | None:
+    seconds, median = measures.get("seconds"), measures.get("file_median_seconds")
+    if seconds is None:
+        return None
+    if seconds > SLOW_SECONDS:
+        return f"the re-check took {seconds:.2f} s (over {SLOW_SECONDS:g} s)"
+    if median and seconds > SLOW_FACTOR * median:
+        return f"the re-check took {seconds:.2f} s, over {SLOW_FACTOR:g} x the file's median {median:.2f} s"
+    return None
+
+
+def long_reason(tactics: list[str], measures: dict) -> str | None:
+    n = proof_lines(tactics, measures)
+    return f"{n} lines (over {LONG_LINES}): discuss it with the maintainers first" if n > LONG_LINES else None
+
+
+def lint_reason(measures: dict) -> str | None:
+    warnings = measures.get("warnings")  # the re-check stores a count, or the messages themselves
+    n = len(warnings) if isinstance(warnings, (list, tuple)) else int(warnings or 0)
+    if not n:
+        return None
+    first = f": {warnings[0]}" if isinstance(warnings, (list, tuple)) else ""
+    return f"{n} warning(s) on the proof's lines{first}"
+
+
+def unmeasured_reason(measures: dict, check: str | None, env: str, variant: str) -> str | None:
+    """Why `slow`/`lint` could not be judged for a proof that Lean did check (verified or flagged)."""
+    if check not in ("verified", "flagged") or env == "replay":
+        return None
+    missing = [what for key, what in (("seconds", "time"), ("warnings", "warnings")) if measures.get(key) is None]
+    if not missing:
+        return None
+    return (f"the re-check recorded no {' or '.join(missing)} for the {variant} proof, so it is not known "
+            "whether it is slow or warns: re-check it (prove again), or export with --force")
+
+
+def heartbeats_reason(tactics: list[str], text: str | None, keyword: int | None) -> str | None:
+    """`max-heartbeats`: the proof sets `maxHeartbeats` above the value in force at its declaration
+    (`keyword`: the offset of its keyword in the file `text`; without them, Lean's default)."""
+    values = heartbeats_set("\n".join(tactics))
+    if not values:
+        return None
+    known = text is not None and keyword is not None
+    in_force = heartbeats_in_force(text, keyword) if known else DEFAULT_MAX_HEARTBEATS
+    raised = [v for v in values if raises_heartbeats(v, in_force)]
+    if not raised:
+        return None
+    shown = ", ".join("0 (no limit)" if v == 0 else str(v) for v in raised)
+    return (f"the proof sets maxHeartbeats {shown} where {in_force} is in force"
+            + ("" if known else " (Lean's default: the theorem is not in the file text)"))
+
+
+def variant_flags(tactics: list[str], measures: dict, check: str | None, env: str, variant: str,
+                  text: str | None, keyword: int | None) -> list[Flag]:
+    """The flags judged on the exported variant's text and measures (issue 28)."""
+    out = [f] if (f := native_flag(tactics)) else []
+    for code, why in (("slow", slow_reason(measures)), ("long", long_reason(tactics, measures)),
+                      ("lint", lint_reason(measures)), ("max-heartbeats", heartbeats_reason(tactics, text, keyword)),
+                      ("unmeasured", unmeasured_reason(measures, check, env, variant))):
+        if why:
+            out.append(Flag(code, why))
+    return out
+
+
 def upstream_flags(upstream: dict | None, file_path: str, stale_after: int = STALE_COMMITS) -> list[Flag]:
     if not upstream or upstream.get("state") != "known":
         return []
@@ -195,6 +301,7 @@ def upstream_summary(upstream: dict | None) -> str:
 
 def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_COMMITS) -> dict[int, list[Flag]]:
     """{proof id: its flags} (an empty list for a clean proof)."""
+    from leanagent.db.pr_facts import proof_facts
     from leanagent.db.review import flag_facts
     from leanagent.lean.proof_text import current_text
 
@@ -202,15 +309,18 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
     if not ids:
         return {}
     rows, defs = flag_facts(db, ids)
+    chosen = proof_facts(db, ids)  # the variant export uses: every rule below judges that one
     sorry_defs: dict[int, list[str]] = {}
     for repo_id, name, statement in defs:
         if statement and _DEF.match(statement) and "<" not in name:  # `<instance@12>`: anonymous
             sorry_defs.setdefault(repo_id, []).append(name)
     texts: dict[tuple, str | None] = {}
     out: dict[int, list[Flag]] = {}
-    for (pid, repo_id, full_name, file_path, statement, tactics, check, message, upstream, repo_path, stored,
+    for (pid, repo_id, full_name, file_path, statement, _found, check, message, upstream, repo_path, stored,
          env, axioms, statement_digest, line) in rows:
         flags = []
+        variant = chosen[pid]
+        tactics = variant.tactics
         used = placeholder_defs(statement, [d for d in sorry_defs.get(repo_id, []) if d != full_name])
         if used:
             flags.append(Flag("placeholder-def", "the statement uses " + ", ".join(f"`{d}`" for d in used)
@@ -229,8 +339,22 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
         flags += check_flags(env, check, message, axioms)
         if moved := statement_flag(texts[key], full_name, line, file_path, statement_digest):
             flags.append(moved)
+        flags += variant_flags(tactics, variant.measures, check, env, variant.variant, texts[key],
+                               _keyword(texts[key], full_name, line, file_path))
         out[pid] = flags
     return out
+
+
+def _keyword(text: str | None, full_name: str, line: int, file_path: str) -> int | None:
+    """The offset of the theorem's keyword in the file text, None when it is not there once."""
+    from leanagent.lean.declarations import DeclarationNotFound, locate
+
+    if text is None:
+        return None
+    try:
+        return locate(text, full_name, line, file_path).keyword
+    except DeclarationNotFound:
+        return None
 
 
 class FlaggedProofsError(PatchError):
@@ -254,24 +378,3 @@ def check_export(db: Database, repo_name: str, status: ReviewStatus | str = Revi
         raise FlaggedProofsError(f"{len(flagged)} proof(s) are flagged: {listed}",
                                  fix="review them (`leanagent review`), or export anyway with --force")
     return flags
-
-
-#: How each whole-file re-check status reads in summaries.
-CHECK_LABELS = {"verified": "verified (the file elaborates with the proof; standard axioms only)",
-                "rejected": "rejected by Lean", "flagged": "elaborates, but with native code or extra axioms",
-                "unchecked": "not re-checked", None: "found before re-checks existed"}
-
-
-def check_counts(db: Database, proof_ids: list[int]) -> dict[str, int]:
-    """{what the re-check said: number of proofs} for the given proofs."""
-    from leanagent.db.proof_checks import check_statuses
-
-    ids = list(proof_ids)
-    if not ids:
-        return {}
-    statuses = check_statuses(db, ids)
-    out: dict[str, int] = {}
-    for st in statuses:
-        label = CHECK_LABELS.get(st, st)
-        out[label] = out.get(label, 0) + 1
-    return out

@@ -57,6 +57,9 @@ class PatchResult:
     files: list[str] = field(default_factory=list)
     # Accepted proofs that are already the file's text (an agent proof equal to the original): nothing to patch.
     unchanged: list[str] = field(default_factory=list)
+    # {file: (text read, patched text)}: what `export-proofs --branch` commits is exactly what was diffed.
+    texts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    repo_path: str | None = None  # the clone the files were read from, when there is one
 
 
 def build_patch(items: list[ExportItem], read_text: Callable[[str], str | None]) -> PatchResult:
@@ -98,6 +101,7 @@ def build_patch(items: list[ExportItem], read_text: Callable[[str], str | None])
         if new_text == text:
             continue
         chunks.append(unified_diff(rel, text, new_text))
+        result.texts[rel] = (text, new_text)
         result.files.append(rel)
         result.proofs.extend(i.proof_id for i in by_file[rel] if i not in same)
     if problems:

@@ -41,6 +41,11 @@ end Demo
 """
 
 
+#: What the whole-file re-check measures of a quick, clean one-line proof (Proof.measures).
+FAST = {"seconds": 0.05, "file_median_seconds": 0.04, "heartbeats": 900, "lines": 1, "warnings": 0}
+MEASURED = {"found": FAST}
+
+
 def codes(db, pid) -> list[str]:
     return [f.code for f in proof_flags(db, [pid])[pid]]
 
@@ -126,7 +131,7 @@ def test_recheck_failed(db):
     bad, good = add_proof(db, tid), add_proof(db, tid)
     with db.session() as s:
         s.get(Proof, bad).check_status, s.get(Proof, bad).check_message = "rejected", "11:2: error: no"
-        s.get(Proof, good).check_status = "verified"
+        s.get(Proof, good).check_status, s.get(Proof, good).measures = "verified", MEASURED
     (flag,) = proof_flags(db, [bad])[bad]
     assert flag.code == "recheck-failed" and "11:2: error: no" in flag.detail
     assert codes(db, good) == []
@@ -149,9 +154,10 @@ def _checked(db, **fields) -> int:
     ({"check_status": "unchecked", "check_message": "Lean did not run to the end of the file: exit status 134"},
      ["unchecked"]),
     ({"check_status": "unchecked", "env": "replay"}, []),  # replay never claims Lean checked it
-    ({"check_status": "flagged", "axioms": ["propext", "Lean.ofReduceBool"]}, ["native"]),
-    ({"check_status": "flagged", "axioms": ["cheat_axiom", "Classical.choice"]}, ["axiom"]),
-    ({"check_status": "verified", "axioms": ["propext", "Classical.choice", "Quot.sound"]}, []),
+    ({"check_status": "flagged", "axioms": ["propext", "Lean.ofReduceBool"], "measures": MEASURED}, ["native"]),
+    ({"check_status": "flagged", "axioms": ["cheat_axiom", "Classical.choice"], "measures": MEASURED}, ["axiom"]),
+    ({"check_status": "verified", "axioms": ["propext", "Classical.choice", "Quot.sound"], "measures": MEASURED},
+     []),
 ])
 def test_recheck_verdict_flags(db, fields, flagged):
     pid = _checked(db, **fields)
@@ -306,7 +312,7 @@ def test_proof_page_shows_which_check_passed_and_the_flags(db):
     bad = add_proof(db, tid, tactics=["omega"], env="leaninteract", digest=file_digest(TEXT))
     with db.session() as s:
         g, b = s.get(Proof, good), s.get(Proof, bad)
-        g.check_status, g.checked_by, g.axioms = "verified", "repl", ["propext"]
+        g.check_status, g.checked_by, g.axioms, g.measures = "verified", "repl", ["propext"], MEASURED
         g.upstream = {"state": "unknown", "reason": "cannot fetch origin (https://x): no network"}
         b.check_status, b.checked_by, b.check_message = "rejected", "repl", "11:2: error: omega could not prove the goal"
     client = TestClient(create_app(db), base_url="http://127.0.0.1:8765")

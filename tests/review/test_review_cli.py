@@ -58,10 +58,13 @@ def test_export_writes_patch_and_reports(run_cli, db, db_url, demo, tmp_path):
     out = tmp_path / "demo.patch"
     code, stdout, err = run_cli("--db", db_url, "export-proofs", "--repo", "demo", "--out", out)
     assert code == 0, err
-    first, checks = stdout.strip().splitlines()
-    assert first == f"wrote 1 proof(s) in 1 file(s) to {out}"
+    first, checks, unmeasured = stdout.strip().splitlines()
+    assert first == f"wrote 1 proof(s) in 1 file(s) to {out}, the pull-request description to {tmp_path / 'PR.md'}"
     assert checks == "whole-file re-check: 1 found before re-checks existed"  # which check each proof passed
-    assert out.read_text().startswith("diff --git a/Demo/Basic.lean b/Demo/Basic.lean\n")
+    assert unmeasured == "not measured (time, warnings): 1 proof(s)"  # an old proof: not a silent pass
+    header, diff = out.read_text().split("diff --git a/Demo/Basic.lean b/Demo/Basic.lean\n", 1)
+    assert header.startswith("Proofs for demo exported by leanagent ") and "AI use:" in header
+    assert "`Demo.add_zero'`" in (tmp_path / "PR.md").read_text()
     code, stdout, _ = run_cli("--db", db_url, "--json", "export-proofs", "--repo", "demo", "--status", "new",
                               "--out", tmp_path / "new.patch")
     assert code == 0 and json.loads(stdout)["proofs"] == 2
