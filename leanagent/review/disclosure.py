@@ -117,7 +117,7 @@ def waived_text(flags: list[Flag], reason: str | None) -> str:
     if not flags:
         return "none"
     return "; ".join(f"{fl.label} ({fl.detail}; {fl.source})" for fl in flags) \
-        + f" -- waived because: {reason or 'no reason given (--force-reason)'}"
+        + f" -- waived because: {' '.join((reason or '').split()) or 'no reason given (--force-reason)'}"
 
 
 def proof_line(f: ProofFacts, waived: list[Flag], reason: str | None) -> str:
@@ -132,15 +132,21 @@ def proof_line(f: ProofFacts, waived: list[Flag], reason: str | None) -> str:
 # -- the texts ------------------------------------------------------------------------------------
 
 
-def disclosure_paragraph(d: Disclosure) -> str:
-    models = ", ".join(sorted({f.model or "unknown" for f in d.facts}))
-    budgets = ", ".join(sorted({f.budget or "unknown" for f in d.facts}))
-    reviewers = ", ".join(sorted({f.reviewer for f in d.facts if f.reviewer})) or "nobody"
+def disclosure_paragraph(facts: list[ProofFacts]) -> str:
+    """The AI-use disclosure for these proofs (Mathlib asks for one on every AI-assisted pull request)."""
+    models = ", ".join(sorted({f.model or "unknown" for f in facts}))
+    budgets = ", ".join(sorted({f.budget or "unknown" for f in facts}))
+    reviewers = sorted({f.reviewer for f in facts if f.reviewer})
+    unreviewed = sum(1 for f in facts if not f.reviewer)
+    review = (f"A person read and accepted {'each one' if not unreviewed else 'some of them'} in leanagent's "
+              f"review app ({', '.join(reviewers)}); the reviewers are credited with Co-authored-by trailers."
+              if reviewers else "")
+    if unreviewed:  # say it plainly: an exported proof nobody accepted must not read as reviewed
+        review += f" {unreviewed} of them were not accepted by anyone in review."
     return (f"AI use: these proofs were found by an AI system, {TOOL} (a premise retriever and a tactic "
             f"generator driving a best-first proof search), with the model checkpoint(s) {models} and the "
-            f"search budget(s) {budgets}. No person wrote them. Lean re-checked each one in its whole file "
-            f"as stated below, and a person read and accepted it in leanagent's review app ({reviewers}); "
-            "the reviewers are credited with Co-authored-by trailers.")
+            f"search budget(s) {budgets}. No person wrote them. Each one's whole-file re-check by Lean is "
+            f"stated below. {review}".strip())
 
 
 def _facts(d: Disclosure, facts: list[ProofFacts]) -> list[str]:
@@ -156,15 +162,16 @@ def commit_message(d: Disclosure, file_path: str) -> str:
              else f"Prove {len(names)} theorems in {file_path}")
     trailers = [f"Co-authored-by: {d.coauthors[r]}" for r in dict.fromkeys(f.reviewer for f in facts)
                 if r and r in d.coauthors]
-    body = [title, "", disclosure_paragraph(d), "", *_facts(d, facts)]
+    body = [title, "", disclosure_paragraph(facts), "", *_facts(d, facts)]
     return "\n".join(body + ([""] + trailers if trailers else [])) + "\n"
 
 
 def patch_header(d: Disclosure) -> str:
     """The text before the first `diff --git` of the --out patch (`git apply` skips it). A line that
     `git apply` could read as a diff's start is indented."""
-    lines = [f"Proofs for {d.repo} exported by {TOOL}", "", disclosure_paragraph(d), "", *_facts(d, d.facts)]
+    lines = [f"Proofs for {d.repo} exported by {TOOL}", "", disclosure_paragraph(d.facts), "", *_facts(d, d.facts)]
     lines += [f"Co-authored-by: {c}" for c in dict.fromkeys(d.coauthors.values())]
+    lines = "\n".join(lines).split("\n")  # a fact with a newline in it is lines of its own
     return "".join(("  " + ln if _DIFF_START.match(ln) else ln) + "\n" for ln in lines) + "\n"
 
 
@@ -176,7 +183,7 @@ def pr_description(d: Disclosure, branch: str | None = None) -> str:
            f"This pull request replaces the `sorry` of {len(d.facts)} theorem(s) in {len(files)} file(s) "
            f"with machine-found proofs, one commit per file"
            + (f" (branch `{branch}`)" if branch else "") + f", on top of commit {d.commit or '(not recorded)'}.",
-           "", "## AI use", "", disclosure_paragraph(d), "",
+           "", "## AI use", "", disclosure_paragraph(d.facts), "",
            "## Flags", "",
            (f"{waived} proof(s) carry review flags (reasons maintainers declined such proofs) that were "
             f"waived with --force, because: {d.force_reason or 'no reason given'}." if waived

@@ -46,6 +46,13 @@ from leanagent.text import identifiers
 #: Commits between the proof's commit and the upstream head from which the proof counts as stale.
 STALE_COMMITS = 50
 
+#: A proof is slow above this many seconds, or above SLOW_FACTOR times the median proof of its file:
+#: agent golf measured 72-481% slower than the proofs it replaced (mathlib4#37891).
+SLOW_SECONDS = 1.0
+SLOW_FACTOR = 3.0
+#: Proofs longer than this need a discussion first (formal-conjectures#3562).
+LONG_LINES = 20
+
 FLAGS = {  # code -> (short label, the maintainers' discussion)
     "placeholder-def": ("placeholder definition", "teorth/pfr#226"),
     "exercise": ("exercise file", "avigad/mathematics_in_lean_source#247"),
@@ -59,18 +66,11 @@ FLAGS = {  # code -> (short label, the maintainers' discussion)
     "statement-changed": ("statement changed", "the theorem in the file is not the one proved"),
     "native-decide": ("native_decide", "prove2me/prove2me_workspace#2, leanprover/lean-eval#248"),
     "slow": ("slow proof", "leanprover-community/mathlib4#37891, dwrensha/compfiles#25"),
-    "long": ("over 20 lines", "google-deepmind/formal-conjectures#3562"),
+    "long": (f"over {LONG_LINES} lines", "google-deepmind/formal-conjectures#3562"),
     "lint": ("linter warning", "FormalizedFormalLogic/Foundation#860"),
     "max-heartbeats": ("raises maxHeartbeats", "dwrensha/compfiles#25"),
     "unmeasured": ("not measured", "issue 28: slow and lint need the re-check's measures"),
 }
-
-#: A proof is slow above this many seconds, or above SLOW_FACTOR times the median proof of its file:
-#: agent golf measured 72-481% slower than the proofs it replaced (mathlib4#37891).
-SLOW_SECONDS = 1.0
-SLOW_FACTOR = 3.0
-#: Proofs longer than this need a discussion first (formal-conjectures#3562).
-LONG_LINES = 20
 
 _DEF = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)*(?:(?:private|protected|noncomputable|partial|unsafe|scoped)\s+)*"
                   r"(def|abbrev|instance|opaque)\b")

@@ -217,3 +217,23 @@ def test_branch_refusals(run_cli, db, db_url, clone, proofs, tmp_path):
     with db.session() as s:
         s.query(Repository).one().path = None
     assert "no local clone" in _refused(run_cli, db_url, tmp_path, root, *bob)
+
+
+def test_disclosure_texts():
+    from leanagent.db.pr_facts import ProofFacts
+    from leanagent.review.disclosure import Disclosure, DisclosureError, patch_header, resolve_coauthors
+    from leanagent.review.flags import Flag
+
+    f = ProofFacts(1, "Demo.plain", "Demo/A.lean", "found", ["simp"], {}, "a" * 40, None, None, "replay", None,
+                   None, None, None)
+    d = Disclosure("demo", "a" * 40, [f], waived={1: [Flag("long", "21 lines")]},
+                   force_reason="agreed\ndiff --git a/x b/x\n--- a/x")
+    header = patch_header(d)
+    assert not any(line.startswith(("diff ", "--- ", "+++ ", "@@ ")) for line in header.splitlines())
+    assert "1 lines, time not measured" in header and "replayed against recorded steps only" in header
+    assert "1 of them were not accepted by anyone in review" in header
+    assert "waived because: agreed diff --git a/x b/x --- a/x" in header  # the reason stays on its line
+    assert resolve_coauthors(["Ann <a@x.org>", "bob"], ["Bob B <b@x.org>"], strict=False) == {"Ann <a@x.org>": "Ann <a@x.org>"}
+    assert resolve_coauthors(["bob"], ["bob <b@x.org>"]) == {"bob": "bob <b@x.org>"}
+    with pytest.raises(DisclosureError, match="'bob'"):
+        resolve_coauthors(["bob"], [])
