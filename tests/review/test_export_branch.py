@@ -16,7 +16,9 @@ from review_data import add_proof, add_repo, add_theorem
 
 from leanagent.db.models import Proof, ProofAttempt, Repository
 from leanagent.db.review import record_review
-from leanagent.lean.proof_text import Location, replace_proof
+from leanagent.lean.axioms import axioms_probe
+from leanagent.lean.check import probe_file
+from leanagent.lean.proof_text import Location
 from leanagent.review.patch import file_digest
 
 A = """import Mathlib
@@ -117,7 +119,8 @@ def test_branch_patch_and_pr_description(run_cli, db, db_url, clone, proofs, tmp
 
     # The branch's files are what the whole-file re-check saw (the chosen variant, placed the same way) ...
     branch_a = git(root, "show", "leanagent/proofs:Demo/A.lean")
-    assert branch_a == replace_proof(A, Location("Demo.plain", 5, "Demo/A.lean"), ["simp"])[0]  # polished
+    checked = probe_file(A, Location("Demo.plain", 5, "Demo/A.lean"), ["simp"])[0]  # the polished variant
+    assert checked == branch_a + "\n" + axioms_probe("Demo.plain") + "\n"  # the file, plus `#print axioms`
     assert "induction n" not in branch_a
     # ... and the patch, its header included, applies to the proofs' commit and gives exactly those files.
     patch = out.read_text()
