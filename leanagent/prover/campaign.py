@@ -37,6 +37,7 @@ class Campaign:
     device: str = "auto"              # where the proposers' models run (leanagent.device)
     gpus_per_worker: float | None = None  # Ray's GPU share per worker (None: the GPUs shared evenly)
     searches: int | None = None       # theorems per worker at once (None: 8 on a GPU, 1 on the CPU)
+    polish: object = None             # PolishOptions (None: the defaults; leanagent.prover.polish)
 
 
 @dataclass
@@ -107,6 +108,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     from leanagent.generator.options import proposer_name
     from leanagent.data import TheoremRef
     from leanagent.prover.leandojo_env import LeanLimits
+    from leanagent.prover.polish import PolishOptions
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.prover.search import SearchConfig
     from leanagent.prover.pool import prove_theorems
@@ -154,7 +156,8 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         group = [r for r in refs if env_of(r.repo) == env]
         spec = WorkerSpec(env=env, db_url=db.url, proposer=c.proposer, search=search,
                           policy=c.policy or SafetyPolicy(), limits=c.limits or LeanLimits(), repl=c.repl,
-                          device=c.device, gpus_per_worker=c.gpus_per_worker, searches=c.searches)
+                          device=c.device, gpus_per_worker=c.gpus_per_worker, searches=c.searches,
+                          polish=c.polish or PolishOptions())
         prove_theorems(spec, group if c.deadline is None else _until(group, c.deadline), write,
                        workers=c.workers, address=c.ray_address, pool=c.pool)
     out.seconds = round(time.perf_counter() - t0, 2)
