@@ -103,7 +103,7 @@ def run(args, ctx) -> int:
     summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
                "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
                "rejected": out.rejected, "checks": out.checks, "backends": out.backends, "checkpoint": checkpoint,
-               "baselines": out.baselines,
+               "baselines": out.baselines, "polished": out.polished,
                "budget": out.budget}
     ctx.emit(summary, lambda: _print_summary(args, out, checkpoint))
     return 0
@@ -211,6 +211,8 @@ def _print_summary(args, out, checkpoint) -> None:
         # Only `verified` proves a theorem (prover/recheck.py); the others wait in review, flagged.
         print("whole-file re-check of the proved: " + ", ".join(f"{n} {k}" for k, n in sorted(out.checks.items()))
               + " (only verified ones count as proofs; see `leanagent review`)")
+    if out.polished:
+        print(f"{out.polished} verified proof(s) polished: a shorter or simp-only variant kept beside the found one")
     if out.rejected:
         print(f"{out.rejected} proof(s) found tactic by tactic were rejected by the whole-file re-check "
               "(see `leanagent review`)")

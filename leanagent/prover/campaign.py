@@ -52,6 +52,7 @@ class CampaignResult:
     per_repo: dict = field(default_factory=dict)  # repo -> {"proved", "attempted"}
     rejected: int = 0                 # proofs found tactic by tactic that the whole-file re-check refused
     checks: dict = field(default_factory=dict)  # the re-check's status -> proofs (proved outcomes only)
+    polished: int = 0                 # proofs for which polishing kept a variant (prover/polish.py)
     baselines: dict | None = None     # leanagent.prover.baselines.replay_baselines over the attempted theorems
     backends: dict = field(default_factory=dict)  # env="auto": repo -> the backend chosen (or why none)
     #: repo -> {reason: theorems of the chosen set not attempted}: "no_steps" (replay can only judge theorems
@@ -144,6 +145,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         out.rejected += res.outcome == "rejected"
         if res.outcome == "proved":
             out.checks[res.check_status or "none"] = out.checks.get(res.check_status or "none", 0) + 1
+            out.polished += res.polished is not None
         out.expansions += res.expansions
         per = out.per_repo.setdefault(repo_of[res.theorem.id], {"proved": 0, "attempted": 0})
         per["attempted"] += 1

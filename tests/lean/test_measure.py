@@ -123,3 +123,13 @@ def test_lake_without_positions_is_unmeasured_with_the_same_verdict(tmp_path, mo
     assert res.status == "verified"
     assert res.measures["seconds"] is None and res.measures["file_median_seconds"] is None
     assert res.measures["lines"] == 1
+
+
+def test_replay_results_have_no_measures():
+    from leanagent.prover.search import SearchResult
+
+    class Replay:
+        name = "replay"
+
+    res = Rechecker(Replay(), lambda r: None).apply(SearchResult(theorem=REF, outcome="proved", proof=["simp"]))
+    assert res.check_status == "unchecked" and res.measures is None  # no Lean ran

@@ -5,6 +5,8 @@ what the re-check measured of each."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -31,7 +33,8 @@ def test_prove_stores_the_polished_proof_and_the_measures(db_url, tmp_path, monk
     assert main(["prove", "--db", db_url, "--env", "leaninteract", "--repo", "toy", "--workers", "0",
                  "--proposer", "frequency", "--num-tactics", "64", "--max-expansions", "2", "--json",
                  "--polish-seconds", "30", *flags]) == 0
-    capsys.readouterr()
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["proved"], summary["polished"]) == (1, 0 if flags else 1)
 
     from leanagent.db.engine import open_db
 
