@@ -6,7 +6,13 @@ TestClient: middleware, routing, queries, Jinja2). The baseline, measured in
 the same run, is the app's cheapest response (the stylesheet), i.e. the
 framework floor; the ratio says how much each page costs on top of it.
 
-    python bench/bench_review.py [--proofs 10000] [--repeat 30]
+Polish figure (issue 28): proofs found with redundant tactics in a stand-in
+project (tests/fake_repl: the stand-in REPL, no Lean), re-checked and polished
+as a prover worker does; the mean proof length (tactics, lines) before and
+after polishing, and the seconds polishing took per proof beside the re-check
+of the unpolished proof, both measured in the same run.
+
+    python bench/bench_review.py [--proofs 10000] [--repeat 30] [--polish-proofs 30] [--polish-only]
 """
 
 from __future__ import annotations
@@ -90,11 +96,91 @@ def measure(client: TestClient, url: str, repeat: int) -> list[float]:
     return times
 
 
+def polish_case(i: int, rng: random.Random) -> tuple[str, dict, list[str]]:
+    """Theorem `i` of the stand-in project: (its goal, its moves, the proof found) where the proof needs
+    `unfold`/`simp` then `rfl`, one in three also closes by `omega`, and 0-2 `skip`s are padding."""
+    goal, mid = f"n : Nat\n⊢ f{i} n = n", f"n : Nat\n⊢ g{i} n = n"
+    moves = {goal: {"skip": goal, f"unfold f{i}": mid, "simp": mid, "simp only [f]": mid},
+             mid: {"skip": mid, "rfl": "no goals"}}
+    if i % 3 == 0:
+        moves[goal]["omega"] = "no goals"
+    proof = ["simp" if i % 2 else f"unfold f{i}", "rfl"]
+    for _ in range(rng.randint(0, 2)):
+        proof.insert(rng.randint(0, len(proof) - 1), "skip")
+    return goal, moves, proof
+
+
+def polish_figures(n: int) -> None:
+    """Re-check and polish `n` found proofs in one stand-in file; print length and time, before and after."""
+    import os
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from leanagent.data import TheoremRef
+    from leanagent.db.proof_checks import TheoremSource
+    from leanagent.prover.leandojo_env import LeanLimits
+    from leanagent.prover.leaninteract_env import LeanInteractEnv
+    from leanagent.prover.polish import PolishOptions, polish_result
+    from leanagent.prover.recheck import Rechecker
+    from leanagent.prover.search import SearchResult
+    from tests.fake_repl.stand_in import install, project
+
+    rng = random.Random(0)
+    cases = [polish_case(i, rng) for i in range(n)]
+    script = {"goals": {f"t{i}": g for i, (g, _, _) in enumerate(cases)},
+              "moves": {k: v for _, m, _ in cases for k, v in m.items()},
+              "simp_only": {g: "simp only [f]" for g, _, _ in cases}}
+    text = "import Init\n\n" + "".join(f"theorem t{i} (n : Nat) : f{i} n = n := by\n  sorry\n\n" for i in range(n))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        fake = install(Path(tmp), mp, script)
+        root = project(Path(tmp) / "toy", {"Toy/A.lean": text})
+        env = LeanInteractEnv(LeanLimits(init_timeout=60), fake.options)
+        try:
+            env.check_file(root, text)  # the REPL's start and the header, outside the figures
+            for i, (_, _, found) in enumerate(cases):
+                line = 3 + 3 * i
+                src = TheoremSource(i, "toy", "path", str(root), "v4.15.0", "Toy/A.lean", (line, 1), (line + 1, 7),
+                                    "by\n  sorry", None)
+                checker = Rechecker(env, lambda r, s=src: s)
+                ref = TheoremRef(id=i, repo="toy", file_path="Toy/A.lean", full_name=f"t{i}", start=(line, 1))
+                t0 = time.perf_counter()
+                res = checker.apply(SearchResult(theorem=ref, outcome="proved", proof=list(found)))
+                t1 = time.perf_counter()
+                res = polish_result(res, checker, {"omega", "simp", "rfl"}, PolishOptions())
+                rows.append((res, t1 - t0, time.perf_counter() - t1))
+        finally:
+            env.close()
+        os.environ.pop("FAKE_REPL_SCRIPT", None)
+    verified = [r for r in rows if r[0].check_status == "verified"]
+    before = [(len(r.proof), r.measures["found"]["lines"]) for r, _, _ in verified]
+    after = [(len(r.polished or r.proof), (r.measures.get("polished") or r.measures["found"])["lines"])
+             for r, _, _ in verified]
+    recheck, polish = statistics.mean(t for _, t, _ in verified), statistics.mean(t for _, _, t in verified)
+    kept = [k.split(":")[0].rstrip("0123456789 ") for r, _, _ in verified for k in r.polish.get("kept", [])]
+    print(f"polish, stand-in REPL: {len(verified)} of {n} found proofs verified, {sum(r.polished is not None for r, _, _ in verified)} polished")
+    print(f"{'':34} {'tactics':>8} {'lines':>8} {'s/proof':>8}")
+    print(f"{'found (unpolished baseline)':34} {statistics.mean(b[0] for b in before):8.2f} "
+          f"{statistics.mean(b[1] for b in before):8.2f} {recheck:8.3f}  (the re-check)")
+    print(f"{'polished':34} {statistics.mean(a[0] for a in after):8.2f} {statistics.mean(a[1] for a in after):8.2f} "
+          f"{polish:8.3f}  (polishing, {polish / recheck:.1f}x the re-check)")
+    print("kept: " + ", ".join(f"{k} {kept.count(k)}" for k in sorted(set(kept))) +
+          f"; variants tried per proof {statistics.mean(r.polish.get('tried', 0) for r, _, _ in verified):.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--proofs", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--polish-proofs", type=int, default=30, help="found proofs polished for the polish figure")
+    ap.add_argument("--polish-only", action="store_true", help="only the polish figure")
     args = ap.parse_args()
+    polish_figures(args.polish_proofs)
+    if args.polish_only:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(f"sqlite:///{tmp}/bench.sqlite")
         t0 = time.perf_counter()

@@ -15,6 +15,7 @@ def register(subparsers, common) -> None:
     from leanagent.device import DeviceOptions
     from leanagent.generator.options import ProposerOptions
     from leanagent.prover.leandojo_env import LeanLimits
+    from leanagent.prover.polish import PolishOptions
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.lean.repl import ReplOptions
     from leanagent.training.options import add_arguments
@@ -67,6 +68,7 @@ def register(subparsers, common) -> None:
     add_arguments(p, SafetyPolicy, title="tactic safety (model output is untrusted code)")
     add_arguments(p, LeanLimits, prefix="lean_", title="Lean resource limits (leandojo and leaninteract)")
     add_arguments(p, ReplOptions, prefix="repl_", title="the Lean REPL (--env leaninteract)")
+    add_arguments(p, PolishOptions, title="polishing found proofs (leandojo and leaninteract)")
     add_arguments(p, DeviceOptions, title="device (in-process and per worker; Ray workers use their GPU share)")
     p.set_defaults(func=run)
 
@@ -101,7 +103,7 @@ def run(args, ctx) -> int:
     summary = {"proved": out.proved, "attempted": out.attempted, "expansions": out.expansions,
                "seconds": out.seconds, "skipped": out.skipped, "env": args.env, "model": out.model,
                "rejected": out.rejected, "checks": out.checks, "backends": out.backends, "checkpoint": checkpoint,
-               "baselines": out.baselines,
+               "baselines": out.baselines, "polished": out.polished,
                "budget": out.budget}
     ctx.emit(summary, lambda: _print_summary(args, out, checkpoint))
     return 0
@@ -118,6 +120,8 @@ def _check_numbers(args) -> None:
         raise ConfigError("--gpus-per-worker must be >= 0")
     if args.searches_per_worker is not None and args.searches_per_worker < 1:
         raise ConfigError("--searches-per-worker must be >= 1")
+    if getattr(args, "polish_seconds", 0.0) < 0:
+        raise ConfigError("--polish-seconds must be >= 0 (0: polish nothing)")
 
 
 def _proposer_and_search(args, db) -> tuple:
@@ -147,6 +151,7 @@ def _campaign(args, proposer, search, device: str):
     """The prover.campaign.Campaign the command line describes."""
     from leanagent.prover.campaign import Campaign
     from leanagent.prover.leandojo_env import LeanLimits
+    from leanagent.prover.polish import PolishOptions
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.lean.repl import ReplOptions
     from leanagent.training.options import from_args
@@ -158,7 +163,7 @@ def _campaign(args, proposer, search, device: str):
                     policy=from_args(SafetyPolicy, args), limits=from_args(LeanLimits, args, prefix="lean_"),
                     repl=from_args(ReplOptions, args, prefix="repl_"), device=device,
                     gpus_per_worker=args.gpus_per_worker, searches=args.searches_per_worker,
-                    baselines=not args.no_baselines)
+                    baselines=not args.no_baselines, polish=from_args(PolishOptions, args))
 
 
 def _run_with_progress(db, campaign, run_id: int, args, ctx):
@@ -206,6 +211,8 @@ def _print_summary(args, out, checkpoint) -> None:
         # Only `verified` proves a theorem (prover/recheck.py); the others wait in review, flagged.
         print("whole-file re-check of the proved: " + ", ".join(f"{n} {k}" for k, n in sorted(out.checks.items()))
               + " (only verified ones count as proofs; see `leanagent review`)")
+    if out.polished:
+        print(f"{out.polished} verified proof(s) polished: a shorter or simp-only variant kept beside the found one")
     if out.rejected:
         print(f"{out.rejected} proof(s) found tactic by tactic were rejected by the whole-file re-check "
               "(see `leanagent review`)")

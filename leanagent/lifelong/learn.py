@@ -55,6 +55,8 @@ def learn(db: Database, repos_file: str | Path, home: Path, cfg: LearnConfig, *,
     # Where the Ray cluster runs is no option of the run (like `device`): a run may resume on another cluster.
     resolved["learn"].pop("ray_address", None)
     resolved["learn"].pop("pool", None)  # how workers start changes no result
+    for name in ("polish", "polish_seconds"):  # nor does polishing: it adds variants for review, proves nothing
+        resolved["learn"].pop(name, None)
     # The database's run lock (shared with nightly, across machines on PostgreSQL): two runs at once would
     # resume the same run and do its steps twice. A second one fails with LockHeldError (exit code 2).
     with run_lock(db, home, "learn") as lock:

@@ -17,6 +17,7 @@ from typing import Callable
 
 from leanagent.device import GENERATOR_BUDGET
 from leanagent.errors import ConfigError
+from leanagent.prover.polish import PolishOptions
 
 #: The event callback of `learn` and `nightly`: emit(event="step", key=..., ...).
 Emit = Callable[..., None]
@@ -56,6 +57,11 @@ class LearnOptions:
     """Expanded nodes per theorem."""
     num_tactics: int = 16
     """Tactics asked per expansion."""
+    polish: bool = PolishOptions.polish
+    """Polish the proofs Lean verified: shorter variants kept only when the file still verifies, no slower
+    and with no new warning (leanagent/prover/polish.py)."""
+    polish_seconds: float = PolishOptions.polish_seconds
+    """Wall-clock seconds of polishing per proof at most (0: try nothing)."""
     proposer: str = "merged"
     """Tactic proposer for proving: `merged` (generator + kNN), `model`, `knn` or `frequency`."""
     knn_encoder: str = "minilm"
@@ -116,6 +122,10 @@ class LearnConfig:
         lo = self.learn
         return SearchConfig(num_sampled_tactics=lo.num_tactics, timeout=lo.prove_timeout,
                             max_expansions=lo.max_expansions)
+
+    def polish(self) -> PolishOptions:
+        lo = self.learn
+        return PolishOptions(polish=lo.polish, polish_seconds=lo.polish_seconds)
 
     SECTIONS = ("learn", "train", "retriever", "generator")
 

@@ -130,6 +130,7 @@ def _prove(db, cfg: LearnConfig, env: str, deadline: float, emit, device=None) -
     proposer = resolve(cfg.proposer(db, source_split="train"), db)
     campaign = Campaign(env=env, theorems="sorry", repos=repos, workers=lo.workers, ray_address=lo.ray_address,
                         pool=lo.pool, deadline=deadline, proposer=proposer, search=cfg.search(),
+                        polish=cfg.polish(),
                         device=device or "auto")
     result = run_campaign(db, campaign, on_result=lambda res, tot: emit(event="attempt", theorem=res.theorem.full_name,
                                                                          outcome=res.outcome))

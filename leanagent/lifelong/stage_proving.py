@@ -32,7 +32,8 @@ def prove_stage(run: LearnRun, index: int, repo: str | None, generator_folder: s
         # model would otherwise be skipped, and a cell would count fewer targets.
         campaign = Campaign(env=run.env, theorems="test" if run.env == "replay" else "sorry", repos=[target],
                             limit=lo.prove_limit, workers=lo.workers, ray_address=lo.ray_address, pool=lo.pool,
-                            proposer=proposer, search=run.cfg.search(), device=run.device.device,
+                            proposer=proposer, search=run.cfg.search(), polish=run.cfg.polish(),
+                            device=run.device.device,
                             retry=matrix, baselines=target == repo)
         result = run_campaign(run.db, campaign, run_id=run.runner.run_id,
                               on_result=lambda res, tot, t=target: run.emit(

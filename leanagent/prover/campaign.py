@@ -37,6 +37,7 @@ class Campaign:
     device: str = "auto"              # where the proposers' models run (leanagent.device)
     gpus_per_worker: float | None = None  # Ray's GPU share per worker (None: the GPUs shared evenly)
     searches: int | None = None       # theorems per worker at once (None: 8 on a GPU, 1 on the CPU)
+    polish: object = None             # PolishOptions (None: the defaults; leanagent.prover.polish)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class CampaignResult:
     per_repo: dict = field(default_factory=dict)  # repo -> {"proved", "attempted"}
     rejected: int = 0                 # proofs found tactic by tactic that the whole-file re-check refused
     checks: dict = field(default_factory=dict)  # the re-check's status -> proofs (proved outcomes only)
+    polished: int = 0                 # proofs for which polishing kept a variant (prover/polish.py)
     baselines: dict | None = None     # leanagent.prover.baselines.replay_baselines over the attempted theorems
     backends: dict = field(default_factory=dict)  # env="auto": repo -> the backend chosen (or why none)
     #: repo -> {reason: theorems of the chosen set not attempted}: "no_steps" (replay can only judge theorems
@@ -107,6 +109,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
     from leanagent.generator.options import proposer_name
     from leanagent.data import TheoremRef
     from leanagent.prover.leandojo_env import LeanLimits
+    from leanagent.prover.polish import PolishOptions
     from leanagent.prover.safety import SafetyPolicy
     from leanagent.prover.search import SearchConfig
     from leanagent.prover.pool import prove_theorems
@@ -142,6 +145,7 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         out.rejected += res.outcome == "rejected"
         if res.outcome == "proved":
             out.checks[res.check_status or "none"] = out.checks.get(res.check_status or "none", 0) + 1
+            out.polished += res.polished is not None
         out.expansions += res.expansions
         per = out.per_repo.setdefault(repo_of[res.theorem.id], {"proved": 0, "attempted": 0})
         per["attempted"] += 1
@@ -154,7 +158,8 @@ def run_campaign(db: Database, c: Campaign, *, run_id: int | None = None,
         group = [r for r in refs if env_of(r.repo) == env]
         spec = WorkerSpec(env=env, db_url=db.url, proposer=c.proposer, search=search,
                           policy=c.policy or SafetyPolicy(), limits=c.limits or LeanLimits(), repl=c.repl,
-                          device=c.device, gpus_per_worker=c.gpus_per_worker, searches=c.searches)
+                          device=c.device, gpus_per_worker=c.gpus_per_worker, searches=c.searches,
+                          polish=c.polish or PolishOptions())
         prove_theorems(spec, group if c.deadline is None else _until(group, c.deadline), write,
                        workers=c.workers, address=c.ray_address, pool=c.pool)
     out.seconds = round(time.perf_counter() - t0, 2)

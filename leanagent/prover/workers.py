@@ -21,6 +21,7 @@ from leanagent.prover.env import ProofEnv
 from leanagent.data import TheoremRef
 from leanagent.prover.batching import BatchingProposer
 from leanagent.prover.leandojo_env import LeanLimits
+from leanagent.prover.polish import PolishOptions, polish_result, proposed_tactics
 from leanagent.prover.safety import SafetyPolicy
 from leanagent.prover.search import BestFirstSearch, SearchConfig, SearchResult
 
@@ -58,6 +59,8 @@ class WorkerSpec:
     whose concurrent calls are merged into one batch (`leanagent.prover.batching`). None: the device's
     default (`leanagent.device.DeviceDefaults`: 8 on a GPU, 1 on the CPU). Always 1 with LeanDojo
     (`worker_searches`)."""
+    polish: PolishOptions = field(default_factory=PolishOptions)
+    """Polishing the proofs the re-check verified (leanagent.prover.polish)."""
 
 
 def make_env(spec: WorkerSpec, db=None) -> ProofEnv:
@@ -144,6 +147,7 @@ class ProverWorker:
         if search.expand_batch is None:  # the device decides how many states one proposer call takes
             search = replace(search, expand_batch=where.defaults.expand_batch)
         self.proposer = proposer
+        self.polish = spec.polish
         if self.searches > 1:
             self.proposer = BatchingProposer(proposer, max_states=self.searches * search.expand_batch)
         # One (search, rechecker) per environment; a thread calling `prove` borrows a free one.
@@ -169,8 +173,10 @@ class ProverWorker:
             except ProverError as exc:
                 return SearchResult(theorem=theorem, outcome="error", error=exc.message)
             # Every proof found tactic by tactic is re-checked as a whole file here, in the worker that
-            # holds the Lean process, before the driver stores it (prover/recheck.py).
-            return rechecker.apply(res)
+            # holds the Lean process, before the driver stores it (prover/recheck.py); a verified one is
+            # then polished with the same Lean, from the tactics this search proposed (prover/polish.py).
+            res = rechecker.apply(res)
+            return polish_result(res, rechecker, proposed_tactics(search.last_tree), self.polish)
         finally:
             self._free.put((search, rechecker))
 
