@@ -82,7 +82,7 @@ class Repository(Base):
     curriculum_position: Mapped[int | None] = mapped_column(Integer)
     # How its theorems' splits were decided: hash | dataset | test (evaluation-only). See db/splits.py.
     split_policy: Mapped[str | None] = mapped_column(String(16), default="hash")
-    # What produced its records: leandojo | repl | repl-sorries | scan | dataset (migration 0007).
+    # What produced its records: leandojo | repl | scan | dataset (migration 0007; repl-sorries in databases from before the REPL tracer).
     tracer: Mapped[str | None] = mapped_column(String(16))
 
     files: Mapped[list[SourceFile]] = relationship(back_populates="repository", cascade="all, delete-orphan",

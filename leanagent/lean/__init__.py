@@ -2,7 +2,7 @@
 
 - `versions`: the `lean-toolchain` file, release ordering, and which backend runs which Lean release;
 - `repl`: the Lean REPL session through lean-interact (process start, restarts, memory limits, the
-  header and context environments), shared by the LeanInteract prover, the sorry finder and the
+  header and context environments), shared by the LeanInteract prover, the REPL tracer and the
   whole-file check; the stand-in REPL of tests/fake_repl speaks the same protocol;
 - `leandojo`: lean-dojo wrapped (the toolchain it needs, the releases it traces, one trace run);
 - `check`: the whole-file check (`lake env lean` or a REPL command) and its fail-closed verdict;

@@ -1,7 +1,7 @@
 """The Lean REPL through lean-interact: one session per Lean project.
 
-`ReplSession` is what the LeanInteract proof environment, the sorry finder
-(`leanagent.sources.repl_sorries`) and the whole-file re-check share. It owns
+`ReplSession` is what the LeanInteract proof environment, the REPL tracer
+(`leanagent.sources.repl_trace`) and the whole-file re-check share. It owns
 one `lean_interact.LeanServer` (the REPL run as `lake env .../repl` in the
 project folder) and speaks to it with lean-interact's own request types
 (`Command`, `ProofStep`).
