@@ -8,15 +8,8 @@ import pytest
 from review_data import add_proof, add_repo, add_theorem, populate_demo
 
 from leanagent.db.models import Proof, Review, ReviewStatus
-from leanagent.db.review import (
-    ProofFilter,
-    ReviewInputError,
-    filter_choices,
-    list_proofs,
-    proof_detail,
-    record_review,
-    repo_summaries,
-)
+from leanagent.db.review import ReviewInputError, proof_detail, record_review, repo_summaries
+from leanagent.db.review_queue import ProofFilter, filter_choices, list_proofs
 
 
 def names(page):
