@@ -146,6 +146,14 @@ def queue_ids(db: Database, f: ProofFilter, sort: str = "found", descending: boo
     return order_by_key(keyed, descending)
 
 
+def in_queue(db: Database, f: ProofFilter, proof_id: int) -> bool:
+    """Whether the proof matches the filter (one row looked up, not the queue listed)."""
+    with db.session() as s:
+        return s.scalar(select(Proof.id).join(Theorem, Proof.theorem_id == Theorem.id)
+                        .join(Repository, Theorem.repo_id == Repository.id)
+                        .where(Proof.id == proof_id, *_conditions(f))) is not None
+
+
 def order_by_key(keyed: list[tuple[int, object]], descending: bool) -> list[int]:
     """Ids ordered by their key, ties kept in the given order, and ids without a key (None) last."""
     present = sorted((item for item in keyed if item[1] is not None), key=lambda item: item[1],

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from leanagent.db.models import ReviewStatus
 from leanagent.db.review import ReviewInputError
 from leanagent.db.review_queue import SORTS as DB_SORTS
-from leanagent.db.review_queue import ProofFilter, ProofPage, order_by_key, page_of, queue_ids
+from leanagent.db.review_queue import ProofFilter, ProofPage, in_queue, order_by_key, page_of, queue_ids
 from leanagent.review.flags import proof_flags
 
 #: The sortable columns, with the direction a first click sorts in (the biggest time first, names A to Z).
@@ -125,9 +125,9 @@ def position(db, q: Queue, proof_id: int) -> Position:
     if proof_id not in ids:
         return Position(None, None, None, len(ids))
     i = ids.index(proof_id)
-    in_queue = len(ids) == len(queue_ids(db, q.f))  # `include` added no proof: it matches the filter
+    inside = in_queue(db, q.f, proof_id)
     return Position(prev_id=ids[i - 1] if i else None, next_id=ids[i + 1] if i + 1 < len(ids) else None,
-                    index=i + 1 if in_queue else None, total=len(ids) if in_queue else len(ids) - 1)
+                    index=i + 1 if inside else None, total=len(ids) if inside else len(ids) - 1)
 
 
 def page_holding(db, q: Queue, proof_id: int) -> int:

@@ -1,7 +1,7 @@
 /* Keyboard review for the leanagent review app (no libraries, no build step).
  *
- * j / k: next / previous proof (the list marks a row; the proof page follows its next/previous links,
- *        which walk the queue it was opened from).
+ * j / k: next / previous proof (the list marks a row, and goes on to the next or previous page past
+ *        its ends; the proof page follows its next/previous links, which walk the queue it was opened from).
  * a / r: accept / reject the current proof: the comment line (#key-form) opens, focused; Enter saves,
  *        Escape cancels. It posts to the same route as the proof page's form, with its CSRF token.
  * Keys are ignored while typing in a field or with Ctrl/Alt/Meta held. Without this script the pages
@@ -49,7 +49,14 @@
 
   function move(step) {
     if (rows.length) {
-      select(current < 0 ? 0 : current + step); // the first key press marks the first row
+      var next = current + step;
+      if (current < 0) {
+        select(step > 0 ? 0 : rows.length - 1); // nothing marked yet: j starts at the top, k at the bottom
+      } else if (next >= rows.length || next < 0) {
+        follow(step > 0 ? "next-page" : "prev-page"); // past the page's end: its neighbour page, if any
+      } else {
+        select(next);
+      }
     } else if (heading) {
       follow(step > 0 ? "next-proof" : "prev-proof");
     }
