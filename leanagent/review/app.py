@@ -37,7 +37,7 @@ from leanagent.review.security import (
     TOKEN_COOKIE,
     Guard,
 )
-from leanagent.review.queue import SORTS, Queue, page_holding, parse_queue, position, queue_page
+from leanagent.review.queue import Queue, page_holding, parse_queue, position, queue_page
 from leanagent.review.variants import compare_variants, show_measure
 from leanagent.review.views import build_preview
 
@@ -188,7 +188,7 @@ def _add_reading_routes(app: FastAPI, db: Database, pages: _Pages) -> None:
         if f.page > result.pages and result.total:
             raise PageError(404, f"page {f.page} is past the last page ({result.pages})")
         return pages.page(request, "proofs.html", q=q, f=f, result=result, choices=filter_choices(db),
-                          flags=proof_flags(db, [r.id for r in result.rows]), query=q.query(), sorts=SORTS,
+                          flags=proof_flags(db, [r.id for r in result.rows]), query=q.query(),
                           prev_query=q.query(page=f.page - 1) if f.page > 1 else None,
                           next_query=q.query(page=f.page + 1) if f.page < result.pages else None,
                           at=at, saved=_saved(request.query_params), reviewer=_reviewer(request))

@@ -100,7 +100,8 @@ def test_compare_variants_and_the_words_for_polish(db, measured):
     c = compare_variants(proof_detail(db, measured["proofs"][NESTED]))
     assert list(c.blocks) == ["found", "polished"] and c.chosen == "polished"
     assert [kind for kind, _ in c.diff] == ["meta", "meta", "hunk", "ctx", "del", "del", "del", "add"]
-    assert [(m.label, m.values) for m in c.measures][0] == ("Elaboration time", {"found": "2.50 s", "polished": "0.40 s"})
+    first = c.measures[0]
+    assert (first.label, first.values) == ("Elaboration time", {"found": "2.50 s", "polished": "0.40 s"})
     plain = compare_variants(proof_detail(db, measured["proofs"][ADD]))
     assert list(plain.blocks) == ["found"] and plain.diff == [] and plain.measures == [] and plain.polish == []
     assert [show_measure(v) for v in (None, "3", True, 7, 2.5)] == ["—", "—", "—", "7", "2.5"]
