@@ -77,7 +77,10 @@ def populate(db, n_proofs: int) -> int:
                                "states": ["⊢ goal"] * 3 + ["no goals"], "env": rng.choice(["leandojo", "replay"]),
                                "expansions": rng.randint(1, 500), "review_status": rng.choice(statuses),
                                "file_digest": digests[(t["repo_id"], t["file_path"])],
-                               "found_at": base + timedelta(minutes=rng.randint(0, 60 * 24 * 300))})
+                               "found_at": base + timedelta(minutes=rng.randint(0, 60 * 24 * 300)),
+                               # What the re-check measures (issue 28), on most proofs; older ones have none.
+                               "measures": {"found": {"seconds": rng.uniform(0.05, 5.0), "lines": rng.randint(1, 40)}}
+                               if rng.random() < 0.8 else None})
         pids = s.scalars(insert(Proof).returning(Proof.id, sort_by_parameter_order=True), proof_rows).all()
         s.execute(insert(Review), [{"proof_id": p, "status": ReviewStatus.ACCEPTED, "reviewer": "bench",
                                     "comment": "ok"} for p in pids[: len(pids) // 10]])
@@ -193,7 +196,10 @@ def main() -> None:
             "list, last page": f"/proofs?page={max(1, -(-args.proofs // 50))}",
             "list, filtered": "/proofs?repo=repo-3&status=accepted&model=model-v2&since=2026-03-01",
             "list, name search": "/proofs?q=File7.t1",
+            "list sorted by time": "/proofs?sort=time",
+            "list sorted by flags": "/proofs?sort=flags",
             "proof page": f"/proofs/{pid}",
+            "proof page, time queue": f"/proofs/{pid}?sort=time",
         }
         with TestClient(create_app(db), base_url="http://127.0.0.1") as client:
             results = {name: measure(client, url, args.repeat) for name, url in pages.items()}

@@ -1,6 +1,6 @@
 """The queries behind the review web app and the patch export.
 
-Agent proofs are listed with filters and pages, shown in detail, and reviewed.
+Agent proofs are shown in detail and reviewed (the list and its order: `leanagent.db.review_queue`).
 A decision is appended as a `Review` row and copied to `Proof.review_status`
 (the latest decision wins; the history is never overwritten).
 """
@@ -8,19 +8,31 @@ A decision is appended as a `Review` row and copied to `Proof.review_status`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leanagent.db.engine import Database
-from leanagent.db.models import Proof, Repository, Review, ReviewStatus, SourceFile, Theorem, TheoremStatus, utcnow
+from leanagent.db.models import (
+    Proof,
+    Repository,
+    Review,
+    ReviewStatus,
+    SourceFile,
+    Theorem,
+    TheoremStatus,
+    chosen_variant,
+    utcnow,
+)
 from leanagent.errors import DatabaseError
 
 #: Longest reviewer name and comment accepted (the reviewer column is String(255)).
 MAX_REVIEWER = 255
 MAX_COMMENT = 20_000
+#: The variants a reviewer can pick for export (Proof.variant).
+VARIANTS = ("found", "polished")
 
 
 class ReviewInputError(DatabaseError):
@@ -40,48 +52,6 @@ class RepoSummary:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-
-@dataclass
-class ProofFilter:
-    """What the proof list shows. Empty fields do not filter."""
-
-    repo: str | None = None
-    status: ReviewStatus | None = None
-    model: str | None = None
-    run_id: int | None = None
-    since: date | None = None  # found on or after this day (UTC)
-    until: date | None = None  # found on or before this day (UTC)
-    q: str | None = None       # substring of the theorem's full name, case-insensitive
-    page: int = 1
-    per_page: int = 50
-
-
-@dataclass
-class ProofRow:
-    id: int
-    full_name: str
-    repo: str
-    file_path: str
-    start_line: int
-    status: str
-    model: str | None
-    run_id: int | None
-    env: str
-    found_at: datetime
-    check_status: str | None = None  # the whole-file re-check (db/proof_checks.py)
-
-
-@dataclass
-class ProofPage:
-    rows: list[ProofRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 @dataclass
@@ -127,6 +97,12 @@ class ProofDetail:
     statement_digest: str | None = None  # the statement the proof was checked under
     found_commit: str | None = None
     upstream: dict | None = None      # leanagent.sources.upstream.UpstreamStatus, as stored
+    polished_tactics: list[str] | None = None  # the shorter variant polishing kept, if any
+    polish: dict | None = None        # what polishing did: {tried, kept, seconds, budget_hit} or {skipped}
+    measures: dict = field(default_factory=dict)  # {"found": M, "polished": M}, as the re-check stored it
+    variant: str | None = None        # the reviewer's pick (None: polished when there is one)
+    chosen: str = "found"             # the variant export uses (Proof.chosen)
+    chosen_tactics: list[str] = field(default_factory=list)
 
 
 def repo_summaries(db: Database) -> list[RepoSummary]:
@@ -141,60 +117,6 @@ def repo_summaries(db: Database) -> list[RepoSummary]:
     for repo_id, status, n in counts:
         by_repo[repo_id][ReviewStatus(status).value] = n
     return [RepoSummary(id=rid, name=name, counts=by_repo[rid]) for rid, name in repos]
-
-
-def filter_choices(db: Database) -> dict[str, list]:
-    """The values the list filters offer: repository names, models and run ids that have proofs."""
-    with db.session() as s:
-        repos = s.scalars(select(Repository.name).order_by(Repository.name)).all()
-        models = s.scalars(select(Proof.model).where(Proof.model.is_not(None)).distinct()
-                           .order_by(Proof.model)).all()
-        runs = s.scalars(select(Proof.run_id).where(Proof.run_id.is_not(None)).distinct()
-                         .order_by(Proof.run_id.desc())).all()
-    return {"repos": list(repos), "models": list(models), "runs": list(runs)}
-
-
-def _day_start(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=timezone.utc)
-
-
-def _like_pattern(q: str) -> str:
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def list_proofs(db: Database, f: ProofFilter) -> ProofPage:
-    """One page of agent proofs, newest first."""
-    if f.page < 1 or not (1 <= f.per_page <= 500):
-        raise ReviewInputError(f"invalid page {f.page} / page size {f.per_page}")
-    conds = []
-    if f.repo:
-        conds.append(Repository.name == f.repo)
-    if f.status is not None:
-        conds.append(Proof.review_status == f.status)
-    if f.model:
-        conds.append(Proof.model == f.model)
-    if f.run_id is not None:
-        conds.append(Proof.run_id == f.run_id)
-    if f.since is not None:
-        conds.append(Proof.found_at >= _day_start(f.since))
-    if f.until is not None:
-        conds.append(Proof.found_at < _day_start(f.until + timedelta(days=1)))
-    if f.q and f.q.strip():
-        conds.append(Theorem.full_name.ilike(_like_pattern(f.q.strip()), escape="\\"))
-    base = (select(Proof.id).join(Theorem, Proof.theorem_id == Theorem.id)
-            .join(Repository, Theorem.repo_id == Repository.id).where(*conds))
-    cols = (Proof.id, Theorem.full_name, Repository.name, Theorem.file_path, Theorem.start_line,
-            Proof.review_status, Proof.model, Proof.run_id, Proof.env, Proof.found_at, Proof.check_status)
-    with db.session() as s:
-        total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
-        rows = s.execute(base.with_only_columns(*cols)
-                         .order_by(Proof.found_at.desc(), Proof.id.desc())
-                         .limit(f.per_page).offset((f.page - 1) * f.per_page)).all()
-    return ProofPage(rows=[ProofRow(id=r[0], full_name=r[1], repo=r[2], file_path=r[3], start_line=r[4],
-                                    status=ReviewStatus(r[5]).value, model=r[6], run_id=r[7], env=r[8],
-                                    found_at=r[9], check_status=r[10]) for r in rows],
-                     total=total, page=f.page, per_page=f.per_page)
 
 
 def proof_detail(db: Database, proof_id: int) -> ProofDetail | None:
@@ -219,12 +141,16 @@ def proof_detail(db: Database, proof_id: int) -> ProofDetail | None:
             found_at=p.found_at, reviews=reviews, check_status=p.check_status, checked_by=p.checked_by,
             check_message=p.check_message, axioms=p.axioms, statement_digest=p.statement_digest,
             found_commit=p.found_commit or t.commit or repo.commit,
-            upstream=p.upstream)
+            upstream=p.upstream, polished_tactics=list(p.polished_tactics) if p.polished_tactics else None,
+            polish=p.polish if isinstance(p.polish, dict) else None,
+            measures=p.measures if isinstance(p.measures, dict) else {}, variant=p.variant, chosen=p.chosen,
+            chosen_tactics=p.chosen_tactics)
 
 
 def record_review(db: Database, proof_id: int, status: ReviewStatus | str, reviewer: str,
-                  comment: str | None = None) -> ReviewEntry:
-    """Append a decision and make it the proof's current review status."""
+                  comment: str | None = None, variant: str | None = None) -> ReviewEntry:
+    """Append a decision and make it the proof's current review status. `variant` (found | polished), when
+    given, is the reviewer's pick of the variant export uses; the pick and the decision are stored together."""
     try:
         status = ReviewStatus(status)
     except ValueError:
@@ -240,10 +166,19 @@ def record_review(db: Database, proof_id: int, status: ReviewStatus | str, revie
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ReviewInputError(f"the comment is longer than {MAX_COMMENT} characters")
+    variant = variant or None
+    if variant is not None and variant not in VARIANTS:
+        raise ReviewInputError(f"unknown proof variant {variant!r}", fix="use one of: " + ", ".join(VARIANTS))
     with db.session() as s:
         proof = s.get(Proof, proof_id)
         if proof is None:
             raise NotFoundError(f"no proof with id {proof_id}")
+        if variant is not None:
+            # A pick that `chosen_variant` would not honour (polished, but polishing kept nothing) is refused
+            # rather than stored as a pick the export silently ignores.
+            if chosen_variant(proof.polished_tactics, variant) != variant:
+                raise ReviewInputError(f"proof {proof_id} has no polished variant to pick")
+            proof.variant = variant
         review = Review(proof_id=proof_id, status=status, reviewer=reviewer, comment=comment,
                         created_at=utcnow())
         s.add(review)

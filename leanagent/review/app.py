@@ -1,35 +1,31 @@
-"""The review web app: FastAPI routes rendering Jinja2 templates (no JavaScript at all).
+"""The review web app: FastAPI routes rendering Jinja2 templates.
 
-Pages: `/` repositories with proof counts, `/proofs` the filtered list,
+Pages: `/` repositories with proof counts, `/proofs` the filtered, sortable list,
 `/proofs/{id}` one proof with its review form, `/patch?repo=R&status=S` the
-patch download. Access rules live in `leanagent.review.security`.
+patch download. Access rules live in `leanagent.review.security`. The only
+script, `static/keys.js`, adds keyboard review (j/k/a/r); every page and form
+works without it.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote, unquote, urlencode
+from typing import Mapping
+from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leanagent.db.engine import Database
 from leanagent.db.models import ReviewStatus
-from leanagent.db.review import (
-    NotFoundError,
-    ProofFilter,
-    ReviewInputError,
-    filter_choices,
-    list_proofs,
-    proof_detail,
-    record_review,
-    repo_summaries,
-)
+from leanagent.db.review import NotFoundError, ReviewInputError, proof_detail, record_review, repo_summaries
+from leanagent.db.review_queue import filter_choices
 from leanagent.errors import LeanAgentError
 from leanagent.review.export import export_patch
 from leanagent.review.flags import check_export, proof_flags, upstream_summary
@@ -41,6 +37,8 @@ from leanagent.review.security import (
     TOKEN_COOKIE,
     Guard,
 )
+from leanagent.review.queue import Queue, page_holding, parse_queue, position, queue_page
+from leanagent.review.variants import compare_variants, show_measure
 from leanagent.review.views import build_preview
 
 HERE = Path(__file__).parent
@@ -67,37 +65,34 @@ def make_templates() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
+    env.filters["measure"] = show_measure
     env.globals["status_labels"] = STATUS_LABELS
     env.globals["statuses"] = [s.value for s in ReviewStatus]
     return env
 
 
-def _parse_filter(request: Request) -> ProofFilter:
-    q = request.query_params
-
-    def opt(name: str) -> str | None:
-        value = q.get(name, "").strip()
-        return value or None
-
+def _queue(params: Mapping[str, str]) -> Queue:
     try:
-        status = ReviewStatus(opt("status")) if opt("status") else None
-        run_id = int(opt("run")) if opt("run") else None
-        since = date.fromisoformat(opt("since")) if opt("since") else None
-        until = date.fromisoformat(opt("until")) if opt("until") else None
-        page = int(opt("page") or 1)
-    except ValueError as exc:
-        raise PageError(400, f"invalid filter: {exc}") from None
-    if page < 1:
-        raise PageError(400, "invalid filter: page must be 1 or more")
-    return ProofFilter(repo=opt("repo"), status=status, model=opt("model"), run_id=run_id, since=since,
-                       until=until, q=opt("q"), page=page, per_page=PER_PAGE)
+        return parse_queue(params, PER_PAGE)
+    except ReviewInputError as exc:
+        raise PageError(400, exc.message) from None
 
 
-def _filter_query(f: ProofFilter, **override) -> str:
-    values = {"repo": f.repo, "status": f.status.value if f.status else None, "model": f.model,
-              "run": f.run_id, "since": f.since, "until": f.until, "q": f.q, "page": None}
-    values.update(override)
-    return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+def _proof_id_param(params: Mapping[str, str], name: str) -> int | None:
+    raw = (params.get(name) or "").strip()
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        raise PageError(400, f"invalid {name}: {raw!r} is not a proof id") from None
+
+
+def _reviewer(request: Request) -> str:
+    return unquote(request.cookies.get(REVIEWER_COOKIE, ""))
+
+
+def _saved(params: Mapping[str, str]) -> str | None:
+    saved = params.get("saved")
+    return saved if saved in STATUS_LABELS else None
 
 
 def _safe_filename(name: str) -> str:
@@ -186,28 +181,31 @@ def _add_reading_routes(app: FastAPI, db: Database, pages: _Pages) -> None:
 
     @app.get("/proofs", response_class=HTMLResponse)
     def proofs(request: Request):
-        f = _parse_filter(request)
-        result = list_proofs(db, f)
+        q = _queue(request.query_params)
+        f = q.f
+        at = _proof_id_param(request.query_params, "at")  # the row to mark current (after a keyboard review)
+        result = queue_page(db, q)
         if f.page > result.pages and result.total:
             raise PageError(404, f"page {f.page} is past the last page ({result.pages})")
-        return pages.page(request, "proofs.html", f=f, result=result, choices=filter_choices(db),
-                          flags=proof_flags(db, [r.id for r in result.rows]), query=_filter_query(f),
-                          prev_query=_filter_query(f, page=f.page - 1) if f.page > 1 else None,
-                          next_query=_filter_query(f, page=f.page + 1) if f.page < result.pages else None)
+        return pages.page(request, "proofs.html", q=q, f=f, result=result, choices=filter_choices(db),
+                          flags=proof_flags(db, [r.id for r in result.rows]), query=q.query(),
+                          prev_query=q.query(page=f.page - 1) if f.page > 1 else None,
+                          next_query=q.query(page=f.page + 1) if f.page < result.pages else None,
+                          at=at, saved=_saved(request.query_params), reviewer=_reviewer(request))
 
     @app.get("/proofs/{proof_id:int}", response_class=HTMLResponse)
     def proof(request: Request, proof_id: int):
         detail = proof_detail(db, proof_id)
         if detail is None:
             raise PageError(404, f"no proof with id {proof_id}")
-        reviewer = unquote(request.cookies.get(REVIEWER_COOKIE, ""))
-        saved = request.query_params.get("saved")
-        return pages.page(request, "proof.html", d=detail, preview=build_preview(detail), reviewer=reviewer,
+        q = _queue(request.query_params)  # the queue the proof was opened from: next/previous walk it
+        return pages.page(request, "proof.html", d=detail, preview=build_preview(detail), reviewer=_reviewer(request),
+                          variants=compare_variants(detail), pos=position(db, q, proof_id), query=q.query(),
                           flags=proof_flags(db, [proof_id]).get(proof_id, []),
                           upstream=upstream_summary(detail.upstream),
                           # The commit a proof was found on means something only beside a known upstream head.
                           upstream_known=(detail.upstream or {}).get("state") == "known",
-                          saved=saved if saved in STATUS_LABELS else None)
+                          saved=_saved(request.query_params))
 
 
 def _add_review_route(app: FastAPI, db: Database, guard: Guard) -> None:
@@ -224,14 +222,29 @@ def _add_review_route(app: FastAPI, db: Database, guard: Guard) -> None:
         problem = guard.csrf_problem(request, text(CSRF_FIELD))
         if problem:
             raise PageError(403, problem)
+        # The queue the decision was made in (the list's or the proof page's query): the answer goes back
+        # to it. Parsed before anything is stored, so a bad one stores nothing.
+        queue = _queue(QueryParams(text("queue")))
         try:
-            entry = record_review(db, proof_id, text("decision"), text("reviewer"), text("comment"))
+            entry = record_review(db, proof_id, text("decision"), text("reviewer"), text("comment"),
+                                  variant=text("variant") or None)
         except ReviewInputError as exc:
             raise PageError(404 if isinstance(exc, NotFoundError) else 400, exc.one_line()) from None
-        response = RedirectResponse(f"/proofs/{proof_id}?saved={entry.status}", status_code=303)
+        target = (_list_after(db, queue, proof_id, entry.status) if text("back") == "list"
+                  else f"/proofs/{proof_id}?{queue.query(saved=entry.status)}")
+        response = RedirectResponse(target, status_code=303)
         response.set_cookie(REVIEWER_COOKIE, quote(entry.reviewer), max_age=YEAR, httponly=True,
                             samesite="strict", path="/")
         return response
+
+
+def _list_after(db: Database, queue: Queue, proof_id: int, status: str) -> str:
+    """The list to show after a decision taken on it: the next proof of the queue marked current, on
+    its page (the reviewed one when it is still in the queue and last, else the one before it)."""
+    pos = position(db, queue, proof_id)
+    at = pos.next_id if pos.next_id is not None else (proof_id if pos.index is not None else pos.prev_id)
+    page = page_holding(db, queue, at) if at is not None else 1
+    return "/proofs?" + queue.query(page=page if page > 1 else None, at=at, saved=status)
 
 
 def _add_patch_route(app: FastAPI, db: Database) -> None:

@@ -35,9 +35,11 @@ CSRF_COOKIE = "leanagent_csrf"
 CSRF_FIELD = "csrf_token"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
-#: Sent with every response: no scripts at all, nothing from elsewhere, no framing.
+#: Sent with every response: scripts and styles only from the app's own files (no inline script), nothing
+#: from elsewhere, no framing.
 SECURITY_HEADERS = {
-    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                               "form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",

@@ -1,5 +1,6 @@
 """What the proof page shows, computed from a `ProofDetail`: numbered source, the proof
-as it would be inserted, the diff, and whether the file still matches the proof.
+as it would be inserted (the variant export uses: `ProofDetail.chosen_tactics`), the diff, and
+whether the file still matches the proof.
 
 Plain data only; the templates escape every string.
 """
@@ -70,7 +71,7 @@ def build_preview(d: ProofDetail) -> Preview:
     if context is not None:
         context.css = {n: "hl" for n in range(d.start_line, d.end_line + 1)}
     try:
-        new_text, at, inserted = replace_proof(text, loc, d.tactics, d.statement_digest)
+        new_text, at, inserted = replace_proof(text, loc, d.chosen_tactics, d.statement_digest)
         a, b = at.region
     except PatchError as exc:
         fallback = _preview_without_file(d, statement)
@@ -100,7 +101,7 @@ def _mark_changes(original: CodeBlock, shown: CodeBlock, first: int, new_last: i
 def _preview_without_file(d: ProofDetail, statement: CodeBlock | None) -> Preview:
     """No file text: show the recorded proof text and the tactic block on their own."""
     try:
-        block = render_tactics(d.tactics, "  ")
+        block = render_tactics(d.chosen_tactics, "  ")
     except PatchError as exc:
         return Preview(file_state="unknown", statement=statement, context=None, original=None,
                        inserted=numbered("(empty)"), diff=[], problem=exc.message)

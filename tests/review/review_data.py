@@ -56,12 +56,14 @@ def add_theorem(db, repo_id, full_name, file_path="Demo/Basic.lean", start=(5, 1
 
 
 def add_proof(db, theorem_id, tactics=("simp",), digest=None, env="leandojo", model="tiny-v1", run_id=None,
-              status=ReviewStatus.NEW, found_at=None, expansions=7) -> int:
+              status=ReviewStatus.NEW, found_at=None, expansions=7, polished=None, polish=None, measures=None,
+              variant=None) -> int:
     with db.session() as s:
         p = Proof(theorem_id=theorem_id, tactics=list(tactics), states=["⊢ goal"] * len(tactics) + ["no goals"],
                   env=env, expansions=expansions, time_model=0.5, time_lean=0.25, time_search=1.5, model=model,
                   run_id=run_id, review_status=status, file_digest=digest,
-                  found_at=found_at or datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc))
+                  found_at=found_at or datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc),
+                  polished_tactics=polished, polish=polish, measures=measures, variant=variant)
         s.add(p)
         s.flush()
         return p.id
@@ -89,3 +91,36 @@ def populate_demo(db) -> dict:
                               model="tiny-v1" if i < 2 else "tiny-v2",
                               found_at=datetime(2026, 11, 18 + i, 9, 30, tzinfo=timezone.utc))
     return {"repo_id": repo_id, "run_id": run_id, "proofs": ids}
+
+
+def measure(seconds, lines, heartbeats=20_000, warnings=0, median=0.3) -> dict:
+    """One variant's measurements, as the whole-file re-check stores them (Proof.measures[variant])."""
+    return {"seconds": seconds, "file_median_seconds": median, "heartbeats": heartbeats, "lines": lines,
+            "warnings": warnings, "max_heartbeats": 200_000}
+
+
+#: nested_two as polishing leaves it: a three-line proof that polishing cut to one line.
+NESTED_FOUND = ["induction a with", "| zero => simp", "| succ n ih => omega"]
+NESTED_POLISHED = ["omega"]
+NESTED_POLISH = {"tried": 4, "kept": ["the whole proof is `omega`"], "seconds": 6.25, "budget_hit": False}
+
+
+def populate_measured(db) -> dict:
+    """populate_demo, with what polishing and the re-check's measures add (issue 28):
+    - Demo.term_mode (found 20 November): measured, polishing kept nothing: 0.3 s, 2 lines;
+    - Demo.nested_two (19 November): a polished variant (exported by default): found 2.5 s and 3 lines,
+      polished 0.4 s and 1 line;
+    - Demo.add_zero' (18 November): found before measuring existed, no measures, no polish.
+    By time (exported variant, the largest first): nested_two, term_mode, add_zero'; by lines: term_mode,
+    nested_two, add_zero' (unmeasured proofs last both ways)."""
+    data = populate_demo(db)
+    ids = data["proofs"]
+    with db.session() as s:
+        term = s.get(Proof, ids["Demo.term_mode"])
+        term.measures = {"found": measure(0.3, 2)}
+        term.polish = {"tried": 1, "kept": [], "seconds": 0.5, "budget_hit": False}
+        nested = s.get(Proof, ids["Demo.nested_two"])
+        nested.tactics, nested.states = NESTED_FOUND, ["⊢ goal"] * 3 + ["no goals"]
+        nested.polished_tactics, nested.polish = NESTED_POLISHED, NESTED_POLISH
+        nested.measures = {"found": measure(2.5, 3, heartbeats=41_000, warnings=1), "polished": measure(0.4, 1)}
+    return data

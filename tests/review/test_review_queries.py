@@ -8,15 +8,8 @@ import pytest
 from review_data import add_proof, add_repo, add_theorem, populate_demo
 
 from leanagent.db.models import Proof, Review, ReviewStatus
-from leanagent.db.review import (
-    ProofFilter,
-    ReviewInputError,
-    filter_choices,
-    list_proofs,
-    proof_detail,
-    record_review,
-    repo_summaries,
-)
+from leanagent.db.review import ReviewInputError, proof_detail, record_review, repo_summaries
+from leanagent.db.review_queue import ProofFilter, filter_choices, list_proofs
 
 
 def names(page):
@@ -116,6 +109,9 @@ def test_queries_and_export_on_each_backend(any_db_url):
         assert names(list_proofs(db, ProofFilter(since=date(2026, 11, 19), until=date(2026, 11, 19)))) == \
             ["Demo.nested_two"]
         assert list_proofs(db, ProofFilter(q="_", per_page=1)).total == 3
+        assert names(list_proofs(db, ProofFilter(), "theorem", True)) == [
+            "Demo.term_mode", "Demo.nested_two", "Demo.add_zero'"]
+        assert list_proofs(db, ProofFilter(), "time", False).total == 3  # nothing measured: all last, no error
         record_review(db, demo["proofs"]["Demo.term_mode"], "accepted", "ann", "ok")
         assert repo_summaries(db)[0].counts["accepted"] == 1
         assert "+  exact h" in export_patch(db, "demo").text
