@@ -14,7 +14,9 @@ Access: bound to 127.0.0.1 (the default) the app serves this machine only.
 Binding to another address needs a token (--token or {TOKEN_ENV}); then every
 request must carry it: open the printed URL ending in ?token=T once (the
 browser keeps it in a cookie), or send the header `X-LeanAgent-Token: T`.
-Decision forms carry a CSRF token. Pages run no JavaScript.
+Decision forms carry a CSRF token. Pages load one script of the app's own
+(keys: j/k next/previous, a accept, r reject, with a comment); everything
+works without it.
 """
 
 

@@ -164,7 +164,9 @@ def test_a_resync_after_a_shift_keeps_proofs_and_reviews(db, tmp_path):
         ids = dict(s.execute(select(Theorem.full_name, Theorem.id)).all())
         digest = statement_digest(text, declarations(text)[0])
         proof = Proof(theorem_id=ids["t"], tactics=["rfl"], states=["⊢ n = n", "no goals"], env="leaninteract",
-                      check_status="verified", statement_digest=digest)
+                      check_status="verified", statement_digest=digest,
+                      measures={"found": {"seconds": 0.01, "file_median_seconds": 0.01, "heartbeats": None,
+                                          "lines": 1, "warnings": []}})
         s.add(proof)
         s.flush()
         pid = proof.id
