@@ -311,12 +311,12 @@ class Proof(Base):
 
     @property
     def chosen_tactics(self) -> list:
-        return list((self.polished_tactics if self.chosen == "polished" else self.tactics) or [])
+        return chosen_parts(self.tactics, self.polished_tactics, self.variant, self.measures)[1]
 
     @property
     def chosen_measures(self) -> dict:
         """What the re-check measured for the chosen variant ({} when nothing was measured)."""
-        return dict((self.measures or {}).get(self.chosen) or {})
+        return chosen_parts(self.tactics, self.polished_tactics, self.variant, self.measures)[2]
 
 
 def chosen_variant(polished: list | None, variant: str | None) -> str:
@@ -324,6 +324,14 @@ def chosen_variant(polished: list | None, variant: str | None) -> str:
     if variant == "found" or not polished:
         return "found"
     return "polished"
+
+
+def chosen_parts(tactics: list | None, polished: list | None, variant: str | None,
+                 measures: dict | None) -> tuple[str, list, dict]:
+    """(the variant export uses, its tactics, its measures) from a proof's stored columns."""
+    name = chosen_variant(polished, variant)
+    m = (measures if isinstance(measures, dict) else {}).get(name)
+    return name, list((polished if name == "polished" else tactics) or []), dict(m) if isinstance(m, dict) else {}
 
 
 class ProofAttempt(Base):

@@ -14,7 +14,7 @@ from typing import Iterable, NamedTuple
 from sqlalchemy import func, select
 
 from leanagent.db.engine import Database
-from leanagent.db.models import Proof, ProofAttempt, Review, ReviewStatus, Theorem
+from leanagent.db.models import Proof, ProofAttempt, Review, ReviewStatus, Theorem, chosen_parts
 
 
 class ProofFacts(NamedTuple):
@@ -52,13 +52,19 @@ def proof_facts(db: Database, proof_ids: Iterable[int]) -> dict[int, ProofFacts]
         reviewers = dict(s.execute(select(last.c.proof_id, Review.reviewer)
                                    .join(Review, Review.id == last.c.last)).all())
         out = {}
-        for p, t in s.execute(select(Proof, Theorem).join(Theorem, Proof.theorem_id == Theorem.id)
-                              .where(Proof.id.in_(ids))).all():
-            out[p.id] = ProofFacts(
-                proof_id=p.id, full_name=t.full_name, file_path=t.file_path, variant=p.chosen,
-                tactics=p.chosen_tactics, measures=p.chosen_measures,
+        # Columns, not whole rows: the flags read every proof of a queue, and `states` is the bulk of a row.
+        for (pid, tactics, polished, variant, measures, found_commit, model, env, check_status, checked_by, axioms,
+             full_name, file_path, commit) in s.execute(
+                select(Proof.id, Proof.tactics, Proof.polished_tactics, Proof.variant, Proof.measures,
+                       Proof.found_commit, Proof.model, Proof.env, Proof.check_status, Proof.checked_by, Proof.axioms,
+                       Theorem.full_name, Theorem.file_path, Theorem.commit)
+                .join(Theorem, Proof.theorem_id == Theorem.id).where(Proof.id.in_(ids))).all():
+            chosen, chosen_tactics, chosen_measures = chosen_parts(tactics, polished, variant, measures)
+            out[pid] = ProofFacts(
+                proof_id=pid, full_name=full_name, file_path=file_path, variant=chosen,
+                tactics=chosen_tactics, measures=chosen_measures,
                 # Older proofs have no found_commit: the theorem's own commit is the one it was read at.
-                commit=p.found_commit or t.commit, model=p.model, budget=budgets.get(p.id), env=p.env,
-                check_status=p.check_status, checked_by=p.checked_by,
-                axioms=list(p.axioms) if p.axioms is not None else None, reviewer=reviewers.get(p.id))
+                commit=found_commit or commit, model=model, budget=budgets.get(pid), env=env,
+                check_status=check_status, checked_by=checked_by,
+                axioms=list(axioms) if axioms is not None else None, reviewer=reviewers.get(pid))
     return out

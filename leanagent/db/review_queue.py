@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, func, or_, select
 
 from leanagent.db.engine import Database
-from leanagent.db.models import Proof, Repository, ReviewStatus, Theorem, chosen_variant
+from leanagent.db.models import Proof, Repository, ReviewStatus, Theorem, chosen_parts, chosen_variant
 from leanagent.db.review import ReviewInputError
 
 #: The sorts the database answers (the review app adds `flags`), with the measure each reads.
@@ -117,9 +117,7 @@ def _number(value) -> float | None:
 
 def chosen_measure(measures: dict | None, polished: list | None, variant: str | None, name: str) -> float | None:
     """One measure (`seconds`, `lines`, ...) of the variant export uses, or None when not measured."""
-    per_variant = measures if isinstance(measures, dict) else {}
-    m = per_variant.get(chosen_variant(polished, variant))
-    return _number(m.get(name)) if isinstance(m, dict) else None
+    return _number(chosen_parts(None, polished, variant, measures)[2].get(name))
 
 
 def queue_ids(db: Database, f: ProofFilter, sort: str = "found", descending: bool = True,

@@ -32,12 +32,16 @@ _SCOPED_PREFIX = re.compile(r"\s*(?:(?:set_option\s+[\w.]+\s+\S+|open\s+[^\n]*?)
 
 def native_uses(proof: str) -> list[str]:
     """The ways `proof` asks for native evaluation (`native_decide`, `decide +native`, `native := true`)."""
+    if "native" not in proof:  # the common case, without lexing
+        return []
     text = mask(proof)
     return [what for what, pattern in _NATIVE if pattern.search(text)]
 
 
 def heartbeats_set(proof: str) -> list[int]:
     """The `maxHeartbeats` values that `proof` sets (`set_option maxHeartbeats N in tac`)."""
+    if "maxHeartbeats" not in proof:  # the common case, without lexing
+        return []
     return [int(m[1]) for m in _HEARTBEATS.finditer(mask(proof))]
 
 

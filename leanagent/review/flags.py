@@ -339,8 +339,9 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
         flags += check_flags(env, check, message, axioms)
         if moved := statement_flag(texts[key], full_name, line, file_path, statement_digest):
             flags.append(moved)
-        flags += variant_flags(tactics, variant.measures, check, env, variant.variant, texts[key],
-                               _keyword(texts[key], full_name, line, file_path))
+        # Locating the declaration lexes its file: only a proof that sets maxHeartbeats needs it.
+        keyword = _keyword(texts[key], full_name, line, file_path) if heartbeats_set("\n".join(tactics)) else None
+        flags += variant_flags(tactics, variant.measures, check, env, variant.variant, texts[key], keyword)
         out[pid] = flags
     return out
 
