@@ -238,6 +238,9 @@ class FlagFacts(NamedTuple):
     axioms: list[str] | None
     statement_digest: str | None
     start_line: int
+    polished_tactics: list[str] | None  # with `variant` and `measures`: which variant the flags judge
+    variant: str | None
+    measures: dict | None
 
 
 def flag_facts(db: Database, proof_ids: list[int]) -> tuple[list[FlagFacts], list[tuple[int, str, str | None]]]:
@@ -246,13 +249,18 @@ def flag_facts(db: Database, proof_ids: list[int]) -> tuple[list[FlagFacts], lis
     with db.session() as s:
         rows = s.execute(
             select(Proof.id, Theorem.repo_id, Theorem.full_name, Theorem.file_path, Theorem.statement, Proof.tactics,
-                   Proof.check_status, Proof.check_message, Proof.upstream, Repository.path, SourceFile.content,
-                   Proof.env, Proof.axioms, Proof.statement_digest, Theorem.start_line)
+                   Proof.check_status, Proof.check_message, Proof.upstream, Repository.path,
+                   Proof.env, Proof.axioms, Proof.statement_digest, Theorem.start_line, Proof.polished_tactics,
+                   Proof.variant, Proof.measures)
             .join(Theorem, Proof.theorem_id == Theorem.id).join(Repository, Repository.id == Theorem.repo_id)
-            .outerjoin(SourceFile, (SourceFile.repo_id == Theorem.repo_id) & (SourceFile.path == Theorem.file_path))
             .where(Proof.id.in_(list(proof_ids)))).all()
         repo_ids = sorted({r[1] for r in rows})
+        # Each file's text once, not once per proof in it (a queue holds many proofs of one file).
+        contents = {(rid, path): text for rid, path, text in s.execute(
+            select(SourceFile.repo_id, SourceFile.path, SourceFile.content).where(
+                SourceFile.repo_id.in_(repo_ids), SourceFile.path.in_(sorted({r[3] for r in rows}))))}
         defs = s.execute(select(Theorem.repo_id, Theorem.full_name, Theorem.statement).where(
             Theorem.repo_id.in_(repo_ids),
             Theorem.status.in_([TheoremStatus.SORRY, TheoremStatus.PROVED_BY_AGENT]))).all()
-    return [FlagFacts(*r) for r in rows], [tuple(d) for d in defs]
+    return ([FlagFacts(*r[:10], contents.get((r[1], r[3])), *r[10:]) for r in rows],
+            [tuple(d) for d in defs])

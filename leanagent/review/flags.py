@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 
 from leanagent.db.engine import Database
-from leanagent.db.models import ReviewStatus
+from leanagent.db.models import ReviewStatus, chosen_parts
 from leanagent.lean.proof_text import PatchError
 from leanagent.lean.axioms import beyond_standard
 from leanagent.lean.options import (DEFAULT_MAX_HEARTBEATS, heartbeats_in_force, heartbeats_set, native_uses,
@@ -301,7 +301,6 @@ def upstream_summary(upstream: dict | None) -> str:
 
 def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_COMMITS) -> dict[int, list[Flag]]:
     """{proof id: its flags} (an empty list for a clean proof)."""
-    from leanagent.db.pr_facts import proof_facts
     from leanagent.db.review import flag_facts
     from leanagent.lean.proof_text import current_text
 
@@ -309,18 +308,18 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
     if not ids:
         return {}
     rows, defs = flag_facts(db, ids)
-    chosen = proof_facts(db, ids)  # the variant export uses: every rule below judges that one
     sorry_defs: dict[int, list[str]] = {}
     for repo_id, name, statement in defs:
         if statement and _DEF.match(statement) and "<" not in name:  # `<instance@12>`: anonymous
             sorry_defs.setdefault(repo_id, []).append(name)
     texts: dict[tuple, str | None] = {}
+    exercises: dict[tuple, str | None] = {}
     out: dict[int, list[Flag]] = {}
-    for (pid, repo_id, full_name, file_path, statement, _found, check, message, upstream, repo_path, stored,
-         env, axioms, statement_digest, line) in rows:
+    for (pid, repo_id, full_name, file_path, statement, found, check, message, upstream, repo_path, stored,
+         env, axioms, statement_digest, line, polished, picked, measures) in rows:
         flags = []
-        variant = chosen[pid]
-        tactics = variant.tactics
+        # The variant export uses: every rule below judges that one.
+        variant, tactics, chosen_measures = chosen_parts(found, polished, picked, measures)
         used = placeholder_defs(statement, [d for d in sorry_defs.get(repo_id, []) if d != full_name])
         if used:
             flags.append(Flag("placeholder-def", "the statement uses " + ", ".join(f"`{d}`" for d in used)
@@ -331,7 +330,8 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
                 texts[key] = current_text(repo_path, stored, file_path)
             except (PatchError, OSError, UnicodeDecodeError):
                 texts[key] = stored
-        if why := exercise_reason(file_path, texts[key]):
+            exercises[key] = exercise_reason(file_path, texts[key])  # once per file
+        if why := exercises[key]:
             flags.append(Flag("exercise", why))
         flags += upstream_flags(upstream, file_path, stale_after)
         if lemma := trivial_lemma(list(tactics or []), statement):
@@ -341,7 +341,7 @@ def proof_flags(db: Database, proof_ids: list[int], *, stale_after: int = STALE_
             flags.append(moved)
         # Locating the declaration lexes its file: only a proof that sets maxHeartbeats needs it.
         keyword = _keyword(texts[key], full_name, line, file_path) if heartbeats_set("\n".join(tactics)) else None
-        flags += variant_flags(tactics, variant.measures, check, env, variant.variant, texts[key], keyword)
+        flags += variant_flags(tactics, chosen_measures, check, env, variant, texts[key], keyword)
         out[pid] = flags
     return out
 
