@@ -27,7 +27,8 @@ from leanagent.db.models import ReviewStatus
 from leanagent.db.review import NotFoundError, ReviewInputError, proof_detail, record_review, repo_summaries
 from leanagent.db.review_queue import filter_choices
 from leanagent.errors import LeanAgentError
-from leanagent.review.export import export_patch
+from leanagent.review.disclosure import patch_header
+from leanagent.review.export import export_disclosure, export_patch
 from leanagent.review.flags import check_export, proof_flags, upstream_summary
 from leanagent.review.patch import PatchError
 from leanagent.review.security import (
@@ -256,8 +257,10 @@ def _add_patch_route(app: FastAPI, db: Database) -> None:
         status = request.query_params.get("status", ReviewStatus.ACCEPTED.value)
         force = request.query_params.get("force") == "1"  # download flagged proofs too, as --force does
         try:
-            check_export(db, repo, status, force=force)
+            flags = check_export(db, repo, status, force=force)
             result = export_patch(db, repo, status)
+            # The same disclosure header as `export-proofs` writes (git apply skips it).
+            header = patch_header(export_disclosure(db, repo, result, flags))
         except ReviewInputError as exc:
             raise PageError(404 if isinstance(exc, NotFoundError) else 400, exc.one_line()) from None
         except PatchError as exc:
@@ -265,5 +268,5 @@ def _add_patch_route(app: FastAPI, db: Database) -> None:
         except LeanAgentError as exc:
             raise PageError(500, exc.one_line()) from None
         filename = f"{_safe_filename(repo)}-{ReviewStatus(status).value}.patch"
-        return Response(result.text, media_type="text/x-diff; charset=utf-8",
+        return Response(header + result.text, media_type="text/x-diff; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{filename}"'})

@@ -195,7 +195,9 @@ def test_patch_download_matches_export_and_applies(db, client, demo, tmp_path):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/x-diff")
     assert 'filename="demo-accepted.patch"' in r.headers["content-disposition"]
     from leanagent.review.export import export_patch
-    assert r.text == export_patch(db, "demo").text
+    # The same patch as `export-proofs`, after the same disclosure header (git apply skips it).
+    assert r.text.startswith("Proofs for demo exported by leanagent") and r.text.endswith(export_patch(db, "demo").text)
+    assert "Demo.nested_two" in r.text.split("diff --git", 1)[0]
     if shutil.which("git"):
         repo = tmp_path / "g"
         (repo / "Demo").mkdir(parents=True)
