@@ -18,13 +18,15 @@ from leanagent.lifelong.learn_run import ACC, R10, LearnRun
 
 def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tuple[str, str] | None,
                    order: list[str]) -> dict:
-    """R@10 and tactic accuracy on every repository's test split, stored as the cells of row `index`.
+    """R@10 and tactic accuracy on every repository's test split, stored as the cells of row `index`, each
+    with its denominator; beside tactic accuracy, the frequency baseline's on the same steps.
 
     `trained`: the repository learned last (None: the starting models); `folders`: the retriever's and the
-    generator's checkpoints (None: build the starting models).
+    generator's checkpoints (None: build the starting models). Each repository is evaluated on a fixed-size
+    sample of its test steps (learn.eval_limit, drawn with train.seed: the same steps in every row).
     """
     from leanagent.generator.model import RetrievalAugmentedGenerator
-    from leanagent.training.evaluation import fill_matrix
+    from leanagent.training.evaluation import ACC_FREQUENCY, fill_matrix, steps_metric
     from leanagent.training.generator import generator_retriever
 
     cfg = run.cfg
@@ -32,15 +34,33 @@ def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tupl
     run.device.put(tactic_model, inference=True)
     gen = RetrievalAugmentedGenerator(tactic_model, *generator_retriever(run.db, cfg.learn.generator_retrieval,
                                                                          cfg.generator, run.device))
-    cells: dict[str, dict[str, float | None]] = {R10: {}, ACC: {}}
+    baseline = _frequency(run, order[:index + 1]) if trained is not None else None
+    cells: dict[str, dict[str, float | None]] = {}
     for repo in order:
-        # Exact match of the top tactic only (k=1): greedy decoding is k times cheaper than top-k beams.
+        # Exact match of the best of learn.eval_beams beams, as the prover ranks tactics (not greedy decoding).
+        # The dense retriever embeds the premise corpus once, when its index is built (open_dense: the
+        # checkpoint's index is reused as long as the weights did not change), never per repository.
         got = fill_matrix(run.db, run.runner.run_id, index, trained, [repo], retriever=dense, generator=gen,
-                          limit=cfg.learn.eval_limit, k=1)
-        for metric in (R10, ACC):
-            cells[metric][repo] = got[metric][repo]
-        run.emit(event="evaluated", after=trained or "(start)", on=repo, **{R10: got[R10][repo], ACC: got[ACC][repo]})
+                          baseline=baseline, limit=cfg.learn.eval_limit, seed=cfg.train.seed,
+                          k=cfg.learn.eval_beams)
+        for metric in (R10, ACC, ACC_FREQUENCY):
+            for key in (metric, steps_metric(metric)):
+                if key in got:
+                    cells.setdefault(key, {})[repo] = got[key][repo]
+        run.emit(event="evaluated", after=trained or "(start)", on=repo,
+                 **{k: got[k][repo] for k in (R10, ACC, ACC_FREQUENCY, steps_metric(R10), steps_metric(ACC))
+                    if k in got})
     return cells
+
+
+def _frequency(run: LearnRun, seen: list[str]):
+    """The frequency baseline of a stage: the most frequent tactics of the train split of the repositories
+    learned so far (what the generator trained on), leaving each evaluated theorem's own steps out."""
+    from leanagent.data import SourceScope
+    from leanagent.db.training_data import proposer_steps
+    from leanagent.generator.frequency import FrequencyProposer
+
+    return FrequencyProposer(proposer_steps(run.db, SourceScope(repos=tuple(seen), splits=("train",))))
 
 
 def _models(run: LearnRun, folders: tuple[str, str] | None) -> tuple:
