@@ -1,9 +1,9 @@
 """The evaluate step of `leanagent learn`: one row of the R@10 and tactic-accuracy matrices.
 
-After stage i (and once before the sequence, with the starting models: the
-pretrained encoder and a generator new from the seed) the retriever and the
-generator are evaluated on the test split of every repository of the
-sequence, learned yet or not. Each cell is stored with the run
+After stage i the retriever and the generator are evaluated on the test split
+of every repository of the sequence, learned yet or not; once before the
+sequence the starting retriever (the pretrained encoder) is too (a new
+generator's tactic accuracy is not measured: see `evaluate_stage`). Each cell is stored with the run
 (`leanagent.training.evaluation.fill_matrix`), so the report reads the
 lifelong matrices, forward and backward transfer included, from the database;
 the step's details hold the same row for the run's record.
@@ -31,10 +31,15 @@ def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tupl
 
     cfg = run.cfg
     dense, tactic_model = _models(run, folders)
-    run.device.put(tactic_model, inference=True)
-    gen = RetrievalAugmentedGenerator(tactic_model, *generator_retriever(run.db, cfg.learn.generator_retrieval,
-                                                                         cfg.generator, run.device))
-    baseline = _frequency(run, order[:index + 1]) if trained is not None else None
+    gen = baseline = None
+    # The starting generator would be new (random weights): its tactic accuracy is not measured (None, "–").
+    # Decoding its beams to full length took minutes of a 20-minute run on the sample, to learn that nothing
+    # matches; the frequency baseline beside every later cell is the comparison that means something.
+    if tactic_model is not None:
+        run.device.put(tactic_model, inference=True)
+        gen = RetrievalAugmentedGenerator(tactic_model, *generator_retriever(
+            run.db, cfg.learn.generator_retrieval, cfg.generator, run.device))
+        baseline = _frequency(run, order[:index + 1])
     cells: dict[str, dict[str, float | None]] = {}
     for repo in order:
         # Exact match of the best of learn.eval_beams beams, as the prover ranks tactics (not greedy decoding).
@@ -64,8 +69,9 @@ def _frequency(run: LearnRun, seen: list[str]):
 
 
 def _models(run: LearnRun, folders: tuple[str, str] | None) -> tuple:
-    """(dense retriever, tactic model): loaded from `folders`, or the starting ones when None."""
-    from leanagent.generator.model_io import load_model, new_model
+    """(dense retriever, tactic model): loaded from `folders`; when None, the starting retriever (the
+    pretrained encoder) and no tactic model."""
+    from leanagent.generator.model_io import load_model
     from leanagent.training.retriever import open_retriever
 
     if folders is not None:
@@ -82,5 +88,4 @@ def _models(run: LearnRun, folders: tuple[str, str] | None) -> tuple:
     start.mkdir(parents=True, exist_ok=True)
     model = DualEncoder.create(corpus, cfg.retriever, Accessibility(corpus, import_graph(run.db)),
                                seed=cfg.train.seed, device=run.device)
-    return (open_retriever(run.db, start, model=model, device=run.device),
-            new_model(cfg.generator, seed=cfg.train.seed, device=run.device))
+    return open_retriever(run.db, start, model=model, device=run.device), None
