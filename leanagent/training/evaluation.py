@@ -100,16 +100,18 @@ def fill_matrix(db: Database, run_id: int, index: int, trained: str | None, repo
 
 
 def stage_evaluator(db: Database, repos: Sequence[str], *, model: str, split: str = "test",
-                    limit: int | None = None, k: int = 1, log=None, budget=None):
+                    limit: int | None = None, k: int = 1, seed: int = 0, log=None, budget=None):
     """A trainer's `evaluate` callback: after stage i, fill row i of the matrices on repos[:i+1].
 
-    Returns {"per_repo": {repo: {metric: value}}} for the stage's metrics.json. `model` is
+    Returns {"per_repo": {repo: {metric: value}}} for the stage's metrics.json (`limit` and `seed`: the
+    generator's sample of steps, `eval_sample`; `k`: its beams). `model` is
     `retriever` or `generator`. With a `budget` (the command's `leanagent.training.budget.TimeBudget`,
     shared with the trainer), evaluation stops at the end of the stage's time slot.
     """
     def evaluate(run_id: int, index: int, trained: str, built) -> dict:
         seen = list(repos[:index + 1])
-        kw = {"retriever": built} if model == "retriever" else {"generator": built, "limit": limit, "k": k}
+        kw = {"retriever": built} if model == "retriever" else {"generator": built, "limit": limit, "k": k,
+                                                                 "seed": seed}
         deadline = budget.eval_deadline() if budget is not None else None
         cells = fill_matrix(db, run_id, index, trained, seen, split=split, deadline=deadline, **kw)
         per = {repo: {metric: cells[metric][repo] for metric in cells} for repo in seen}
