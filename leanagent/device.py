@@ -163,25 +163,6 @@ class Placement:
         """What runs here by default (`DeviceDefaults`)."""
         return DEFAULTS[self.kind]
 
-    def pin_cpu_threads(self) -> int | None:
-        """On the CPU, set torch's threads to the cores this process may use, whatever the machine's load;
-        the count (None on a GPU). Training and the evaluation of its figures call it: a matrix product
-        splits its sums by thread, so another count rounds otherwise, and on the real sample two runs of
-        one seed then wrote different tactic accuracies. Inference for proving may lower the count again
-        (`cap_threads`, from the load average): it never decides a figure of the lifelong matrices."""
-        if self.is_cuda:
-            return None
-        import os
-
-        import torch
-
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cores = os.cpu_count() or 1
-        torch.set_num_threads(cores)
-        return cores
-
     def put(self, module, *, inference: bool = False):
         """Move `module` here (in place; returned for chaining). With `inference`, cast its floating-point
         weights to the inference dtype too: only for a model that will not be trained afterwards."""

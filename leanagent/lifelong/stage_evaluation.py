@@ -31,7 +31,6 @@ def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tupl
 
     cfg = run.cfg
     dense, tactic_model = _models(run, folders)
-    run.device.pin_cpu_threads()  # after loading (which caps threads by the load): figures independent of it
     gen = baseline = None
     # The starting generator would be new (random weights): its tactic accuracy is not measured (None, "–").
     # Decoding its beams to full length took minutes of a 20-minute run on the sample, to learn that nothing

@@ -223,8 +223,6 @@ def fit(model: torch.nn.Module, examples: Sequence, options: TrainOptions, *, re
     if not isinstance(model, Trainable):
         raise TypeError(f"{type(model).__name__} lacks collate/loss/save (see leanagent.training.loop)")
     where = resolve_device(device)
-    where.pin_cpu_threads()  # the same weights from the same seed, however busy the machine (and not 1 thread
-    # for good because an inference step lowered the count to the cores the load average left free)
     pl = _lightning()
     pl.seed_everything(options.seed + seed_offset, verbose=False)
     data = list(examples) + list(replay)
