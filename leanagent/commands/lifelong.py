@@ -219,8 +219,14 @@ class _Progress:
             def pct(x):
                 return "n/a" if x is None else f"{x:.1f}"
 
-            print(f"    after {event['after']} on {event['on']}: R@10 {pct(event['R@10'])}, "
-                  f"tactic accuracy {pct(event['tactic_acc'])}", file=sys.stderr, flush=True)
+            def of(metric):  # the figure and its denominator, the steps evaluated
+                n = event.get(f"{metric}/n")
+                return pct(event.get(metric)) + (f" of {n} steps" if n else "")
+
+            freq = event.get("tactic_acc_frequency")
+            print(f"    after {event['after']} on {event['on']}: R@10 {of('R@10')}, tactic accuracy "
+                  f"{of('tactic_acc')}" + (f" (frequency {pct(freq)})" if freq is not None else ""),
+                  file=sys.stderr, flush=True)
         elif kind == "variant":
             print(f"variant {event['variant']} seed {event['seed']} ({event['index']}/{event['total']}): "
                   f"{event['folder']}", file=sys.stderr, flush=True)

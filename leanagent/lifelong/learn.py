@@ -114,9 +114,10 @@ def _shared_start(run: LearnRun, step: str, compute: Callable[[], dict]) -> dict
     (`leanagent.lifelong.start_rows`); its cells are stored in this run either way."""
     from leanagent.db.runs import evaluation_matrix, store_evaluation
     from leanagent.lifelong import start_rows
-    from leanagent.training.evaluation import MRR, R1
+    from leanagent.training.evaluation import MRR, R1, steps_metric
 
     metrics = (R1, R10, MRR, ACC) if step == "evaluate" else (PROVED,)
+    metrics += tuple(steps_metric(m) for m in metrics if step == "evaluate")  # their denominators
     key = start_rows.start_key(run.db, run.cfg, run.env, run.device.kind, step) if run.start_rows else None
     hit = start_rows.load(run.start_rows, key)
     if hit is None:

@@ -20,7 +20,7 @@ def write_learn_report(run: LearnRun, order: list[str]) -> Path:
     from leanagent.db.models import StepStatus
     from leanagent.lifelong.report import ReportData, training_notes, versions, write_report
 
-    matrices, baselines = _matrices(run, order)
+    matrices, baselines, beside = _matrices(run, order)
     proved = {}
     for i, repo in enumerate(order):
         d = run.runner.details(f"{i:02d}-{repo}/prove") or {}
@@ -32,9 +32,10 @@ def write_learn_report(run: LearnRun, order: list[str]) -> Path:
     stats = {f"{repo}/{model}": (run.runner.details(f"{i:02d}-{repo}/train-{model}") or {}).get("stats") or {}
              for i, repo in enumerate(order) for model in ("retriever", "generator")}
     made_with = versions()
-    notes = _protocol_notes(what, agent) + training_notes(stats, run.cfg.train.seed, made_with)
+    seed = run.cfg.train.seed
+    notes = _protocol_notes(what, agent, run.cfg.learn.eval_limit, seed) + training_notes(stats, seed, made_with)
     data = ReportData(title=f"leanagent learn, run {run.runner.run_id}", repos=order, matrices=matrices,
-                      baselines=baselines, proved=proved, env=run.env, notes=notes, targets=what,
+                      baselines=baselines, proved=proved, env=run.env, notes=notes, targets=what, **beside,
                       extra={"run_id": run.runner.run_id, "agent_examples": agent, "training": stats,
                              "seed": run.cfg.train.seed, "versions": made_with, "config": run.stored_config()})
     path = write_report(data, run.run_dir / "report")
@@ -43,23 +44,36 @@ def write_learn_report(run: LearnRun, order: list[str]) -> Path:
     return path
 
 
-def _matrices(run: LearnRun, order: list[str]) -> tuple[dict, dict]:
-    """({metric: rows after each stage}, {metric: the starting row}), cells None where not evaluated."""
+def _matrices(run: LearnRun, order: list[str]) -> tuple[dict, dict, dict]:
+    """({metric: rows after each stage}, {metric: the starting row}, {"counts", "baseline_counts",
+    "frequency"}: the ReportData fields of each cell's denominator and the frequency baseline beside tactic
+    accuracy), cells None where not evaluated."""
     from leanagent.db.runs import evaluation_matrix
+    from leanagent.training.evaluation import ACC_FREQUENCY, steps_metric
 
-    matrices, baselines = {}, {}
-    for metric in (R10, ACC) + ((PROVED,) if run.proves_matrix else ()):
+    def rows(metric: str) -> tuple[list, list]:
         cells = evaluation_matrix(run.db, run.runner.run_id, metric)
-        baselines[metric] = [cells.get((START, repo)) for repo in order]
-        matrices[metric] = [[cells.get((i, repo)) for repo in order] for i in range(len(order))]
-    return matrices, baselines
+        return ([cells.get((START, repo)) for repo in order],
+                [[cells.get((i, repo)) for repo in order] for i in range(len(order))])
+
+    matrices, baselines, counts, baseline_counts = {}, {}, {}, {}
+    for metric in (R10, ACC) + ((PROVED,) if run.proves_matrix else ()):
+        baselines[metric], matrices[metric] = rows(metric)
+        if metric != PROVED:  # replay-proved cells are over theorems; the curriculum table has their counts
+            start_n, ns = rows(steps_metric(metric))
+            baseline_counts[metric] = [int(n) if n is not None else None for n in start_n]
+            counts[metric] = [[int(n) if n is not None else None for n in row] for row in ns]
+    extra = {"counts": counts, "baseline_counts": baseline_counts, "frequency": {ACC: rows(ACC_FREQUENCY)[1]}}
+    return matrices, baselines, extra
 
 
-def _protocol_notes(what: str, agent: int) -> list[str]:
+def _protocol_notes(what: str, agent: int, limit: int | None, seed: int) -> list[str]:
     """What the figures are measured on, and what the proposers and the training data could contain."""
     return [f"Proving targets: each repository's {what}.",
             "R@10 and tactic accuracy are on each repository's test split (theorem-level, as stored when "
-            "the repository was imported; see `leanagent db stats`).",
+            "the repository was imported; see `leanagent db stats`): "
+            + (f"a sample of at most {limit} steps per repository, drawn with seed {seed}, the same steps in "
+               "every row" if limit else "all its steps") + "; each cell gives the number of steps.",
             "Leave-one-out by theorem: no proposer ever used a target theorem's own recorded steps, and "
             "the proposers of each stage read only the repositories learned up to that stage.",
             "Agent proofs become training data only for theorems of a train split (sorry theorems included), "

@@ -106,7 +106,7 @@ def _train(db, runner, run_dir: Path, cfg: LearnConfig, changed: list[str], emit
         out = train_generator(db, changed, cfg.generator, cfg.generator_train(), run_dir / "generator",
                               retrieval=cfg.learn.generator_retrieval, start_from=Path(start) if start else None,
                               evaluate=stage_evaluator(db, changed, model="generator", limit=cfg.learn.eval_limit,
-                                                       budget=budget),
+                                                       k=cfg.learn.eval_beams, seed=cfg.train.seed, budget=budget),
                               device=device, budget=budget)
         return {"from": start, "folders": [s["folder"] for s in out["stages"]]}
 

@@ -27,10 +27,20 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     targets: str = "theorems"  # what was proved, for the summary: "held-out test theorems", "sorry theorems"
+    counts: dict[str, list[list[int | None]]] = field(default_factory=dict)  # metric -> steps behind each cell
+    baseline_counts: dict[str, list[int | None]] = field(default_factory=dict)  # metric -> of the starting row
+    frequency: dict[str, list[list[float | None]]] = field(default_factory=dict)  # metric -> the frequency
+    # baseline's cells on the same steps (tactic accuracy), measured in the same run
 
     def metrics(self) -> dict[str, Any]:
         return {name: summarize(R, self.baselines.get(name)) for name, R in self.matrices.items()}
 
+
+#: Under a matrix whose cells carry denominators.
+CELL_NOTE = ("Cells: percent of N test steps (`x of N`; a fixed-size seeded sample of each repository's, the "
+             "same in every row), a 95% Wilson interval where N < 30 (R@10, a mean of per-step recalls, read as "
+             "a proportion), and `[freq y]`: the frequency baseline (the most frequent training tactics of the "
+             "repositories learned so far) on the same steps, in the same run.")
 
 #: How the summary names a metric.
 LABELS = {"R@10": "premise retrieval R@10", "tactic_acc": "tactic accuracy (exact match)",
@@ -50,9 +60,9 @@ def learned_lines(data: ReportData) -> list[str]:
         label = LABELS.get(name, name)
         if pairs:
             b, e = (sum(x) / len(pairs) for x in zip(*pairs))
-            moves.append(f"{label} {b:.1f} → {e:.1f}")
+            moves.append(f"{label} {b:.1f} → {e:.1f}" + _last_row_note(data, name))
         elif any(e is not None for e in R[-1]):
-            moves.append(f"{label} {_mean(R[-1]):.1f} at the end")
+            moves.append(f"{label} {_mean(R[-1]):.1f} at the end" + _last_row_note(data, name))
     first = ("From the starting models to after the last repository (mean over repositories, percent): "
              + "; ".join(moves) + ".") if moves else "No test step to evaluate on: nothing measured."
     proved = sum(p.get("proved", 0) for p in data.proved.values())
@@ -74,6 +84,39 @@ def learned_lines(data: ReportData) -> list[str]:
                    f"own, and the oracle ceiling (any tactic another theorem recorded) is {total['oracle']}.")
     return [first, second]
 
+
+def _last_row_note(data: ReportData, name: str) -> str:
+    """` (last row: 412 steps evaluated; frequency baseline 3.1 on the same steps)`: the denominator of the
+    last row's cells and, where measured, the frequency baseline's mean over the same repositories; "" without."""
+    R, n = data.matrices[name][-1], (data.counts.get(name) or [[]])[-1]
+    steps = sum(k for x, k in zip(R, n) if x is not None and k)
+    parts = [f"last row: {steps} steps evaluated"] if steps else []
+    freq = (data.frequency.get(name) or [[]])[-1]
+    pairs = [f for x, f in zip(R, freq) if x is not None and f is not None]
+    if pairs:
+        parts.append(f"frequency baseline {sum(pairs) / len(pairs):.1f} on the same steps")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def cell_text(x: float | None, n: int | None = None, freq: float | None = None) -> str:
+    """A matrix cell as the summary prints it (pure): the percentage, the steps it is over, a 95% Wilson
+    interval when they are fewer than 30 (the percentage read as a proportion of n steps), and the frequency
+    baseline on the same steps when measured: `4.0 of 50 [freq 6.0]`, `12.5 of 8 (2–47%)`."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    text = f"{x:.1f}"
+    if n:
+        text += f" of {n}"
+        if n < SMALL_N:
+            lo, hi = wilson_interval(round(x * n / 100), n)
+            text += f" ({lo:.0f}–{hi:.0f}%)"
+    if freq is not None:
+        text += f" [freq {freq:.1f}]"
+    return text
+
+
+#: Below this many steps a cell carries its interval.
+SMALL_N = 30
 
 #: Why a theorem of the proving set was not attempted (`leanagent.prover.campaign.CampaignResult.left_out`).
 LEFT_OUT = {"no_steps": "have no recorded tactic step (term-mode proofs: replay cannot judge them)",
@@ -106,7 +149,8 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     metrics = data.metrics()
     payload = {"title": data.title, "env": data.env, "repositories": data.repos, "matrices": data.matrices,
-               "baselines": data.baselines, "lifelong": metrics, "proved": data.proved, **data.extra}
+               "baselines": data.baselines, "steps_evaluated": {"matrices": data.counts, "baselines": data.baseline_counts},
+               "frequency": data.frequency, "lifelong": metrics, "proved": data.proved, **data.extra}
     atomic_write(folder / "metrics.json", json.dumps(payload, indent=2, default=str) + "\n")
     plots = _plots(data, folder)
     lines = [f"# {data.title}", ""]
@@ -126,9 +170,17 @@ def write_report(data: ReportData, folder: str | Path) -> Path:
         lines.append("| after \\ on | " + " | ".join(data.repos) + " |")
         lines.append("| --- " * (len(data.repos) + 1) + "|")
         if name in data.baselines:
-            lines.append("| (start) | " + " | ".join(_fmt(x) for x in data.baselines[name]) + " |")
+            start_n = data.baseline_counts.get(name) or [None] * len(data.repos)
+            lines.append("| (start) | " + " | ".join(cell_text(x, k) for x, k in zip(data.baselines[name], start_n))
+                         + " |")
+        counts, freq = data.counts.get(name), data.frequency.get(name)
         for i, row in enumerate(R):
-            lines.append(f"| {data.repos[i]} | " + " | ".join(_fmt(x) for x in row) + " |")
+            ns = counts[i] if counts else [None] * len(row)
+            fs = freq[i] if freq else [None] * len(row)
+            lines.append(f"| {data.repos[i]} | " + " | ".join(cell_text(x, k, f) for x, k, f in zip(row, ns, fs))
+                         + " |")
+        if counts or freq:
+            lines += ["", CELL_NOTE]
         m = metrics[name]
         lines += ["", "| average accuracy | backward transfer | forward transfer | forgetting | plasticity |",
                   "| --- | --- | --- | --- | --- |",

@@ -23,7 +23,7 @@ from pathlib import Path
 from leanagent.files import atomic_write, json_digest
 
 #: The learn options that the starting rows read (everything else only acts from stage 0 on).
-START_LEARN_FIELDS = ("eval_limit", "generator_retrieval", "prove_matrix", "prove_limit", "num_tactics",
+START_LEARN_FIELDS = ("eval_limit", "eval_beams", "generator_retrieval", "prove_matrix", "prove_limit", "num_tactics",
                       "max_expansions", "prove_timeout")
 
 

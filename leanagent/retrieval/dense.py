@@ -83,8 +83,9 @@ class DenseRetriever:
 
 def open_dense(folder: Path, corpus: Sequence[PremiseItem], graph: ImportGraph | None = None,
                index_options: IndexOptions | None = None, model: DualEncoder | None = None,
-               device=None) -> DenseRetriever:
-    """A ready retriever from a checkpoint folder; the index is rebuilt only if model or premises changed.
+               device=None, reuse: Path | None = None) -> DenseRetriever:
+    """A ready retriever from a checkpoint folder; the index is rebuilt only if model or premises changed
+    (`reuse`: another checkpoint whose index is copied when it holds the same weights and premises).
 
     The encoder runs on `device` (the device policy, `leanagent.device`): a `model` passed in (one being
     trained) is moved there as it is, one loaded here is also cast for inference (bf16 on a bf16 GPU),
@@ -102,5 +103,5 @@ def open_dense(folder: Path, corpus: Sequence[PremiseItem], graph: ImportGraph |
         digest = where.put(model).digest()
     index, _ = load_or_build(Path(folder) / INDEX_DIR, digest, [p.id for p in corpus],
                              [p.text for p in corpus], model.embed_premises, index_options,
-                             model_name=model.options.encoder)
+                             model_name=model.options.encoder, reuse=Path(reuse) / INDEX_DIR if reuse else None)
     return DenseRetriever(model, corpus, index, access)

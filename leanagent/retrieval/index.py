@@ -165,11 +165,25 @@ def stored_meta(folder: Path) -> dict | None:
 
 def load_or_build(folder: Path, model_digest: str, ids: Sequence[int], texts: Sequence[str],
                   embed: Callable[[Sequence[str]], np.ndarray], options: IndexOptions | None = None,
-                  model_name: str | None = None) -> tuple[PremiseIndex, bool]:
-    """The saved index when it holds this model and premise set, else a new one (saved). (index, rebuilt)."""
+                  model_name: str | None = None, reuse: Path | None = None) -> tuple[PremiseIndex, bool]:
+    """The saved index when it holds this model and premise set, else a new one (saved). (index, rebuilt).
+
+    `reuse`: another index folder (the previous checkpoint's) that may hold the same model and premises: a
+    stage that trained on nothing (an evaluation-only repository) keeps its weights, and copying their index
+    saves embedding the whole corpus again."""
+    import shutil
+
     digest = premise_digest(ids, texts)
-    meta = stored_meta(folder)
-    if meta and meta.get("model_digest") == model_digest and meta.get("premise_digest") == digest:
+
+    def holds(where: Path | None) -> bool:
+        meta = stored_meta(where) if where is not None else None
+        return bool(meta) and meta.get("model_digest") == model_digest and meta.get("premise_digest") == digest
+
+    if not holds(folder) and holds(reuse) and Path(reuse) != Path(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in (INDEX_FILE, META_FILE):
+            shutil.copyfile(Path(reuse) / name, folder / name)
+    if holds(folder):
         return PremiseIndex.load(folder, mmap=True), False  # searched only: shared pages
     emb = embed(texts)  # (N, d)
     index = PremiseIndex.build(emb, ids, options, meta={"model": model_name, "model_digest": model_digest,

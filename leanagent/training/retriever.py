@@ -24,7 +24,7 @@ from leanagent.retrieval.index import IndexOptions
 from leanagent.retrieval.knn import KnnPrior
 from leanagent.retrieval.model import DualEncoder, RetrieverOptions
 from leanagent.training.example_cache import retriever_pairs
-from leanagent.training.loop import Stage, TrainOptions, train_progressive
+from leanagent.training.loop import Stage, TrainOptions, stage_folder, train_progressive
 from leanagent.training.options import to_dict
 
 #: Called after each stage with (run id, stage index, repository, the stage's ready DenseRetriever);
@@ -77,8 +77,10 @@ def train_retriever(db: Database, repos: Sequence[str], options: RetrieverOption
         return DualEncoder.create(corpus, options, access, seed=train.seed, from_folder=prev, device=device)
 
     def on_stage_end(model: DualEncoder, k: int, stage: Stage, folder: Path) -> dict | None:
-        # Builds the checkpoint's index, on the device the model was trained on.
-        retriever = open_dense(folder, corpus, graph, index_options, model=model, device=device)
+        # Builds the checkpoint's index, on the device the model was trained on; a stage that did not change
+        # the weights (no training example) copies the previous checkpoint's instead of embedding the corpus.
+        before = stage_folder(out_dir, k - 1, stages[k - 1].name) if k else start_from
+        retriever = open_dense(folder, corpus, graph, index_options, model=model, device=device, reuse=before)
         return evaluate(run_id, k, stage.name, retriever) if evaluate is not None else None
 
     ok = False

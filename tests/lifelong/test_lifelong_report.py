@@ -51,3 +51,27 @@ def test_the_report_says_why_theorems_were_not_attempted(tmp_path):
     assert "Proved 3 of 36 held-out test theorems" in text
     assert "Not attempted: 44 have no recorded tactic step (term-mode proofs: replay cannot judge them)." in text
     assert "| 1 | algebra | 3 / 36 (3–22%) | n/a | n/a | n/a | 44 have no recorded tactic step" in text
+
+
+def test_cells_carry_their_denominators_an_interval_under_30_and_the_frequency_baseline(tmp_path):
+    """Issue 27: R@10 and tactic-accuracy cells say how many test steps they are over (metrics.json, the
+    matrices and the summary's first lines), an interval where fewer than 30, and frequency beside accuracy."""
+    from leanagent.lifelong.report import cell_text
+
+    data = ReportData(title="t", repos=["algebra", "std"],
+                      matrices={"R@10": [[40.0, 50.0], [45.0, 62.5]], "tactic_acc": [[10.0, 0.0], [8.0, 5.9]]},
+                      baselines={"R@10": [26.0, 50.0], "tactic_acc": [0.0, 0.0]},
+                      counts={"R@10": [[50, 8], [50, 8]], "tactic_acc": [[50, 17], [50, 17]]},
+                      baseline_counts={"R@10": [50, 8], "tactic_acc": [50, 17]},
+                      frequency={"tactic_acc": [[10.0, 5.9], [10.0, 5.9]]})
+    text = write_report(data, tmp_path).read_text()
+    assert "| std | 45.0 of 50 | 62.5 of 8 (31–86%) |" in text  # 5 of 8 steps
+    assert "| std | 8.0 of 50 [freq 10.0] | 5.9 of 17 (1–27%) [freq 5.9] |" in text
+    assert "| (start) | 26.0 of 50 | 50.0 of 8 (22–78%) |" in text
+    assert "tactic accuracy (exact match) 0.0 → 7.0 (last row: 67 steps evaluated; frequency baseline 8.0 on " \
+           "the same steps)" in text
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["steps_evaluated"]["matrices"]["tactic_acc"] == [[50, 17], [50, 17]]
+    assert metrics["steps_evaluated"]["baselines"]["R@10"] == [50, 8]
+    assert metrics["frequency"]["tactic_acc"][1] == [10.0, 5.9]
+    assert cell_text(None, 5) == "–" and cell_text(12.5, None) == "12.5" and cell_text(0.0, 30) == "0.0 of 30"
