@@ -75,8 +75,8 @@ class DeviceDefaults:
     """The retriever's encoder where `--encoder` is left open (`auto`): `byt5` (ReProver's retriever) on a GPU,
     the packaged MiniLM on the CPU, where a ByT5 encoder over premises is too slow."""
     cap_threads: bool = False
-    """Inference caps torch's CPU threads at the generator's `threads` option (free cores, not all of them):
-    on the CPU only, where the model shares the cores with Lean and the other workers."""
+    """Loading a generator sets torch's CPU threads to the generator's `threads` option (0: every usable
+    core, never a count read from the load): on the CPU only."""
 
 
 #: The tactic generator's training budget per repository: `learn`'s defaults (`LearnOptions.generator_lr`,

@@ -35,23 +35,22 @@ def packaged_gguf(name: str) -> Path:
     return path
 
 
-def free_cores() -> int:
-    """Cores this process may use that the 1-minute load average leaves idle (at least 1)."""
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), whatever else the machine is doing."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
-    return max(1, cores - int(busy))
+        return os.cpu_count() or 1
 
 
 def set_cpu_threads(requested: int) -> int:
-    """torch's CPU threads for a causal LM: `requested`, or (0) torch's own setting lowered to the free
-    cores. On a 2-core machine already half busy, one SmolLM2 step takes ~9 s with 1 thread, ~54 s with 2."""
-    n = requested if requested > 0 else min(torch.get_num_threads(), free_cores())
+    """torch's CPU threads: `requested`, or (0) every core this process may use.
+
+    Never the load average: the thread count changes how float sums are split, so a count read from the
+    load made the same seed give different figures on a busy and an idle machine, and a count lowered
+    once (at the first model load, by the run's own load) stayed lowered for the rest of the run, leaving
+    one of two cores idle. On a machine shared with other jobs, `--threads N` sets it."""
+    n = requested if requested > 0 else usable_cores()
     torch.set_num_threads(n)
     return n
 

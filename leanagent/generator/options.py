@@ -60,9 +60,9 @@ class GeneratorOptions:
     """Fine-tune a causal LM with LoRA adapters of this rank on every linear layer (needs peft; checkpoints
     hold the merged weights); 0 fine-tunes all weights."""
     threads: int = 0
-    """CPU threads of the generator (either kind) on the CPU, training and decoding (0: torch's setting,
-    lowered to the cores the machine's load leaves free: more threads than free cores make every step several
-    times slower)."""
+    """CPU threads of torch on the CPU, training and decoding (0: every core this process may use; never
+    read from the machine's load, so that the same seed gives the same figures on a busy machine). On a
+    machine shared with other jobs, fewer threads than cores avoids oversubscription."""
 
     def check(self) -> None:
         if self.decoding not in ("beam", "sampling"):

@@ -10,7 +10,7 @@ import torch
 
 from leanagent.errors import ConfigError, ModelError
 from leanagent.generator.causal import CausalTacticModel
-from leanagent.generator.causal_io import free_cores, plain_state_dict, set_cpu_threads
+from leanagent.generator.causal_io import plain_state_dict, set_cpu_threads, usable_cores
 from leanagent.generator.model import GenExample
 from leanagent.generator.model_io import load_model, model_kind, new_model
 from leanagent.generator.options import GeneratorOptions
@@ -212,11 +212,18 @@ def test_bf16_gpu_loads_frozen_or_inference_weights_in_bf16():
     assert _dtype(Placement("cuda:0", bf16=False), False, GeneratorOptions()) == torch.float32
 
 
-def test_cpu_threads_never_exceed_free_cores():
+def test_cpu_threads_follow_the_cores_not_the_load(monkeypatch):
+    """Issue 27: the count was read from the load average and only ever lowered, so a busy moment left a run
+    on one core, and the same seed gave different floats on a busy and an idle machine."""
+    from leanagent.generator import causal_io
+
     before = torch.get_num_threads()
     try:
-        assert 1 <= set_cpu_threads(0) <= max(1, min(before, free_cores()))
+        monkeypatch.setattr(causal_io.os, "getloadavg", lambda: (64.0, 64.0, 64.0), raising=False)
         assert set_cpu_threads(1) == 1 == torch.get_num_threads()
+        assert set_cpu_threads(0) == usable_cores() == torch.get_num_threads()  # raised again, load or not
+        monkeypatch.setattr(causal_io.os, "getloadavg", lambda: (0.0, 0.0, 0.0), raising=False)
+        assert set_cpu_threads(0) == usable_cores()
     finally:
         torch.set_num_threads(before)
 
