@@ -116,7 +116,8 @@ def run_train(args, ctx) -> int:
                 if m.get("tactic_acc") is None:
                     print(f"  test {repo}: no test steps")
                 else:
-                    print(f"  test {repo}: exact {m['tactic_acc']:.1f}%  top-{args.eval_k} {m['tactic_top_k']:.1f}%")
+                    steps = f" of {m['tactic_acc/n']} steps" if "tactic_acc/n" in m else ""
+                    print(f"  test {repo}: exact {m['tactic_acc']:.1f}%  top-{args.eval_k} {m['tactic_top_k']:.1f}%{steps}")
             if (st.get("metrics") or {}).get("limited_by_time"):
                 print("  (evaluation stopped at the --max-minutes budget: figures over the steps it reached)")
         print(f"run {result['run_id']}; checkpoints in {out_dir}")

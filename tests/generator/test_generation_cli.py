@@ -18,7 +18,10 @@ def test_train_then_eval_then_prove_with_the_checkpoint(example_db, db_url, tmp_
     result = lines[-1]
     (stage,) = result["stages"]
     assert stage["examples"] > 0 and (out / "00-nat-list" / "generator.json").is_file()
-    assert set(stage["metrics"]["per_repo"]["nat-list"]) == {"tactic_acc", "tactic_top_k"}
+    per_repo = stage["metrics"]["per_repo"]["nat-list"]
+    # Each figure with its denominator: the number of test steps it was measured on (issue 27).
+    assert set(per_repo) == {"tactic_acc", "tactic_top_k", "tactic_acc/n", "tactic_top_k/n"}
+    assert per_repo["tactic_acc/n"] == per_repo["tactic_top_k/n"] >= 1
     # The checkpoint is recorded: `eval generator --proposer model` finds it.
     assert main(["eval", "generator", "--db", db_url, "--proposer", "model", "--k", "2", "--limit", "3",
                  "--json"]) == 0
