@@ -116,8 +116,10 @@ def run_train(args, ctx) -> int:
                 if m.get("tactic_acc") is None:
                     print(f"  test {repo}: no test steps")
                 else:
-                    steps = f" of {m['tactic_acc/n']} steps" if "tactic_acc/n" in m else ""
-                    print(f"  test {repo}: exact {m['tactic_acc']:.1f}%  top-{args.eval_k} {m['tactic_top_k']:.1f}%{steps}")
+                    print(f"  test {repo}: exact {m['tactic_acc']:.1f}%  top-{args.eval_k} {m['tactic_top_k']:.1f}%"
+                          + (f" of {m['tactic_acc/n']} steps" if "tactic_acc/n" in m else "")
+                          + (f"; frequency baseline {m['tactic_acc_frequency']:.1f}% on the same steps"
+                             if m.get("tactic_acc_frequency") is not None else ""))
             if (st.get("metrics") or {}).get("limited_by_time"):
                 print("  (evaluation stopped at the --max-minutes budget: figures over the steps it reached)")
         print(f"run {result['run_id']}; checkpoints in {out_dir}")

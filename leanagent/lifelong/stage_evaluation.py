@@ -26,7 +26,7 @@ def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tupl
     sample of its test steps (learn.eval_limit, drawn with train.seed: the same steps in every row).
     """
     from leanagent.generator.model import RetrievalAugmentedGenerator
-    from leanagent.training.evaluation import ACC_FREQUENCY, fill_matrix, steps_metric
+    from leanagent.training.evaluation import ACC_FREQUENCY, fill_matrix, frequency_baseline, steps_metric
     from leanagent.training.generator import generator_retriever
 
     cfg = run.cfg
@@ -39,7 +39,7 @@ def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tupl
         run.device.put(tactic_model, inference=True)
         gen = RetrievalAugmentedGenerator(tactic_model, *generator_retriever(
             run.db, cfg.learn.generator_retrieval, cfg.generator, run.device))
-        baseline = _frequency(run, order[:index + 1])
+        baseline = frequency_baseline(run.db, order[:index + 1])
     cells: dict[str, dict[str, float | None]] = {}
     for repo in order:
         # Exact match of the best of learn.eval_beams beams, as the prover ranks tactics (not greedy decoding).
@@ -56,16 +56,6 @@ def evaluate_stage(run: LearnRun, index: int, trained: str | None, folders: tupl
                  **{k: got[k][repo] for k in (R10, ACC, ACC_FREQUENCY, steps_metric(R10), steps_metric(ACC))
                     if k in got})
     return cells
-
-
-def _frequency(run: LearnRun, seen: list[str]):
-    """The frequency baseline of a stage: the most frequent tactics of the train split of the repositories
-    learned so far (what the generator trained on), leaving each evaluated theorem's own steps out."""
-    from leanagent.data import SourceScope
-    from leanagent.db.training_data import proposer_steps
-    from leanagent.generator.frequency import FrequencyProposer
-
-    return FrequencyProposer(proposer_steps(run.db, SourceScope(repos=tuple(seen), splits=("train",))))
 
 
 def _models(run: LearnRun, folders: tuple[str, str] | None) -> tuple:

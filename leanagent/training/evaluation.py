@@ -99,6 +99,16 @@ def fill_matrix(db: Database, run_id: int, index: int, trained: str | None, repo
     return cells
 
 
+def frequency_baseline(db: Database, seen: Sequence[str]):
+    """The frequency baseline of a stage: the most frequent tactics of the train split of the repositories
+    learned so far (what the generator trained on), leaving each evaluated theorem's own steps out."""
+    from leanagent.data import SourceScope
+    from leanagent.db.training_data import proposer_steps
+    from leanagent.generator.frequency import FrequencyProposer
+
+    return FrequencyProposer(proposer_steps(db, SourceScope(repos=tuple(seen), splits=("train",))))
+
+
 def stage_evaluator(db: Database, repos: Sequence[str], *, model: str, split: str = "test",
                     limit: int | None = None, k: int = 1, seed: int = 0, log=None, budget=None):
     """A trainer's `evaluate` callback: after stage i, fill row i of the matrices on repos[:i+1].
@@ -110,8 +120,9 @@ def stage_evaluator(db: Database, repos: Sequence[str], *, model: str, split: st
     """
     def evaluate(run_id: int, index: int, trained: str, built) -> dict:
         seen = list(repos[:index + 1])
+        # The generator's figures sit beside the frequency baseline's on the same steps.
         kw = {"retriever": built} if model == "retriever" else {"generator": built, "limit": limit, "k": k,
-                                                                 "seed": seed}
+                                                                 "seed": seed, "baseline": frequency_baseline(db, seen)}
         deadline = budget.eval_deadline() if budget is not None else None
         cells = fill_matrix(db, run_id, index, trained, seen, split=split, deadline=deadline, **kw)
         per = {repo: {metric: cells[metric][repo] for metric in cells} for repo in seen}
