@@ -24,6 +24,7 @@ Importable without torch (the CLI builds --help from `DeviceOptions`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -227,7 +228,12 @@ def driver_placement(spec: "str | None") -> Placement:
     try:
         return placement(text)
     except ConfigError:  # not on this machine: the cluster's workers have it
-        return placement("auto")
+        chosen = placement("auto")
+        # Said, not silent: on a single machine the name is more likely a typo than a cluster's GPU.
+        logging.getLogger("leanagent.device").warning(
+            "--device %s: this machine has no such device; the shared proposer folder is built on %s "
+            "(the workers still use %s)", text, chosen.device, text)
+        return chosen
 
 
 def module_device(module):

@@ -78,12 +78,16 @@ def test_defaults_for_a_device_that_is_named_but_not_resolved(gpus):
         defaults_for("gpu")
 
 
-def test_the_driver_builds_on_the_named_device_where_this_machine_has_it(gpus):
+def test_the_driver_builds_on_the_named_device_where_this_machine_has_it(gpus, caplog):
     gpus(2)
     assert driver_placement("cuda:1") == Placement("cuda:1", True)
     assert driver_placement("cpu") == Placement("cpu") and driver_placement(None) == Placement("cuda:0", True)
     gpus(0)
+    assert not caplog.records
     assert driver_placement("cuda:1") == Placement("cpu")  # a Ray cluster's driver without GPUs: auto
+    assert [r.getMessage() for r in caplog.records] == [  # and it says so
+        "--device cuda:1: this machine has no such device; the shared proposer folder is built on cpu "
+        "(the workers still use cuda:1)"]
     with pytest.raises(ConfigError, match="unknown device"):
         driver_placement("gpu")
 
