@@ -38,7 +38,7 @@ from leanagent.review.security import (
     TOKEN_COOKIE,
     Guard,
 )
-from leanagent.review.queue import Queue, page_holding, parse_queue, position, queue_page
+from leanagent.review.queue import Queue, after_decision, parse_queue, position, queue_page
 from leanagent.review.variants import compare_variants, show_measure
 from leanagent.review.views import build_preview
 
@@ -242,9 +242,7 @@ def _add_review_route(app: FastAPI, db: Database, guard: Guard) -> None:
 def _list_after(db: Database, queue: Queue, proof_id: int, status: str) -> str:
     """The list to show after a decision taken on it: the next proof of the queue marked current, on
     its page (the reviewed one when it is still in the queue and last, else the one before it)."""
-    pos = position(db, queue, proof_id)
-    at = pos.next_id if pos.next_id is not None else (proof_id if pos.index is not None else pos.prev_id)
-    page = page_holding(db, queue, at) if at is not None else 1
+    at, page = after_decision(db, queue, proof_id)
     return "/proofs?" + queue.query(page=page if page > 1 else None, at=at, saved=status)
 
 

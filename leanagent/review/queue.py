@@ -121,16 +121,28 @@ class Position:
 def position(db, q: Queue, proof_id: int) -> Position:
     """The proof's neighbours in the queue, found even when the proof itself has left it (reviewed out
     of a `status=new` queue, say): it is kept in the order where it would stand."""
-    ids = ordered_ids(db, q, include=proof_id)
+    return _position(ordered_ids(db, q, include=proof_id), proof_id, in_queue(db, q.f, proof_id))
+
+
+def _position(ids: list[int], proof_id: int, inside: bool) -> Position:
+    """`position` over the queue's ids listed with `proof_id` kept in them (`inside`: it matches the filter)."""
     if proof_id not in ids:
         return Position(None, None, None, len(ids))
     i = ids.index(proof_id)
-    inside = in_queue(db, q.f, proof_id)
     return Position(prev_id=ids[i - 1] if i else None, next_id=ids[i + 1] if i + 1 < len(ids) else None,
                     index=i + 1 if inside else None, total=len(ids) if inside else len(ids) - 1)
 
 
-def page_holding(db, q: Queue, proof_id: int) -> int:
-    """The page of the queue on which the proof stands (1 when it is not in the queue)."""
-    ids = ordered_ids(db, q)
-    return ids.index(proof_id) // q.f.per_page + 1 if proof_id in ids else 1
+def after_decision(db, q: Queue, proof_id: int) -> tuple[int | None, int]:
+    """(the proof to mark current after a decision on `proof_id`, the page it stands on): the next proof of
+    the queue (the reviewed one when it is still in the queue and last, else the one before it). The
+    queue is listed once: with the flags sort that computes every proof's flags."""
+    ids = ordered_ids(db, q, include=proof_id)
+    inside = in_queue(db, q.f, proof_id)
+    pos = _position(ids, proof_id, inside)
+    at = pos.next_id if pos.next_id is not None else (proof_id if pos.index is not None else pos.prev_id)
+    # The queue itself: the reviewed proof was kept in the listing only to find its neighbours. Leaving
+    # one id out changes no other's order (every sort is stable).
+    queue = ids if inside else [i for i in ids if i != proof_id]
+    page = queue.index(at) // q.f.per_page + 1 if at is not None and at in queue else 1
+    return at, page
