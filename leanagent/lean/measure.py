@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import statistics
 
+from leanagent.lean.check import USES_SORRY
 from leanagent.lean.repl import Message, header_end
 
 #: The two commands `with_profiler` inserts after the header.
@@ -38,7 +39,6 @@ _TO_SECONDS = {"ms": 1e-3, "s": 1.0}
 TRY_THIS = re.compile(r"Try this:\s*(?:\[apply\]\s*)?(?P<tactic>simp only\b.*)", re.S)
 #: How much of a warning's first line is kept.
 WARNING_CHARS = 160
-SORRY_WARNINGS = ("declaration uses 'sorry'", "declaration uses `sorry`")
 
 
 def with_profiler(text: str) -> tuple[str, int]:
@@ -99,7 +99,7 @@ def profile_by_declaration(messages: list[Message], spans: list[tuple[int, int]]
 def proof_warnings(messages: list[Message], first: int, last: int) -> list[str]:
     """The first line of each warning on lines `first..last`, in file order, without the `sorry` warning."""
     found = sorted((m for m in messages if m.severity == "warning" and first <= m.line <= last
-                    and m.text.strip() not in SORRY_WARNINGS), key=lambda m: (m.line, m.column))
+                    and m.text.strip() not in USES_SORRY), key=lambda m: (m.line, m.column))
     return [m.text.strip().split("\n")[0][:WARNING_CHARS] for m in found]
 
 
@@ -120,13 +120,23 @@ def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 6)
 
 
+def tactic_height(tactic: str) -> int:
+    """The lines one tactic takes in the file, as `leanagent.lean.proof_text.render_tactics` lays it out."""
+    return tactic.strip("\n").count("\n") + 1
+
+
+def proof_height(tactics: list[str]) -> int:
+    """The lines a proof's tactics take in the file: the proof's length as the re-check measures it."""
+    return sum(tactic_height(t) for t in tactics)
+
+
 def tactic_lines(tactics: list[str], first: int) -> list[int]:
-    """The line of each tactic of a proof whose first tactic is on line `first`, as
-    `leanagent.lean.proof_text.render_tactics` lays them out (a multi-line tactic takes its lines)."""
+    """The line of each tactic of a proof whose first tactic is on line `first` (a multi-line tactic takes
+    its lines)."""
     out, line = [], first
     for t in tactics:
         out.append(line)
-        line += t.strip("\n").count("\n") + 1
+        line += tactic_height(t)
     return out
 
 

@@ -28,7 +28,7 @@ from leanagent.db.records import file_digest
 from leanagent.errors import LeanAgentError
 from leanagent.lean.check import REJECTED, UNCHECKED, LeanRun, judge, lake_check, probe_file
 from leanagent.lean.declarations import declarations
-from leanagent.lean.measure import measure, unshift, with_profiler
+from leanagent.lean.measure import measure, proof_height, unshift, with_profiler
 from leanagent.lean.proof_text import Location
 from leanagent.data import TheoremRef
 from leanagent.prover.search import SearchResult
@@ -92,7 +92,7 @@ class Rechecker:
         except (OSError, UnicodeDecodeError) as exc:  # the checkout file cannot be read
             return CheckResult(UNCHECKED, None, f"cannot read {ref.file_path}: {exc}")
         status, message, axioms = judge(run, first, last, probe, ref.full_name)
-        proof_line = last - sum(t.strip("\n").count("\n") + 1 for t in tactics) + 1
+        proof_line = last - proof_height(tactics) + 1
         spans = [(d.start_line, d.end_line) for d in declarations(checked)]
         own = next((k for k, (a, _) in enumerate(spans) if a == first), None)
         measures = measure(run.messages, spans if own is not None else [(first, last)], own or 0, (proof_line, last))

@@ -39,6 +39,7 @@ from leanagent.db.engine import Database
 from leanagent.db.models import ReviewStatus, chosen_parts
 from leanagent.lean.proof_text import PatchError
 from leanagent.lean.axioms import beyond_standard
+from leanagent.lean.measure import proof_height
 from leanagent.lean.options import (DEFAULT_MAX_HEARTBEATS, heartbeats_in_force, heartbeats_set, native_uses,
                                     raises_heartbeats)
 from leanagent.text import identifiers
@@ -195,10 +196,11 @@ def native_flag(tactics: list[str]) -> Flag | None:
 
 
 def proof_lines(tactics: list[str], measures: dict) -> int:
-    """The proof's lines: as the re-check measured them, else the non-blank lines of its tactics."""
+    """The proof's lines: as the re-check measured them, else as its tactics would take them in the file
+    (the rule the re-check measures by)."""
     if measures.get("lines") is not None:
         return int(measures["lines"])
-    return sum(1 for t in tactics for line in t.split("\n") if line.strip())
+    return proof_height(tactics)
 
 
 def slow_reason(measures: dict) -> str | None:

@@ -115,7 +115,7 @@ def test_slow_flag(db):
 def test_long():
     assert long_reason(["simp"] * 21, {}).startswith("21 lines (over 20)")
     assert long_reason(["simp"] * 20, {}) is None
-    assert long_reason(["constructor\n  · simp\n\n  · omega"] * 7, {}) is not None  # 21 non-blank lines
+    assert long_reason(["constructor\n  · simp\n\n  · omega"] * 7, {}) is not None  # 28 lines as laid out in the file
     assert long_reason(["simp"], {"lines": 25}).startswith("25 lines")  # the measure wins when there is one
     assert long_reason(["simp"] * 30, {"lines": 3}) is None
 
